@@ -1,0 +1,52 @@
+"""The `rft` command line. One thin command per stage; user errors end with one line and exit 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rft import __version__
+from rft.commands import schemas as schemas_cmd
+from rft.console import err
+from rft.errors import RftError
+
+app = typer.Typer(
+    name="rft",
+    help="Synthetic step-by-step reasoning traces with backtracking, for LoRA fine-tuning of small models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rft {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+) -> None:
+    pass
+
+
+app.add_typer(schemas_cmd.app, name="schemas")
+# stage commands register below (one line each)
+
+
+def main() -> None:
+    try:
+        app()
+    except RftError as exc:
+        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Thin Typer commands, one module per stage: parse options, build a config, call the stage."""

@@ -1,0 +1,52 @@
+"""Record: one dataset row. Enough to re-render, re-verify and audit a trace without a teacher."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rft.schemas.problem import Problem
+from rft.schemas.trace import Trace
+
+SCHEMA_VERSION = "1.0"
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    solved: bool = False
+    final_answer: str | None = None
+    correct: bool | None = Field(default=None, description="None when there is no gold answer")
+    nodes: int = 0
+    backtracks: int = 0
+    teacher_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = Field(default=None, description="None = unknown price, never a fake 0")
+    wall_time_s: float = 0.0
+    stop_reason: str | None = None
+    error: str | None = Field(default=None, description="a recorded per-problem failure")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    problem: Problem
+    trace: Trace = Field(default_factory=Trace)
+    outcome: Outcome = Field(default_factory=Outcome)
+    messages: list[Message] = Field(default_factory=list)
+    render: str | None = Field(default=None, description="renderer style that produced `messages`")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.problem.id
