@@ -7,7 +7,12 @@ import sys
 import typer
 
 from rft import __version__
+from rft.commands import datasets as datasets_cmd
+from rft.commands import generate as generate_cmd
+from rft.commands import problems as problems_cmd
 from rft.commands import schemas as schemas_cmd
+from rft.commands import teacher as teacher_cmd
+from rft.commands import validate as validate_cmd
 from rft.console import err
 from rft.errors import RftError
 
@@ -35,6 +40,11 @@ def _root(
 
 app.add_typer(schemas_cmd.app, name="schemas")
 # stage commands register below (one line each)
+app.add_typer(teacher_cmd.app, name="teacher")
+app.add_typer(datasets_cmd.app, name="datasets")
+app.add_typer(problems_cmd.app, name="problems")
+app.command("generate")(generate_cmd.generate)
+app.command("validate")(validate_cmd.validate)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ class Manifest(BaseModel):
     source_fingerprint: str | None = None
     teacher: str | None = None
     validator: str | None = None
-    counts: dict[str, float] = Field(default_factory=dict)
+    counts: dict[str, int | float] = Field(default_factory=dict)
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = None

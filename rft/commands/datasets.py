@@ -1,0 +1,217 @@
+"""`rft datasets ...`: list, show (manifest, rows, a record's trace tree), merge and export versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from rft.console import out
+from rft.errors import ConfigError
+from rft.store import LoadedVersion, Store, parse_ref
+from rft.store.refs import check_name
+from rft.store.store import EXPORT_FORMATS as FORMATS
+
+app = typer.Typer(help="Versioned datasets: list, inspect, merge, export.", no_args_is_help=True)
+
+OUT_HELP = "root folder of the dataset store"
+
+
+def _short(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+@app.command("list")
+def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP)) -> None:
+    """Every dataset with its versions, the latest one, its record count and creation time."""
+    store = Store(out_dir)
+    infos = store.list_datasets()
+    if not infos:
+        out.print(f"no datasets under {out_dir}")
+        return
+    table = Table(title=f"datasets in {out_dir}", title_justify="left")
+    for col in ("name", "versions", "latest", "records", "created", "stage", "open runs"):
+        table.add_column(col, justify="right" if col in ("records", "open runs") else "left")
+    for info in infos:
+        m = store.read_manifest(info.name, info.latest)
+        data = m.files.get("data.jsonl")
+        records = data.rows if data and data.rows is not None else int(m.counts.get("records", 0))
+        open_runs = sum(1 for r in store.runs(info.name) if not r.sealed_as)
+        table.add_row(
+            info.name,
+            ", ".join(f"v{v}" for v in info.versions),
+            f"v{m.version}",
+            str(records),
+            _when(m.created_at),
+            m.stage,
+            str(open_runs),
+        )
+    out.print(table)
+
+
+@app.command("runs")
+def runs(
+    name: str | None = typer.Argument(None, help="only this dataset's runs"),
+    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+) -> None:
+    """Runs (finished or in progress) with their finished-record counts; resume one by its id."""
+    store = Store(out_dir)
+    if name is not None:
+        names = [check_name(name)]
+    elif out_dir.is_dir():
+        names = sorted(
+            p.name for p in out_dir.iterdir() if (p / "runs").is_dir() and not p.name.startswith(".")
+        )
+    else:
+        names = []
+    all_runs = [r for n in names for r in store.runs(n)]
+    if not all_runs:
+        out.print(f"no runs under {out_dir}" + (f" for {name}" if name else ""))
+        return
+    table = Table(title=f"runs in {out_dir}", title_justify="left")
+    for col in ("dataset", "run id", "created", "records", "sealed as"):
+        table.add_column(col, justify="right" if col == "records" else "left", overflow="fold")
+    for r in all_runs:
+        table.add_row(
+            r.name, r.id, _when(r.created_at or "-"), str(len(r.done_ids())), r.sealed_as or "in progress"
+        )
+    out.print(table)
+
+
+def _summary(lv: LoadedVersion) -> Table:
+    m = lv.manifest
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    lineage = ", ".join(m.parents) if m.parents else (f"{m.name}@v{m.parent}" if m.parent else "-")
+    cost = "unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}"
+    rows = [
+        ("path", str(lv.path)),
+        ("stage", m.stage),
+        ("parent", lineage),
+        (
+            "created",
+            f"{_when(m.created_at)}  (rft {m.rft_version}"
+            + (f", git {m.git_commit[:12]}" if m.git_commit else "")
+            + ")",
+        ),
+        ("command", " ".join(m.command) or "-"),
+        ("teacher", m.teacher or "-"),
+        ("validator", m.validator or "-"),
+        ("counts", "  ".join(f"{k} {v:g}" for k, v in m.counts.items()) or "-"),
+        ("tokens", f"{m.tokens_in:,} in / {m.tokens_out:,} out"),
+        ("cost", cost),
+    ]
+    if m.source_fingerprint:
+        rows.append(("source", m.source_fingerprint))
+    if m.validation:
+        rows.append(
+            (
+                "validation",
+                "  ".join(f"{k} {v}" for k, v in m.validation.items() if not isinstance(v, dict | list)),
+            )
+        )
+    for k, v in rows:
+        t.add_row(k, Text(v))
+    return t
+
+
+def _files(lv: LoadedVersion) -> Table:
+    t = Table(title="files (sha256 verified)", title_justify="left")
+    t.add_column("file")
+    t.add_column("sha256")
+    t.add_column("bytes", justify="right")
+    t.add_column("rows", justify="right")
+    for name, e in lv.manifest.files.items():
+        t.add_row(name, e.sha256[:12], f"{e.bytes:,}", "" if e.rows is None else str(e.rows))
+    return t
+
+
+def _rows(lv: LoadedVersion, n: int) -> Table:
+    t = Table(title=f"first {min(n, len(lv.records))} of {len(lv.records)} records", title_justify="left")
+    for col in ("id", "question", "gold", "final", "correct", "backtracks", "nodes"):
+        t.add_column(col, overflow="fold" if col == "question" else "ellipsis")
+    for r in lv.records[:n]:
+        correct = "-" if r.outcome.correct is None else ("yes" if r.outcome.correct else "no")
+        t.add_row(
+            Text(r.id),
+            Text(_short(r.problem.question, 70)),
+            Text(_short(r.problem.answer, 16) or "-"),
+            Text(_short(r.outcome.final_answer, 16) or "-"),
+            correct,
+            str(r.outcome.backtracks),
+            str(len(r.trace.nodes)),
+        )
+    return t
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME or NAME@vN (default: the LATEST version)"),
+    record: str | None = typer.Option(None, "--record", "-r", help="show this problem id's trace as a tree"),
+    rows: int = typer.Option(5, "--rows", min=0, help="how many records to list"),
+    events: bool = typer.Option(
+        False, "--events", help="with --record: also list the search events in order"
+    ),
+    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+) -> None:
+    """Manifest summary, files and first rows of a version; or, with --record, one trace as a tree."""
+    from rft.commands.trace_tree import render_record
+
+    lv = Store(out_dir).load_ref(ref)
+    if record is not None:
+        rec = lv.record(record)
+        out.print(Text(f"{lv.ref}  record {record}", style="bold"))
+        out.print(render_record(rec, events=events))
+        return
+    out.print(Text(lv.ref, style="bold"))
+    out.print(_summary(lv))
+    out.print(_files(lv))
+    if rows:
+        out.print(_rows(lv, rows))
+
+
+@app.command("merge")
+def merge(
+    out_name: str = typer.Argument(..., help="name of the merged dataset (gets its next version)"),
+    refs: list[str] = typer.Argument(..., help="versions to merge, e.g. demo-shard0@v1 demo-shard1@v1"),
+    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+) -> None:
+    """Merge versions (e.g. shards) into one new version; the same problem never appears twice."""
+    sealed = Store(out_dir).merge(out_name, refs)
+    n = int(sealed.manifest.counts.get("records", 0))
+    dropped = int(sealed.manifest.counts.get("duplicates_dropped", 0))
+    out.print(
+        f"sealed {sealed.ref}: {n} records from {len(refs)} versions ({dropped} identical duplicates dropped)",
+        soft_wrap=True,
+    )
+    out.print(f"wrote {sealed.path}", soft_wrap=True)
+
+
+@app.command("export")
+def export(
+    ref: str = typer.Argument(..., help="NAME or NAME@vN"),
+    fmt: str = typer.Option(..., "--format", "-f", help="jsonl | parquet"),
+    output: Path = typer.Option(..., "--output", "-o", help="file to write"),
+    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+) -> None:
+    """Export a version's TRL-ready columns (id, question, answer, messages, ..., record) via `datasets`."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    parse_ref(ref)
+    store = Store(out_dir)
+    store.guard_writable(output)
+    lv = store.load_ref(ref)
+    path = store.export(lv, fmt, output)
+    out.print(f"exported {lv.ref} ({len(lv.records)} records, {fmt}) to {path}", soft_wrap=True)

@@ -1,0 +1,86 @@
+"""`rft problems ...`: preview a problem source after mapping; list the presets."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from rft.console import out
+from rft.errors import ConfigError
+from rft.problems import PRESETS, load_problems, parse_shard
+
+app = typer.Typer(
+    help="Problem sources: preview files, Hub datasets and the demo; list presets.", no_args_is_help=True
+)
+
+
+def _short(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_fields(items: list[str] | None) -> dict[str, str]:
+    """Repeated `--field key=column` -> {key: column}; bad items are a ConfigError naming --field."""
+    fields: dict[str, str] = {}
+    for item in items or []:
+        key, sep, col = item.partition("=")
+        if not sep or not key.strip() or not col.strip():
+            raise ConfigError(f"--field: expected problem_field=column (e.g. question=problem), got {item!r}")
+        fields[key.strip()] = col.strip()
+    return fields
+
+
+@app.command("preview")
+def preview(
+    source: str = typer.Argument(
+        ...,
+        help="a file (.jsonl .jsonl.gz .json .csv .parquet), hf:owner/name[:config][@split], demo[:size[:seed]], or a preset name",
+    ),
+    preset: str | None = typer.Option(None, "--preset", help=f"source format: {', '.join(PRESETS)}"),
+    field: list[str] | None = typer.Option(
+        None, "--field", help="map a problem field to a column, e.g. question=problem (repeatable)"
+    ),
+    limit: int = typer.Option(5, "--limit", help="rows to show"),
+    shuffle: bool = typer.Option(False, "--shuffle", help="shuffle (seeded) before sharding and limiting"),
+    seed: int = typer.Option(0, "--seed", help="shuffle seed"),
+    shard: str | None = typer.Option(None, "--shard", help="keep shard i of n (0-based), e.g. 0/4"),
+) -> None:
+    """Show the first problems of SOURCE after mapping (order: shuffle -> shard -> limit) and the total count."""
+    if limit < 0:
+        raise ConfigError(f"--limit: must be >= 0, got {limit}")
+    shard_t = parse_shard(shard) if shard is not None else None
+    problems = load_problems(
+        source, preset=preset, fields=parse_fields(field), shuffle=shuffle, seed=seed, shard=shard_t
+    )
+    shown = problems[:limit]
+    table = Table(title=Text(f"problems from {source}"), title_justify="left")
+    table.add_column("id", max_width=32, overflow="fold")
+    table.add_column("domain", no_wrap=True)
+    table.add_column("question", ratio=1)
+    table.add_column("answer", max_width=30)
+    for p in shown:
+        if p.answer is not None:
+            answer = p.answer
+        elif p.tests:
+            answer = f"{len(p.tests)} test{'s' if len(p.tests) != 1 else ''}"
+        else:
+            answer = ""
+        # Text cells: questions contain "[...]" (LaTeX \[ \]) that rich would read as markup
+        table.add_row(Text(p.id), p.domain.value, Text(_short(p.question, 160)), Text(_short(answer, 40)))
+    out.print(table)
+    where = f" in shard {shard_t[0]}/{shard_t[1]}" if shard_t else ""
+    out.print(f"{len(problems)} problems{where}; showing {len(shown)}")
+
+
+@app.command("presets")
+def presets() -> None:
+    """The known presets, their Hub datasets and what they extract."""
+    table = Table(title="problem presets", title_justify="left")
+    for col in ("preset", "hub source", "domain"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("format")
+    for p in PRESETS.values():
+        table.add_row(p.name, p.hub_source, p.domain.value, p.description)
+    out.print(table)
+    out.print("use a preset name as SOURCE for its Hub dataset, or --preset NAME with a local file")

@@ -1,0 +1,145 @@
+"""`rft validate NAME[@vN]`: checks, dedup and benchmark decontamination; seals the kept records."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rft.console import err, out
+from rft.errors import ConfigError
+from rft.store import Store, parse_ref
+from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
+from rft.validate.decontam import METHODS
+from rft.validate.run import ValidateConfig, run
+from rft.validate.semantic import SUSPECT, THRESHOLD
+
+B = "Benchmarks"
+C = "Checks"
+
+
+def _paths(specs: list[str] | None) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        name = name.strip().lower()
+        if not sep or not path:
+            raise ConfigError(f"--benchmark-path: expected NAME=FILE, got {spec!r}")
+        if name not in BENCHMARKS:
+            raise ConfigError(
+                f"--benchmark-path: unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})"
+            )
+        paths[name] = Path(path)
+    return paths
+
+
+def validate(
+    ref: str = typer.Argument(..., metavar="NAME[@vN]", help="dataset version to validate (default: latest)"),
+    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help="root folder of the dataset store"),
+    benchmarks: str = typer.Option(
+        "all",
+        "--benchmarks",
+        help=f"comma-separated: {','.join(BENCHMARKS)} (default all)",
+        rich_help_panel=B,
+    ),
+    benchmark_dir: Path = typer.Option(
+        None,
+        "--benchmark-dir",
+        help="folder with the layout of ../shared/benchmarks (instead of the Hub)",
+        rich_help_panel=B,
+    ),
+    benchmark_path: list[str] = typer.Option(
+        None, "--benchmark-path", help="NAME=FILE for one benchmark (repeatable)", rich_help_panel=B
+    ),
+    no_hub: bool = typer.Option(
+        False, "--no-hub", help="never try the Hub: use the shipped fingerprints", rich_help_panel=B
+    ),
+    method: str = typer.Option(
+        "containment", "--method", help=f"lexical rule: {' | '.join(METHODS)}", rich_help_panel=B
+    ),
+    threshold: float = typer.Option(
+        None,
+        "--threshold",
+        help="containment share that flags (default 0.35; ngram13/ngram8: any shared n-gram unless given)",
+        rich_help_panel=B,
+    ),
+    semantic: bool = typer.Option(
+        False, "--semantic", help="also compare questions by embedding (all-MiniLM-L6-v2)", rich_help_panel=B
+    ),
+    semantic_threshold: float = typer.Option(
+        THRESHOLD, "--semantic-threshold", help="cosine that flags", rich_help_panel=B
+    ),
+    suspect_threshold: float = typer.Option(
+        SUSPECT, "--suspect-threshold", help="cosine where the ambiguous band starts", rich_help_panel=B
+    ),
+    judge: str = typer.Option(
+        None,
+        "--judge",
+        help="teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)",
+        rich_help_panel=B,
+    ),
+    dedup_threshold: float = typer.Option(
+        0.8, "--dedup-threshold", help="Jaccard of question shingles for near-duplicates", rich_help_panel=C
+    ),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        help="processes for the lexical stage (default: 2 from 20,000 records on)",
+        rich_help_panel=C,
+    ),
+    report_only: bool = typer.Option(
+        False, "--report-only", help="write only the report, no new version", rich_help_panel=C
+    ),
+) -> None:
+    """Check, deduplicate and decontaminate NAME@vN; seal the kept records as the next version."""
+    name, version = parse_ref(ref)
+    cfg = ValidateConfig(
+        benchmarks=parse_benchmarks(benchmarks),
+        method=method.strip().lower(),
+        threshold=threshold,
+        benchmark_dir=benchmark_dir,
+        benchmark_paths=_paths(benchmark_path),
+        semantic=semantic,
+        semantic_threshold=semantic_threshold,
+        suspect_threshold=suspect_threshold,
+        judge=judge,
+        dedup_threshold=dedup_threshold,
+        hub=not no_hub,
+        workers=workers,
+    )
+    store = Store(out_dir)
+    with Progress(
+        TextColumn("decontaminating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("records", total=None)
+        result = run(
+            store,
+            name,
+            version,
+            cfg,
+            report_only=report_only,
+            command=["rft", "validate", *sys.argv[2:]],
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    rep = result.report
+    out.print(rep.sources_table())
+    out.print(rep.table())
+    notes: dict[str, list[str]] = {}
+    for b, s in rep.sources.items():
+        if s.get("note"):
+            notes.setdefault(s["note"], []).append(b)
+    for note, names in notes.items():
+        out.print(f"[dim]{', '.join(names)}: {note}[/]")
+    if result.sealed is not None:
+        kept = rep.total - len(rep.dropped_ids)
+        out.print(f"wrote {result.sealed.ref} ({kept} of {rep.total} records kept) to {result.sealed.path}")
+        out.print(f"report: {result.report_path}")
+    else:
+        out.print(f"report only (no new version): {result.report_path}")

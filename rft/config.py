@@ -1,0 +1,142 @@
+"""Run configs (pydantic), loadable from YAML/TOML with `--config FILE` and overridden by CLI flags.
+
+Secrets never enter a config: it holds the NAME of the environment variable with the API key
+(`api_key_env`), never the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rft.errors import ConfigError
+
+# Fields that change how fast a run goes or where it prints, not what it produces: they are left
+# out of the run identity, so re-running with another --concurrency resumes the same run.
+NON_SEMANTIC = frozenset(
+    {
+        "concurrency",
+        "rpm",
+        "tpm",
+        "timeout_s",
+        "max_retries",
+        "dry_run",
+        "resume",
+        "out",
+        "progress",
+        "device",
+    }
+)
+
+
+class GenerateConfig(BaseModel):
+    """Everything `rft generate` needs. Field names are the CLI flags with `_` for `-`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # problems
+    problems: str = Field(description="problem source: a file, hf:<dataset id>, or demo")
+    preset: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    shuffle: bool = False
+    split: str | None = None
+    # teacher
+    teacher: str = "local:smollm2-135m"
+    judge: str | None = Field(default=None, description="judge spec; default: the teacher")
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, description="NAME of the env var holding the API key")
+    concurrency: int = Field(default=16, ge=1)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+    prices_file: str | None = None
+    device: str | None = None
+    dtype: str | None = None
+    # search
+    strategy: Literal["dfs", "beam", "best-first", "sample"] = "dfs"
+    validator: Literal["judge", "answer", "composite"] | None = Field(
+        default=None, description="default: composite when the problems have gold answers, else judge"
+    )
+    branches: int = Field(default=3, ge=1)
+    beam_width: int = Field(default=2, ge=1)
+    samples: int = Field(default=4, ge=1)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    temperature: float = Field(default=0.8, ge=0.0)
+    max_tokens_per_step: int = Field(default=128, ge=1)
+    max_tokens_per_sample: int = Field(default=512, ge=1)
+    judge_max_tokens: int = Field(default=48, ge=1)
+    max_depth: int = Field(default=8, ge=1)
+    max_nodes: int = Field(default=64, ge=1)
+    max_backtracks: int = Field(default=8, ge=0)
+    max_tokens_per_problem: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    seed: int = 0
+    prompt_template: str | None = None
+    judge_template: str | None = None
+    # output
+    render: Literal["backtrack", "path", "search"] = "backtrack"
+    max_wrong_per_node: int = Field(default=2, ge=0)
+    name: str | None = None
+    out: str = "datasets_out"
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and (not v.replace("_", "").isalnum() or v[:1].isdigit()):
+            raise ValueError("must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key")
+        return v
+
+    def identity(self, source_fingerprint: str | None) -> str:
+        """A stable id of what this config produces: same name + same config -> same run."""
+        data = {k: v for k, v in self.model_dump(mode="json").items() if k not in NON_SEMANTIC}
+        data["source_fingerprint"] = source_fingerprint
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A YAML or TOML config file as a dict with `_` keys. ConfigError naming the file otherwise."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {p}: {exc.strerror or exc}") from exc
+    try:
+        if p.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'YAML'}: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of options at the top level")
+    if isinstance(data.get("generate"), dict):  # allow a [generate] table / generate: section
+        data = data["generate"]
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def build_config(file: str | Path | None, flags: dict[str, Any]) -> GenerateConfig:
+    """Config file values, overridden by the CLI flags that were given (not None)."""
+    data = read_config_file(file) if file else {}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    origin = str(file) if file else "command line"
+    if "problems" not in data:
+        raise ConfigError("--problems is required (a file, hf:<dataset id>, or demo)")
+    try:
+        return GenerateConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "config"
+        flag = "--" + field.replace("_", "-")
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{origin}: unknown option {field!r}") from exc
+        raise ConfigError(f"{flag} ({origin}): {first['msg']}") from exc

@@ -1,0 +1,1 @@
+"""`rft generate`: step-by-step search with validator ranking and recorded backtracking."""

@@ -1,0 +1,63 @@
+"""The dataset card of a generated version: the store's default card plus how the traces were made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rft
+from rft.config import GenerateConfig
+from rft.schemas import Manifest, Record
+from rft.store.card import default_card
+from rft.store.run import utc_now
+
+STRATEGY_TEXT = {
+    "dfs": "depth-first search: descend into the best-ranked candidate step; backtrack to the next-best "
+    "sibling, then further up, when the best score is below the threshold, when a subtree ends in a wrong "
+    "final answer, or when the depth runs out",
+    "beam": "beam search: keep the best `beam_width` partial paths at each depth",
+    "best-first": "best-first search: one global priority queue of open steps ordered by validator score",
+    "sample": "the sampling baseline: whole solutions sampled independently, the correct ones kept "
+    "(rejection sampling); the first correct sample is the record's solution, the others are kept in the "
+    "trace as rejected samples with their verdicts",
+}
+
+
+def generate_card(
+    store, name: str, records: list[Record], manifest: dict[str, Any], cfg: GenerateConfig
+) -> str:
+    version = (store.latest(name) or 0) + 1
+    m = Manifest(
+        name=name,
+        version=version,
+        created_at=utc_now(),
+        rft_version=rft.__version__,
+        **{k: v for k, v in manifest.items() if k in Manifest.model_fields},
+    )
+    counts = manifest["counts"]
+    lines = [
+        "",
+        "## How these traces were made",
+        "",
+        f"Generated with `rft generate`, strategy `{cfg.strategy}`: {STRATEGY_TEXT[cfg.strategy]}.",
+        "",
+        f"- teacher: `{cfg.teacher}`; validator: `{manifest['validator']}`; threshold {cfg.threshold}",
+        f"- branches per step: {cfg.branches}; max depth {cfg.max_depth}; max nodes {cfg.max_nodes}; "
+        f"max backtracks {cfg.max_backtracks}; temperature {cfg.temperature}; seed {cfg.seed}",
+        f"- `messages` rendered with `{cfg.render}` (max {cfg.max_wrong_per_node} wrong attempts shown per step); "
+        "the full search tree and event log are in `trace`, so `path`, `backtrack` and `search` renderings "
+        "can be made later without calling a teacher",
+        f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
+        f"{int(counts.get('teacher_calls', 0))}",
+    ]
+    if cfg.strategy == "sample":
+        lines.append(
+            f"- rejection sampling: {int(counts.get('samples_correct', 0))} of {int(counts.get('samples', 0))} "
+            "samples were correct"
+        )
+    if counts.get("failed"):
+        lines.append(f"- {int(counts['failed'])} problems failed; see `outcome.error` in their records")
+    if manifest["metadata"].get("stopped"):
+        lines.append(
+            f"- the run stopped early ({manifest['metadata']['stopped']}): not every problem is included"
+        )
+    return default_card(m, records).rstrip() + "\n" + "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""Turn a teacher completion into one step: strip the `Step N:` label, cut anything after the step
+(models often keep writing the next steps), and read a final answer if the step states one."""
+
+from __future__ import annotations
+
+import re
+
+from rft.validate.answer_check import extract_final_answer
+
+STOP_SEQUENCES = ["\nStep "]
+_LABEL = re.compile(r"^\s*(?:\*\*)?\s*step\s*\d+\s*(?:\*\*)?\s*[:.)-]?\s*(?:\*\*)?\s*", re.IGNORECASE)
+_NEXT_STEP = re.compile(r"\n\s*(?:\*\*)?\s*step\s*\d+\s*[:.)]", re.IGNORECASE)
+_FINAL_LINE = re.compile(r"(final\s+answer\s*[:：=]?[^\n]*|\\boxed\s*\{)", re.IGNORECASE)
+
+
+def parse_step(text: str) -> tuple[str, str | None]:
+    """(step text, final answer or None) from one completion."""
+    body = _LABEL.sub("", text.strip(), count=1)
+    nxt = _NEXT_STEP.search(body)
+    if nxt:
+        body = body[: nxt.start()]
+    body = body.strip()
+    final = _FINAL_LINE.search(body)
+    if final:
+        # Keep the step up to the end of the line that states the answer.
+        end = body.find("\n", final.end())
+        if end != -1:
+            body = body[:end].strip()
+    return body, extract_final_answer(body)
+
+
+def split_solution(text: str) -> tuple[list[str], str | None]:
+    """Steps and final answer of a whole written solution (the `sample` strategy)."""
+    body = text.strip()
+    parts = [p.strip() for p in re.split(r"\n\s*(?=(?:\*\*)?\s*step\s*\d+)", body, flags=re.IGNORECASE)]
+    steps = [_LABEL.sub("", p, count=1).strip() for p in parts if p.strip()]
+    if len(steps) <= 1:
+        steps = [line.strip() for line in body.splitlines() if line.strip()]
+    return steps, extract_final_answer(body)

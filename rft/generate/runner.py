@@ -1,0 +1,455 @@
+"""The `rft generate` runner: problems -> concurrent searches -> records appended to a run -> sealed version.
+
+Each finished problem is appended (fsynced) to the run at once, so a kill loses at most the problems
+in flight. The run id is derived from the name and the config, so re-running the same command
+resumes the same run; the teacher's response cache lives in the run folder, so a resumed problem
+repeats no call that already finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rft.config import GenerateConfig
+from rft.console import err, out
+from rft.errors import ConfigError, RftError, TeacherError
+from rft.generate.card import generate_card
+from rft.generate.estimate import estimate
+from rft.generate.progress import LiveProgress, Totals
+from rft.generate.prompts import PromptSet
+from rft.generate.render import render
+from rft.generate.search import Searcher, SearchParams, SearchResult
+from rft.schemas import Outcome, Problem, Record, Trace
+from rft.teachers.base import Completion, Teacher
+from rft.validate.steps import make_validator
+
+TeacherFactory = Callable[[str, GenerateConfig, Path | None], Teacher]
+
+
+@dataclass
+class GenerateOutcome:
+    name: str
+    run_id: str
+    ref: str | None = None  # name@vN once sealed
+    path: Path | None = None
+    counts: dict[str, Any] | None = None
+    interrupted: bool = False
+
+
+def search_params(cfg: GenerateConfig) -> SearchParams:
+    p = SearchParams(
+        strategy=cfg.strategy,
+        branches=cfg.branches,
+        beam_width=cfg.beam_width,
+        samples=cfg.samples,
+        threshold=cfg.threshold,
+        temperature=cfg.temperature,
+        max_tokens_per_step=cfg.max_tokens_per_step,
+        max_tokens_per_sample=cfg.max_tokens_per_sample,
+        max_depth=cfg.max_depth,
+        max_nodes=cfg.max_nodes,
+        max_backtracks=cfg.max_backtracks,
+        max_tokens_per_problem=cfg.max_tokens_per_problem,
+        seed=cfg.seed,
+    )
+    p.check()
+    return p
+
+
+def default_name(source: str) -> str:
+    """A dataset name derived from the problem source: `demo`, `gsm8k-train`, `openai-gsm8k`."""
+    if source.startswith("hf:"):
+        base = source[3:].split(":")[0].replace("/", "-")
+    elif source in ("demo",) or ":" in source and not Path(source).exists():
+        base = source.split(":")[0]
+    else:
+        p = Path(source)
+        base = f"{p.parent.name}-{p.stem}" if p.parent.name not in ("", ".") else p.stem
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._") or "dataset"
+    return base[:80]
+
+
+def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Teacher:
+    from rft.teachers import TeacherOptions, make_teacher
+
+    opts = TeacherOptions(
+        base_url=cfg.base_url,
+        api_key_env=cfg.api_key_env,
+        concurrency=max(cfg.concurrency * max(cfg.branches, cfg.samples), 1),
+        rpm=cfg.rpm,
+        tpm=cfg.tpm,
+        timeout_s=cfg.timeout_s,
+        max_retries=cfg.max_retries,
+        cache_path=cache_path,
+        prices_file=cfg.prices_file,
+        device=cfg.device,
+        dtype=cfg.dtype,
+    )
+    return make_teacher(spec, opts)
+
+
+def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
+    from rft.problems import load_problems, source_fingerprint
+
+    problems = load_problems(
+        cfg.problems, preset=cfg.preset, limit=cfg.limit, shuffle=cfg.shuffle, seed=cfg.seed
+    )
+    if not problems:
+        raise ConfigError(f"--problems: no problems in {cfg.problems}")
+    seen: set[str] = set()
+    unique = []
+    for p in problems:
+        if p.id not in seen:
+            seen.add(p.id)
+            unique.append(p)
+    if len(unique) < len(problems):
+        err.print(f"note: {len(problems) - len(unique)} duplicate problem ids skipped")
+    fp = source_fingerprint(
+        cfg.problems, preset=cfg.preset, limit=cfg.limit, shuffle=cfg.shuffle, seed=cfg.seed
+    )
+    return unique, fp
+
+
+def problems_fingerprint(problems: list[Problem]) -> str:
+    """sha256 over the problems themselves (for problems given directly, not from a source)."""
+    h = hashlib.sha256()
+    for p in problems:
+        h.update(p.model_dump_json().encode())
+        h.update(b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def choose_validator(cfg: GenerateConfig, problems: list[Problem]) -> str:
+    has_gold = any(p.answer for p in problems)
+    name = cfg.validator or ("composite" if has_gold else "judge")
+    if name == "answer" and not has_gold:
+        raise ConfigError("--validator answer needs gold answers, and these problems have none")
+    return name
+
+
+def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> None:
+    p = search_params(cfg)
+    est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.judge_max_tokens)
+    out.print(f"problems: {est.problems}")
+    out.print(f"strategy: {cfg.strategy}  validator: {validator}  teacher: {cfg.teacher}")
+    out.print(
+        f"upper bound: {est.calls:,} teacher calls, {est.prompt_tokens:,} prompt tokens, "
+        f"{est.completion_tokens:,} completion tokens"
+    )
+    cost = _cost_bound(cfg, est.prompt_tokens, est.completion_tokens)
+    out.print(f"upper bound cost: {cost}")
+    out.print("dry run: no teacher was called, nothing was written")
+
+
+def _cost_bound(cfg: GenerateConfig, prompt_tokens: int, completion_tokens: int) -> str:
+    if cfg.teacher.startswith("local:"):
+        return "$0 (local model)"
+    try:
+        from rft.teachers import price_for  # type: ignore[attr-defined]
+    except ImportError:
+        return "unknown (no price table available)"
+    price = price_for(cfg.teacher, cfg.prices_file)
+    if price is None:
+        return f"unknown (no price for {cfg.teacher}; give one with --prices-file)"
+    usd = prompt_tokens * price[0] / 1e6 + completion_tokens * price[1] / 1e6
+    return f"${usd:.4f}"
+
+
+def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator: str) -> Record:
+    outcome = Outcome(
+        solved=res.solution is not None,
+        final_answer=res.final_answer,
+        correct=res.correct if problem.answer else None,
+        nodes=len(res.trace.nodes),
+        backtracks=res.backtracks,
+        teacher_calls=res.meter.calls,
+        tokens_in=res.meter.prompt_tokens,
+        tokens_out=res.meter.completion_tokens,
+        cost_usd=res.meter.cost_usd,
+        wall_time_s=round(res.wall_time_s, 3),
+        stop_reason=res.stop_reason,
+    )
+    meta = {"strategy": cfg.strategy, "validator": validator, "teacher": cfg.teacher, **res.metadata}
+    if cfg.judge:
+        meta["judge"] = cfg.judge
+    rec = Record(problem=problem, trace=res.trace, outcome=outcome, metadata=meta)
+    rec.messages = render(rec, cfg.render, cfg.seed, cfg.max_wrong_per_node)
+    rec.render = cfg.render
+    return rec
+
+
+def _failure(problem: Problem, cfg: GenerateConfig, exc: Exception, wall: float) -> Record:
+    return Record(
+        problem=problem,
+        trace=Trace(strategy=cfg.strategy),
+        outcome=Outcome(error=str(exc)[:500], stop_reason="error", wall_time_s=round(wall, 3)),
+        metadata={"strategy": cfg.strategy, "teacher": cfg.teacher},
+    )
+
+
+class GenerateRun:
+    """One invocation of `rft generate` (fresh or resumed)."""
+
+    def __init__(
+        self,
+        cfg: GenerateConfig,
+        command: list[str],
+        *,
+        resume: str | None = None,
+        teacher_factory: TeacherFactory | None = None,
+        progress: bool = True,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.command = command
+        self.resume = resume
+        self.teacher_factory = teacher_factory or _make_teacher
+        self.progress = progress
+        self.problems = problems  # given directly (Python API) instead of loaded from cfg.problems
+        self.run_id: str | None = None
+
+    def execute(self, dry: bool = False) -> GenerateOutcome | None:
+        from rft.store import Store
+
+        cfg = self.cfg
+        store = Store(cfg.out)
+        run = None
+        if self.resume:
+            run = store.find_run(self.resume)
+            saved = run.meta.get("config")
+            if not saved:
+                raise ConfigError(f"--resume: run {self.resume} has no saved config")
+            keep = {k: getattr(cfg, k) for k in ("concurrency", "out")}
+            cfg = self.cfg = GenerateConfig.model_validate({**saved, **keep})
+            self.command = list(run.meta.get("command") or self.command)
+        prompts = PromptSet.load(cfg.prompt_template, cfg.judge_template)
+        params = search_params(cfg)
+        if self.problems is not None:
+            problems, fingerprint = self.problems, problems_fingerprint(self.problems)
+        else:
+            problems, fingerprint = load(cfg)
+        validator_name = choose_validator(cfg, problems)
+        if dry:
+            dry_run(cfg, problems, validator_name)
+            return None
+        name = cfg.name or default_name(cfg.problems)
+        if run is None:
+            meta = {
+                "config": cfg.model_dump(mode="json"),
+                "command": self.command,
+                "source_fingerprint": fingerprint,
+            }
+            from rft.store.refs import check_name
+
+            check_name(name)
+            if self.teacher_factory is _make_teacher:  # a bad spec is an error before anything is written
+                from rft.teachers import parse_spec
+
+                for spec in filter(None, (cfg.teacher, cfg.judge)):
+                    parse_spec(spec)
+            run_id = f"gen-{cfg.identity(fingerprint)}"
+            fresh = not store.runs(name) or all(r.id != run_id for r in store.runs(name))
+            run = store.open_run(name, run_id=run_id, meta=meta)
+        else:
+            fresh = False
+            name = run.name
+        self.run_id = run.id
+        if run.sealed_as:
+            out.print(f"run {run.id} was already sealed as {run.sealed_as}; nothing to do")
+            version_dir = store.dataset_dir(run.name) / run.sealed_as.split("@")[-1]
+            out.print(f"wrote {version_dir}")
+            return GenerateOutcome(run.name, run.id, run.sealed_as, version_dir)
+        try:
+            return asyncio.run(
+                self._run(store, run, name, problems, fingerprint, validator_name, prompts, params)
+            )
+        except RftError:
+            if fresh and not run.done_ids():  # e.g. a missing API key: leave no empty run behind
+                shutil.rmtree(run.path, ignore_errors=True)
+            raise
+
+    async def _run(self, store, run, name, problems, fingerprint, validator_name, prompts, params):
+        cfg = self.cfg
+        teacher = self.teacher_factory(cfg.teacher, cfg, run.cache_path)
+        judge = self.teacher_factory(cfg.judge, cfg, run.cache_path) if cfg.judge else teacher
+        try:
+            await self._preflight(teacher)
+            if judge is not teacher:
+                await self._preflight(judge)
+            validator = make_validator(validator_name, judge, prompts, cfg.judge_max_tokens)
+            outcome = await self._search_all(
+                store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
+            )
+        finally:
+            await teacher.aclose()
+            if judge is not teacher:
+                await judge.aclose()
+        return outcome
+
+    async def _preflight(self, teacher: Teacher) -> None:
+        """One tiny call before the run starts: an unreachable teacher is one clear error, not N failures."""
+        try:
+            await teacher.chat(
+                [{"role": "user", "content": "Reply with OK."}], n=1, temperature=0.0, max_tokens=2, seed=0
+            )
+        except RftError:
+            raise
+        except Exception as exc:  # the provider's own exception types
+            raise TeacherError(f"teacher {teacher.spec} is not usable: {type(exc).__name__}: {exc}") from exc
+
+    async def _search_all(
+        self, store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
+    ):
+        cfg = self.cfg
+        done = run.done_ids()
+        prior = [r for r in run.records()] if done else []
+        pending = [p for p in problems if p.id not in done]
+        totals = Totals(
+            done=len(prior),
+            solved=sum(r.outcome.solved for r in prior),
+            failed=sum(r.outcome.error is not None for r in prior),
+            backtracks=sum(r.outcome.backtracks for r in prior),
+            tokens=sum(r.outcome.tokens_in + r.outcome.tokens_out for r in prior),
+        )
+        # run-wide spending includes what earlier invocations of this run spent
+        prior_cost = sum(r.outcome.cost_usd or 0.0 for r in prior)
+        totals.cost_usd = prior_cost
+        spent = {"usd": prior_cost, "unknown": False}
+        stop_reason: dict[str, str | None] = {"reason": None}
+        warned = {"cost": False}
+
+        def on_usage(c: Completion) -> None:
+            totals.tokens += c.prompt_tokens + c.completion_tokens
+            if c.cached:
+                return
+            if c.cost_usd is None:
+                spent["unknown"] = True
+                totals.add_cost(None)
+                if cfg.max_cost_usd is not None and not warned["cost"]:
+                    warned["cost"] = True
+                    err.print(
+                        f"warning: the price of {c.model or cfg.teacher} is unknown; --max-cost-usd cannot be enforced"
+                    )
+            else:
+                spent["usd"] += c.cost_usd
+                totals.add_cost(c.cost_usd)
+
+        def run_guard() -> str | None:
+            if stop_reason["reason"]:
+                return stop_reason["reason"]
+            if cfg.max_cost_usd is not None and spent["usd"] >= cfg.max_cost_usd:
+                stop_reason["reason"] = "max_cost_usd"
+                return "max_cost_usd"
+            return None
+
+        searcher = Searcher(teacher, validator, prompts, params, run_guard=run_guard, on_usage=on_usage)
+        sem = asyncio.Semaphore(cfg.concurrency)
+        if done:
+            err.print(f"resuming run {run.id}: {len(done)} of {len(problems)} problems already done")
+
+        async def one(problem: Problem, live: LiveProgress) -> None:
+            async with sem:
+                if run_guard():
+                    return
+                t0 = time.monotonic()
+                try:
+                    res = await searcher.run(problem)
+                except RftError as exc:
+                    rec = _failure(problem, cfg, exc, time.monotonic() - t0)
+                    totals.failed += 1
+                else:
+                    if res.stop_reason == stop_reason["reason"] and res.stop_reason is not None:
+                        return  # cut short by the run-wide budget: not finished, not recorded
+                    rec = _record(problem, res, cfg, validator_name)
+                run.append_record(rec)
+                totals.done += 1
+                totals.solved += rec.outcome.solved
+                totals.backtracks += rec.outcome.backtracks
+                live.refresh(advance=1)
+
+        with LiveProgress(len(problems), len(done), totals, enabled=self.progress) as live:
+            tasks = [asyncio.create_task(one(p, live)) for p in pending]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        if stop_reason["reason"]:
+            err.print(
+                f"stopped: {stop_reason['reason']} reached (${spent['usd']:.4f} spent); sealing what is finished"
+            )
+        return self._seal(
+            store, run, name, problems, fingerprint, validator_name, teacher, stop_reason["reason"]
+        )
+
+    def _seal(
+        self, store, run, name, problems, fingerprint, validator_name, teacher, stopped
+    ) -> GenerateOutcome:
+        cfg = self.cfg
+        order = {p.id: i for i, p in enumerate(problems)}
+        records = sorted((r for r in run.records() if r.id in order), key=lambda r: order[r.id])
+        n = len(records)
+        counts: dict[str, float] = {
+            "problems": len(problems),
+            "records": n,
+            "solved": sum(r.outcome.solved for r in records),
+            "correct": sum(r.outcome.correct is True for r in records),
+            "failed": sum(r.outcome.error is not None for r in records),
+            "backtracks": sum(r.outcome.backtracks for r in records),
+            "mean_backtracks": round(sum(r.outcome.backtracks for r in records) / n, 4) if n else 0.0,
+            "teacher_calls": sum(r.outcome.teacher_calls for r in records),
+        }
+        if cfg.strategy == "sample":
+            counts["samples"] = sum(r.metadata.get("samples", 0) for r in records)
+            counts["samples_correct"] = sum(r.metadata.get("samples_correct", 0) for r in records)
+        costs = [r.outcome.cost_usd for r in records if r.outcome.error is None]
+        cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+        validator_desc = validator_name + (
+            f" (judge {cfg.judge or cfg.teacher})" if validator_name != "answer" else ""
+        )
+        manifest = {
+            "stage": "generate",
+            "config": cfg.model_dump(mode="json"),
+            "command": self.command,
+            "teacher": cfg.teacher,
+            "validator": validator_desc,
+            "counts": counts,
+            "tokens_in": sum(r.outcome.tokens_in for r in records),
+            "tokens_out": sum(r.outcome.tokens_out for r in records),
+            "cost_usd": cost,
+            "source_fingerprint": fingerprint,
+            "metadata": {
+                "run_id": run.id,
+                "strategy": cfg.strategy,
+                "render": cfg.render,
+                "stopped": stopped,
+                "complete": n == len(problems),
+            },
+        }
+        card = generate_card(store, name, records, manifest, cfg)
+        sealed = store.seal(name, records, manifest=manifest, card=card, run=run)
+        solved = int(counts["solved"])
+        out.print(
+            f"sealed {sealed.ref}: {n}/{len(problems)} problems, {solved} solved"
+            f" ({solved / n:.0%}), {int(counts['correct'])} correct, "
+            f"{counts['mean_backtracks']:.2f} backtracks/problem"
+            if n
+            else f"sealed {sealed.ref}: 0 records"
+        )
+        out.print(f"wrote {sealed.path}")
+        return GenerateOutcome(name, run.id, sealed.ref, sealed.path, counts)
+
+
+def command_line() -> list[str]:
+    return ["rft", *sys.argv[1:]]

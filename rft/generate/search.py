@@ -1,0 +1,371 @@
+"""Search strategies over candidate steps: dfs, beam, best-first, and the `sample` baseline.
+
+Everything here is plain async code over schema objects with the teacher and the validator
+injected, so it runs the same against a real model and against a scripted test teacher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rft.errors import ConfigError
+from rft.generate.parsing import STOP_SEQUENCES, parse_step, split_solution
+from rft.generate.prompts import PromptSet
+from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
+from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
+from rft.teachers.base import Completion, Teacher
+from rft.validate.steps import Candidate, StepValidator
+
+STRATEGIES = ("dfs", "beam", "best-first", "sample")
+
+
+@dataclass
+class SearchParams:
+    strategy: str = "dfs"
+    branches: int = 3
+    beam_width: int = 2
+    samples: int = 4
+    threshold: float = 0.5
+    temperature: float = 0.8
+    max_tokens_per_step: int = 128
+    max_tokens_per_sample: int = 512
+    max_depth: int = 8
+    max_nodes: int = 64
+    max_backtracks: int = 8
+    max_tokens_per_problem: int | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"--strategy: unknown strategy {self.strategy!r} (choose from {', '.join(STRATEGIES)})"
+            )
+        for flag, value, low in (
+            ("--branches", self.branches, 1),
+            ("--beam-width", self.beam_width, 1),
+            ("--samples", self.samples, 1),
+            ("--max-depth", self.max_depth, 1),
+            ("--max-nodes", self.max_nodes, 1),
+            ("--max-backtracks", self.max_backtracks, 0),
+            ("--max-tokens-per-step", self.max_tokens_per_step, 1),
+        ):
+            if value < low:
+                raise ConfigError(f"{flag} must be >= {low}, got {value}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in [0, 1], got {self.threshold}")
+
+
+@dataclass
+class SearchResult:
+    trace: Trace
+    solution: Node | None
+    stop_reason: str | None
+    meter: Meter
+    backtracks: int
+    wall_time_s: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_answer(self) -> str | None:
+        return self.solution.final_answer if self.solution is not None else None
+
+    @property
+    def correct(self) -> bool | None:
+        if self.solution is None:
+            return None
+        if self.solution.verdict == Verdict.correct:
+            return True
+        if self.solution.verdict == Verdict.incorrect:
+            return False
+        return None
+
+
+async def gather_all(*aws):
+    """Like asyncio.gather, but waits for every awaitable before raising the first exception, so no
+    sibling keeps running (and mutating the tree) after a budget stop."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+class Searcher:
+    """Runs one strategy on one problem."""
+
+    def __init__(
+        self,
+        teacher: Teacher,
+        validator: StepValidator,
+        prompts: PromptSet,
+        params: SearchParams,
+        run_guard: Callable[[], str | None] | None = None,
+        on_usage: Callable[[Completion], None] | None = None,
+    ) -> None:
+        params.check()
+        self.teacher = teacher
+        self.validator = validator
+        self.prompts = prompts
+        self.p = params
+        self.run_guard = run_guard
+        self.on_usage = on_usage
+
+    # --- one problem ---
+    async def run(self, problem: Problem) -> SearchResult:
+        t0 = time.monotonic()
+        meter = Meter(self.p.max_tokens_per_problem, self.run_guard, self.on_usage)
+        tree = Tree(threshold=self.p.threshold)
+        root = tree.add_root()
+        ctx = _Ctx(self, problem, tree, meter)
+        solution: Node | None = None
+        stop: str | None = None
+        meta: dict[str, Any] = {}
+        try:
+            if self.p.strategy == "dfs":
+                solution, why = await ctx.dfs(root)
+            elif self.p.strategy == "beam":
+                solution, why = await ctx.beam(root)
+            elif self.p.strategy == "best-first":
+                solution, why = await ctx.best_first(root)
+            else:
+                solution, why = await ctx.sample(root, meta)
+            if solution is None:
+                tree.event(EventType.give_up, node=root.id, reason=why)
+        except Stop as s:
+            stop = s.reason
+            tree.event(EventType.give_up, node=root.id, reason=f"budget: {s.reason}")
+        tree.finalize(solution, stopped=stop is not None)
+        return SearchResult(
+            trace=tree.trace(self.p.strategy),
+            solution=solution,
+            stop_reason=stop or ("solved" if solution is not None else "exhausted"),
+            meter=meter,
+            backtracks=tree.backtracks,
+            wall_time_s=time.monotonic() - t0,
+            metadata=meta,
+        )
+
+
+class _Ctx:
+    """State of one problem's search."""
+
+    def __init__(self, s: Searcher, problem: Problem, tree: Tree, meter: Meter) -> None:
+        self.s, self.p, self.problem, self.tree, self.meter = s, s.p, problem, tree, meter
+
+    # --- proposal and judging ---
+    def _seed(self, *parts: object) -> int:
+        return derive_seed(self.p.seed, self.problem.id, *parts)
+
+    def _proposals(self, comps: list[Completion], whole: bool) -> list[Proposal]:
+        out = []
+        for c in comps:
+            if whole:
+                steps, final = split_solution(c.text)
+                text = c.text.strip()
+            else:
+                text, final = parse_step(c.text)
+            out.append(
+                Proposal(
+                    text=text,
+                    final_answer=final,
+                    truncated=c.truncated,
+                    usage=Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens),
+                    teacher=self.s.teacher.spec,
+                    raw=c.text,
+                )
+            )
+        return out
+
+    async def expand(self, node: Node) -> list[Node]:
+        """Propose `branches` next steps under `node`, judge them, return them ranked best first."""
+        if len(self.tree.nodes) - 1 + self.p.branches > self.p.max_nodes:
+            raise Stop("max_nodes")
+        steps = self.tree.path_texts(node)
+        messages = self.s.prompts.step_messages(self.problem.question, steps, self.problem.domain.value)
+        comps = await self.meter.chat(
+            self.s.teacher,
+            messages,
+            n=self.p.branches,
+            temperature=self.p.temperature,
+            max_tokens=self.p.max_tokens_per_step,
+            stop=STOP_SEQUENCES,
+            seed=self._seed(node.id),
+        )
+        kids = self.tree.add_candidates(node, self._proposals(comps, whole=False))
+        return await self.judge(kids, steps)
+
+    async def judge(self, kids: list[Node], steps: list[str]) -> list[Node]:
+        cands = [Candidate(k.text, k.final_answer) for k in kids]
+        js = await self.s.validator.score(
+            self.problem, steps, cands, self.meter.chat, self._seed("judge", *(k.id for k in kids))
+        )
+        return self.tree.apply(kids, js)
+
+    def accepts(self, node: Node) -> bool:
+        """A final answer is accepted when it checks out, or when nothing can check it and it scores well."""
+        if node.verdict == Verdict.correct:
+            return True
+        if node.verdict == Verdict.incorrect:
+            return False
+        return self.tree.effective(node) >= self.p.threshold
+
+    def below(self, node: Node) -> bool:
+        return self.tree.effective(node) < self.p.threshold
+
+    def backtrack(self, frm: Node, to: Node, reason: str) -> None:
+        if self.tree.backtracks >= self.p.max_backtracks:
+            # the search stops where it stands: `frm` stays the end of the current path
+            raise Stop("max_backtracks")
+        self.tree.backtrack(frm, to, reason)
+
+    @staticmethod
+    def wrong_reason(node: Node) -> str:
+        return node.critique or f"the final answer {node.final_answer} does not check out"
+
+    # --- dfs ---
+    async def dfs(self, node: Node) -> tuple[Node | None, str]:
+        kids = await self.expand(node)
+        why = "no candidate step led to an accepted answer"
+        for child in kids:
+            if self.below(child):
+                score = "unknown" if child.score is None else f"{child.score:.2f}"
+                why = f"the best remaining step scored {score}, below the threshold {self.p.threshold:.2f}"
+                break
+            self.tree.select(child)
+            if child.final_answer is not None:
+                if self.accepts(child):
+                    self.tree.solve(child)
+                    return child, "solved"
+                self.backtrack(child, node, self.wrong_reason(child))
+                continue
+            if child.depth >= self.p.max_depth:
+                self.backtrack(child, node, f"no final answer within {self.p.max_depth} steps")
+                continue
+            found, sub_why = await self.dfs(child)
+            if found is not None:
+                return found, "solved"
+            self.backtrack(child, node, sub_why)
+        return None, why
+
+    # --- beam ---
+    async def beam(self, root: Node) -> tuple[Node | None, str]:
+        frontier = [root]
+        for _depth in range(1, self.p.max_depth + 1):
+            room = (self.p.max_nodes - (len(self.tree.nodes) - 1)) // self.p.branches
+            if room <= 0:
+                raise Stop("max_nodes")
+            out_of_room = room < len(frontier)
+            frontier = frontier[:room]
+            groups = await gather_all(*(self.expand(n) for n in frontier))
+            pool: list[Node] = [k for g in groups for k in g]
+            order = {k.id: i for i, k in enumerate(pool)}
+            pool.sort(key=lambda k: (-self.tree.effective(k), order[k.id]))
+            finals = [k for k in pool if k.final_answer is not None]
+            winners = [k for k in finals if self.accepts(k)]
+            for k in finals:
+                if k not in winners:
+                    self.backtrack(k, self.tree.nodes[k.parent], self.wrong_reason(k))
+            if winners:
+                best = winners[0]
+                on_path = {a.id for a in self.tree.ancestors(best)}
+                for n in frontier:  # the other paths in the beam are abandoned here
+                    if n.id not in on_path:
+                        to = next(a for a in self.tree.ancestors(n) if a.id in on_path)
+                        self.backtrack(n, to, "another path in the beam reached an accepted answer")
+                self.tree.select(best)
+                self.tree.solve(best)
+                return best, "solved"
+            keep = [k for k in pool if k.final_answer is None and not self.below(k)][: self.p.beam_width]
+            for k in keep:
+                self.tree.select(k)
+            kept_parents = {k.parent for k in keep}
+            for n in frontier:
+                if n.parent is not None and n.id not in kept_parents:
+                    self.backtrack(n, self.tree.nodes[n.parent], "its continuations fell out of the beam")
+            if out_of_room:
+                raise Stop("max_nodes")
+            if not keep:
+                return None, "no candidate in the beam scored above the threshold"
+            frontier = keep
+        for n in frontier:
+            self.backtrack(n, self.tree.nodes[n.parent], f"no final answer within {self.p.max_depth} steps")
+        return None, f"no final answer within {self.p.max_depth} steps"
+
+    # --- best-first ---
+    async def best_first(self, root: Node) -> tuple[Node | None, str]:
+        heap: list[tuple[float, int, str]] = []
+        seq = 0
+
+        def push(nodes: list[Node]) -> None:
+            nonlocal seq
+            for k in nodes:
+                heapq.heappush(heap, (-self.tree.effective(k), seq, k.id))
+                seq += 1
+
+        push(await self.expand(root))
+        current: Node = root
+        while heap:
+            _, _, nid = heapq.heappop(heap)
+            node = self.tree.nodes[nid]
+            if self.below(node):
+                return None, "no open step scores above the threshold"
+            if current is not root and node.parent != current.id:
+                # the focus moves elsewhere: leave the current branch up to the common ancestor
+                anc = {a.id for a in self.tree.ancestors(node)}
+                to = next(a for a in self.tree.ancestors(current) if a.id in anc)
+                reason = current.metadata.pop("left_because", None) or "a step elsewhere scores higher"
+                self.backtrack(current, to, reason)
+                for a in self.tree.ancestors(current)[1:]:
+                    if a.id == to.id:
+                        break
+                    a.status = NodeStatus.dead_end
+            for a in self.tree.ancestors(node)[1:-1]:  # the path to `node` is the current path again
+                a.status = NodeStatus.selected
+            self.tree.select(node)
+            current = node
+            if node.final_answer is not None:
+                if self.accepts(node):
+                    self.tree.solve(node)
+                    return node, "solved"
+                node.metadata["left_because"] = self.wrong_reason(node)
+                continue
+            if node.depth >= self.p.max_depth:
+                node.metadata["left_because"] = f"no final answer within {self.p.max_depth} steps"
+                continue
+            push(await self.expand(node))
+        if current is not root:
+            self.backtrack(current, root, current.metadata.pop("left_because", None) or "no open steps left")
+            for a in self.tree.ancestors(current)[1:-1]:
+                a.status = NodeStatus.dead_end
+        return None, "no open steps left"
+
+    # --- sample (rejection sampling baseline) ---
+    async def sample(self, root: Node, meta: dict[str, Any]) -> tuple[Node | None, str]:
+        messages = self.s.prompts.sample_messages(self.problem.question, self.problem.domain.value)
+        comps = await self.meter.chat(
+            self.s.teacher,
+            messages,
+            n=self.p.samples,
+            temperature=self.p.temperature,
+            max_tokens=self.p.max_tokens_per_sample,
+            stop=None,
+            seed=self._seed("sample"),
+        )
+        kids = self.tree.add_candidates(
+            root, self._proposals(comps, whole=True), kind=NodeKind.solution_sample
+        )
+        await self.judge(kids, [])
+        meta["samples"] = len(kids)
+        meta["samples_correct"] = sum(k.verdict == Verdict.correct for k in kids)
+        meta["samples_with_answer"] = sum(k.final_answer is not None for k in kids)
+        for k in kids:  # sample order, not score order: the first correct sample wins
+            if k.final_answer is not None and self.accepts(k):
+                self.tree.select(k)
+                self.tree.solve(k)
+                return k, "solved"
+        return None, "no sample was accepted"

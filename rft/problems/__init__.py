@@ -1,0 +1,21 @@
+"""Problem sources: local files, Hugging Face Hub datasets, presets of known benchmarks, the built-in demo."""
+
+from rft.problems.answers import gsm8k_answer, last_boxed
+from rft.problems.loader import load_problems, source_fingerprint
+from rft.problems.presets import PRESETS, Preset, get_preset
+from rft.problems.select import parse_shard, select
+from rft.problems.spec import SourceSpec, parse_source
+
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "SourceSpec",
+    "get_preset",
+    "gsm8k_answer",
+    "last_boxed",
+    "load_problems",
+    "parse_shard",
+    "parse_source",
+    "select",
+    "source_fingerprint",
+]

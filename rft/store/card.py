@@ -1,0 +1,114 @@
+"""The default dataset card (README.md): a Hugging Face YAML header and a summary of the version."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import yaml
+
+from rft.schemas import Manifest, Record
+
+DATA_FILE = "data.jsonl"
+
+
+def _size_category(n: int) -> str:
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
+        if n < limit:
+            return label
+    return "n>1M"
+
+
+def _md_cell(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def default_card(manifest: Manifest, records: list[Record]) -> str:
+    """Markdown card for `manifest`/`records`; the YAML header lets the Hub load data.jsonl directly."""
+    domains = Counter(r.problem.domain.value for r in records)
+    header = {
+        "pretty_name": f"{manifest.name} v{manifest.version}",
+        "language": ["en"],
+        "tags": ["rft", "reasoning", "synthetic", "chain-of-thought", "backtracking"],
+        "task_categories": ["text-generation"],
+        "size_categories": [_size_category(len(records))],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_FILE}]}],
+    }
+    n = len(records)
+    solved = sum(r.outcome.solved for r in records)
+    correct = sum(r.outcome.correct is True for r in records)
+    backtracks = sum(r.outcome.backtracks for r in records)
+    with_backtrack = sum(r.outcome.backtracks > 0 for r in records)
+    cost = "unknown" if manifest.cost_usd is None else f"${manifest.cost_usd:.4f}"
+    lineage = ", ".join(manifest.parents) or (f"v{manifest.parent}" if manifest.parent else "none")
+    rows = [
+        ("records", str(n)),
+        ("solved", f"{solved} ({solved / n:.1%})" if n else "0"),
+        ("correct (vs gold)", f"{correct} ({correct / n:.1%})" if n else "0"),
+        ("records with a backtrack", f"{with_backtrack} ({backtracks} backtracks)"),
+        ("domains", ", ".join(f"{k}: {v}" for k, v in sorted(domains.items())) or "-"),
+        ("stage", manifest.stage),
+        ("derived from", lineage),
+        ("teacher", manifest.teacher or "-"),
+        ("validator", manifest.validator or "-"),
+        ("tokens in / out", f"{manifest.tokens_in:,} / {manifest.tokens_out:,}"),
+        ("cost", cost),
+        ("created", manifest.created_at),
+        ("rft", f"{manifest.rft_version}" + (f" (git {manifest.git_commit})" if manifest.git_commit else "")),
+    ]
+    if manifest.command:
+        rows.append(("command", "`" + " ".join(manifest.command).replace("`", "'") + "`"))
+    lines = [
+        "---",
+        yaml.safe_dump(header, sort_keys=False).rstrip(),
+        "---",
+        "",
+        f"# {manifest.name} (v{manifest.version})",
+        "",
+        "Step-by-step reasoning traces generated with rft: for each problem, the "
+        "whole search (candidate steps, validator scores and critiques, dead ends and backtracks) in "
+        "`trace`, and a ready-to-train chat rendering in `messages`.",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {_md_cell(v, 200)} |" for k, v in rows),
+        "",
+        "## Fields",
+        "",
+        "One JSON object per line in `data.jsonl`: `schema_version`, `problem` (id, question, gold answer, "
+        "domain, source), `trace` (`nodes`: the search tree with status selected / rejected / dead_end / "
+        "solution / unexplored, score, rank, critique, final answer, verdict; `events`: expand, select, "
+        "backtrack, solve, give_up in the order they happened), `outcome` (solved, correct, counts, tokens, "
+        "cost), `messages` (chat rendering), `render` (the renderer style).",
+        "",
+        "## Load",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f'ds = load_dataset("json", data_files="{DATA_FILE}", split="train")',
+        "```",
+        "",
+        f"Integrity: `manifest.json` holds the sha256 of every file; `rft datasets show {manifest.name}@v"
+        f"{manifest.version}` verifies them.",
+    ]
+    if records:
+        lines += [
+            "",
+            "## Examples",
+            "",
+            "| id | question | gold | final | correct | backtracks |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in records[:5]:
+            lines.append(
+                f"| {_md_cell(r.id, 30)} | {_md_cell(r.problem.question)} | {_md_cell(r.problem.answer or '-', 20)} "
+                f"| {_md_cell(r.outcome.final_answer or '-', 20)} | {r.outcome.correct} | {r.outcome.backtracks} |"
+            )
+    return "\n".join(lines) + "\n"

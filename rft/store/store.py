@@ -1,0 +1,508 @@
+"""The versioned dataset store: runs in progress, atomic sealing into `vN`, loading with checksums, merge.
+
+<root>/<name>/v1/ data.jsonl manifest.json README.md [extra files]   sealed, read-only
+<root>/<name>/runs/<run-id>/ run.json events.jsonl cache.sqlite      resumable
+<root>/<name>/LATEST                                                 "vN" of the newest seal
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from filelock import FileLock
+from pydantic import ValidationError
+
+import rft
+from rft.errors import ChecksumError, ConfigError, InputError, NotFoundError
+from rft.schemas import FileEntry, Manifest, Record
+from rft.store import fsutil
+from rft.store.card import DATA_FILE, default_card
+from rft.store.redaction import redact, redact_argv, redact_text
+from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
+from rft.store.run import RUN_JSON, Run, utc_now
+
+README = "README.md"
+MANIFEST = fsutil.MANIFEST
+LATEST = "LATEST"
+RUNS = "runs"
+TMP_PREFIX = ".tmp-v"
+RESERVED_FILES = {DATA_FILE, README, MANIFEST}
+# Fields the store owns; values passed by a caller for these are ignored.
+STORE_FIELDS = {"name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version"}
+EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+EXPORT_FORMATS = ("jsonl", "parquet")
+
+
+@dataclass(frozen=True)
+class SealedVersion:
+    name: str
+    version: int
+    path: Path
+    manifest: Manifest
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.name, self.version)
+
+
+@dataclass
+class LoadedVersion:
+    name: str
+    version: int
+    path: Path
+    manifest: Manifest
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.name, self.version)
+
+    def record(self, problem_id: str) -> Record:
+        for r in self.records:
+            if r.id == problem_id:
+                return r
+        raise NotFoundError(f"no record with id {problem_id!r} in {self.ref} ({len(self.records)} records)")
+
+
+class DatasetInfo(NamedTuple):
+    name: str
+    versions: list[int]
+    latest: int | None
+
+
+def _git_commit() -> str | None:
+    """Commit of the rft source checkout (with `+dirty` for uncommitted changes), or None."""
+    src = Path(rft.__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if head.returncode != 0:
+            return None
+        status = subprocess.run(
+            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = head.stdout.strip()
+    return commit + ("+dirty" if status.returncode == 0 and status.stdout.strip() else "")
+
+
+def _default_command() -> list[str]:
+    return ["rft", *sys.argv[1:]] if Path(sys.argv[0]).name == "rft" else []
+
+
+def _crash_hook(point: str) -> None:
+    """Test hook: RFT_TEST_CRASH_<POINT>=1 kills this process with SIGKILL at that point of a seal."""
+    if os.environ.get(f"RFT_TEST_CRASH_{point}") == "1":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _record_counts(records: list[Record]) -> dict[str, float]:
+    return {
+        "records": len(records),
+        "solved": sum(r.outcome.solved for r in records),
+        "correct": sum(r.outcome.correct is True for r in records),
+        "with_backtrack": sum(r.outcome.backtracks > 0 for r in records),
+        "backtracks": sum(r.outcome.backtracks for r in records),
+        "nodes": sum(len(r.trace.nodes) for r in records),
+    }
+
+
+def _sum_cost(costs: Iterable[float | None]) -> float | None:
+    total = 0.0
+    for c in costs:
+        if c is None:
+            return None
+        total += c
+    return total
+
+
+class _HashingWriter:
+    """Write a file durably while computing its sha256, size and line count."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = open(path, "wb")  # noqa: SIM115
+        self._h = hashlib.sha256()
+        self.bytes = 0
+        self.rows = 0
+
+    def write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._h.update(data)
+        self.bytes += len(data)
+        self.rows += data.count(b"\n")
+
+    def close(self, rows: bool = False) -> FileEntry:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        return FileEntry(sha256=self._h.hexdigest(), bytes=self.bytes, rows=self.rows if rows else None)
+
+
+class Store:
+    """A folder of versioned datasets (default `datasets_out`)."""
+
+    def __init__(self, root: Path | str = "datasets_out") -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # --- layout ---
+    def dataset_dir(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    def versions(self, name: str) -> list[int]:
+        d = self.dataset_dir(name)
+        if not d.is_dir():
+            return []
+        out = []
+        for p in d.iterdir():
+            m = VERSION_DIR_RE.match(p.name)
+            if m and p.is_dir() and (p / MANIFEST).is_file():
+                out.append(int(m.group(1)))
+        return sorted(out)
+
+    def latest(self, name: str) -> int | None:
+        p = self.dataset_dir(name) / LATEST
+        try:
+            text = p.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        m = VERSION_DIR_RE.match(text)
+        if not m:
+            raise InputError(f"{p}: expected a version like 'v3', found {text[:40]!r}")
+        return int(m.group(1))
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        """Every dataset under the root that has at least one sealed version, sorted by name."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for d in sorted(self.root.iterdir()):
+            if not d.is_dir() or d.name.startswith("."):
+                continue
+            try:
+                check_name(d.name)
+            except ConfigError:
+                continue
+            versions = self.versions(d.name)
+            if versions:
+                out.append(DatasetInfo(d.name, versions, self.latest(d.name)))
+        return out
+
+    def guard_writable(self, path: Path | str) -> Path:
+        """Raise SealedVersionError if `path` is inside a sealed version folder."""
+        return fsutil.guard_writable(path)
+
+    # --- runs ---
+    def open_run(self, name: str, run_id: str | None = None, meta: dict[str, Any] | None = None) -> Run:
+        """Create `<name>/runs/<run-id>/`, or reopen it (resume) when `run_id` exists. `meta` is kept
+        from creation (secrets removed); a reopened run keeps its original meta."""
+        run_id = check_run_id(run_id) if run_id else self._new_run_id()
+        path = self.dataset_dir(name) / RUNS / run_id
+        fsutil.guard_writable(path)
+        run = Run(path, name, run_id)
+        if not (path / RUN_JSON).is_file():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create run folder {path}: {exc.strerror}") from exc
+            info = {"id": run_id, "name": name, "created_at": utc_now(), "meta": redact(meta or {})}
+            run._write_info(info)
+            fsutil.fsync_dir(path.parent)
+        return run
+
+    @staticmethod
+    def _new_run_id() -> str:
+        return utc_now().replace("-", "").replace(":", "") + "-" + secrets.token_hex(3)
+
+    def runs(self, name: str) -> list[Run]:
+        d = self.dataset_dir(name) / RUNS
+        if not d.is_dir():
+            return []
+        return [Run(p, name, p.name) for p in sorted(d.iterdir()) if (p / RUN_JSON).is_file()]
+
+    def find_run(self, run_id: str) -> Run:
+        check_run_id(run_id)
+        found = sorted(self.root.glob(f"*/{RUNS}/{run_id}/{RUN_JSON}")) if self.root.is_dir() else []
+        if not found:
+            raise NotFoundError(f"no run {run_id!r} under {self.root}")
+        if len(found) > 1:
+            names = ", ".join(p.parent.parent.parent.name for p in found)
+            raise ConfigError(f"run id {run_id!r} exists under several datasets ({names}); open it by name")
+        p = found[0].parent
+        return Run(p, p.parent.parent.name, run_id)
+
+    # --- sealing ---
+    def seal(
+        self,
+        name: str,
+        records: list[Record],
+        *,
+        manifest: dict[str, Any],
+        card: str | None = None,
+        extra_files: dict[str, bytes | str] | None = None,
+        run: Run | None = None,
+    ) -> SealedVersion:
+        """Write `records` as the next version `vN` of `name`, atomically, and point LATEST at it."""
+        ddir = self.dataset_dir(name)
+        fsutil.guard_writable(ddir)
+        records = list(records)
+        seen: set[str] = set()
+        for r in records:
+            if r.id in seen:
+                raise InputError(f"problem id {r.id!r} appears twice in the records to seal {name}")
+            seen.add(r.id)
+        extra = dict(extra_files or {})
+        for fname in extra:
+            if fname in RESERVED_FILES or not EXTRA_FILE_RE.match(fname):
+                raise ValueError(f"extra file name {fname!r} is reserved or not a plain file name")
+        try:
+            ddir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create {ddir}: {exc.strerror}") from exc
+        with FileLock(str(ddir / ".lock")):
+            self._clean_temps(ddir)
+            version = max(self.versions(name), default=0) + 1
+            while (ddir / f"v{version}").exists():  # a folder without a manifest: never reuse its name
+                version += 1
+            tmp = ddir / f"{TMP_PREFIX}{version}-{secrets.token_hex(4)}"
+            tmp.mkdir()
+            try:
+                m = self._write_version(tmp, name, version, records, manifest, card, extra)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            _crash_hook("BEFORE_RENAME")
+            final = ddir / f"v{version}"
+            os.rename(tmp, final)
+            fsutil.fsync_dir(ddir)
+            _crash_hook("BEFORE_LATEST")
+            fsutil.replace_atomic(ddir / LATEST, f"v{version}\n".encode())
+        sealed = SealedVersion(name, version, final, m)
+        if run is not None:
+            run.append_event("sealed", {"version": sealed.ref, "records": len(records)})
+            run._mark_sealed(sealed.ref)
+        return sealed
+
+    def _clean_temps(self, ddir: Path) -> None:
+        """Remove temp folders left by seals that died before their rename (we hold the lock)."""
+        for p in ddir.glob(f"{TMP_PREFIX}*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+    def _build_manifest(
+        self, name: str, version: int, records: list[Record], given: dict[str, Any]
+    ) -> Manifest:
+        fields = {k: v for k, v in given.items() if k not in STORE_FIELDS}
+        fields["counts"] = {**_record_counts(records), **(fields.get("counts") or {})}
+        fields.setdefault("tokens_in", sum(r.outcome.tokens_in for r in records))
+        fields.setdefault("tokens_out", sum(r.outcome.tokens_out for r in records))
+        if "cost_usd" not in fields:
+            fields["cost_usd"] = _sum_cost(r.outcome.cost_usd for r in records) if records else None
+        fields["command"] = redact_argv(list(fields.get("command") or _default_command()))
+        for key in ("config", "metadata", "validation"):
+            if fields.get(key) is not None:
+                fields[key] = redact(fields[key])
+        for key in ("teacher", "validator", "source_fingerprint"):
+            if isinstance(fields.get(key), str):
+                fields[key] = redact_text(fields[key])
+        try:
+            return Manifest(
+                name=name,
+                version=version,
+                created_at=utc_now(),
+                rft_version=rft.__version__,
+                git_commit=_git_commit(),
+                **fields,
+            )
+        except ValidationError as exc:
+            raise ValueError(f"invalid manifest fields for {name}: {exc}") from exc
+
+    def _write_version(
+        self,
+        tmp: Path,
+        name: str,
+        version: int,
+        records: list[Record],
+        given: dict[str, Any],
+        card: str | None,
+        extra: dict[str, bytes | str],
+    ) -> Manifest:
+        files: dict[str, FileEntry] = {}
+        w = _HashingWriter(tmp / DATA_FILE)
+        for r in records:
+            w.write(r.model_dump_json().encode("utf-8") + b"\n")
+        files[DATA_FILE] = w.close(rows=True)
+        m = self._build_manifest(name, version, records, given)
+        text = redact_text(card) if card is not None else default_card(m, records)
+        for fname, content in [(README, text), *extra.items()]:
+            w = _HashingWriter(tmp / fname)
+            w.write(content.encode("utf-8") if isinstance(content, str) else content)
+            files[fname] = w.close(rows=fname.endswith(".jsonl"))
+        m = m.model_copy(update={"files": files})
+        fsutil.write_durable(tmp / MANIFEST, (m.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        for p in tmp.iterdir():
+            fsutil.make_read_only(p)
+        fsutil.fsync_dir(tmp)
+        return m
+
+    # --- loading ---
+    def resolve(self, name: str, version: int | None = None) -> tuple[int, Path]:
+        """The version number and folder of `name@vN` (None = LATEST); NotFoundError otherwise."""
+        ddir = self.dataset_dir(name)
+        versions = self.versions(name)
+        if not versions:
+            known = ", ".join(d.name for d in self.list_datasets()) or "none"
+            raise NotFoundError(f"no dataset {name!r} under {self.root} (datasets: {known})")
+        if version is None:
+            version = self.latest(name) or versions[-1]
+        if version not in versions:
+            have = ", ".join(f"v{v}" for v in versions)
+            raise NotFoundError(f"dataset {name!r} has no v{version} (versions: {have})")
+        return version, ddir / f"v{version}"
+
+    def read_manifest(self, name: str, version: int | None = None) -> Manifest:
+        _, path = self.resolve(name, version)
+        p = path / MANIFEST
+        try:
+            return Manifest.model_validate_json(p.read_bytes())
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read ({exc.strerror})") from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"]) or "manifest"
+            raise InputError(f"{p}: invalid manifest at {loc}: {first['msg']}") from exc
+
+    def verify(self, path: Path, manifest: Manifest) -> None:
+        """Check every file listed in the manifest against its sha256 and size."""
+        if DATA_FILE not in manifest.files:
+            raise ChecksumError(f"{path / MANIFEST}: lists no {DATA_FILE}")
+        for fname, entry in manifest.files.items():
+            p = path / fname
+            if not p.is_file():
+                raise ChecksumError(f"{p}: missing (listed in {MANIFEST})")
+            digest = fsutil.sha256_file(p)
+            if digest != entry.sha256:
+                raise ChecksumError(
+                    f"{p}: sha256 mismatch (manifest {entry.sha256[:12]}, file {digest[:12]}); "
+                    "the file changed after sealing"
+                )
+
+    def load_version(self, name: str, version: int | None = None, *, verify: bool = True) -> LoadedVersion:
+        version, path = self.resolve(name, version)
+        m = self.read_manifest(name, version)
+        if verify:
+            self.verify(path, m)
+        return LoadedVersion(name, version, path, m, read_records(path / DATA_FILE))
+
+    def load_ref(self, ref: str, *, verify: bool = True) -> LoadedVersion:
+        name, version = parse_ref(ref)
+        return self.load_version(name, version, verify=verify)
+
+    # --- merge / export ---
+    def merge(self, out_name: str, refs: list[str]) -> SealedVersion:
+        """Seal the union of several versions (e.g. shards) as the next version of `out_name`.
+
+        A problem id seen twice keeps its first occurrence when the records are identical; different
+        records for one id are an InputError naming the id and both versions."""
+        check_name(out_name)
+        if not refs:
+            raise ConfigError("merge needs at least one NAME@vN to merge")
+        loaded: list[LoadedVersion] = []
+        for ref in refs:
+            lv = self.load_ref(ref)
+            if any(x.ref == lv.ref for x in loaded):
+                raise ConfigError(f"{lv.ref} is given twice")
+            loaded.append(lv)
+        records: list[Record] = []
+        first: dict[str, tuple[str, Record]] = {}
+        dropped = 0
+        for lv in loaded:
+            for r in lv.records:
+                prev = first.get(r.id)
+                if prev is None:
+                    first[r.id] = (lv.ref, r)
+                    records.append(r)
+                elif prev[1] == r:
+                    dropped += 1
+                else:
+                    raise InputError(
+                        f"problem id {r.id!r} is in {prev[0]} and {lv.ref} with different records; "
+                        "nothing was merged"
+                    )
+        parent_counts: dict[str, float] = {}
+        for lv in loaded:
+            for k, v in lv.manifest.counts.items():
+                parent_counts[k] = parent_counts.get(k, 0) + v
+        counts = {**parent_counts, **_record_counts(records), "duplicates_dropped": dropped}
+
+        def common(values: list[str | None]) -> str | None:
+            uniq = sorted({v for v in values if v})
+            return ", ".join(uniq) if uniq else None
+
+        manifest = {
+            "stage": "merge",
+            "parents": [lv.ref for lv in loaded],
+            "counts": counts,
+            "teacher": common([lv.manifest.teacher for lv in loaded]),
+            "validator": common([lv.manifest.validator for lv in loaded]),
+            "source_fingerprint": common([lv.manifest.source_fingerprint for lv in loaded]),
+            "tokens_in": sum(lv.manifest.tokens_in for lv in loaded),
+            "tokens_out": sum(lv.manifest.tokens_out for lv in loaded),
+            "cost_usd": _sum_cost(lv.manifest.cost_usd for lv in loaded),
+            "config": {"merge": [lv.ref for lv in loaded]},
+        }
+        return self.seal(out_name, records, manifest=manifest)
+
+    def to_hf_dataset(self, loaded: LoadedVersion):  # -> datasets.Dataset (imported lazily: slow import)
+        from rft.store.hf import to_hf_dataset
+
+        return to_hf_dataset(loaded.records)
+
+    def export(self, loaded: LoadedVersion, fmt: str, output: Path | str) -> Path:
+        """Write the flat TRL-ready columns of `loaded` to `output` as jsonl or parquet (atomically)."""
+        from rft.store.hf import export_dataset
+
+        return export_dataset(loaded.records, fmt, Path(output))
+
+
+def read_records(path: Path) -> list[Record]:
+    """Records of a data.jsonl file; a bad line is an InputError naming the file and line."""
+    out: list[Record] = []
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    with fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Record.model_validate_json(line))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                if first["type"] == "json_invalid":
+                    raise InputError(f"{path}:{lineno}: malformed JSON ({first['msg']})") from exc
+                loc = ".".join(str(x) for x in first["loc"]) or "record"
+                raise InputError(f"{path}:{lineno}: invalid record at {loc}: {first['msg']}") from exc
+    return out
+
+
+__all__ = ["DatasetInfo", "LoadedVersion", "SealedVersion", "Store", "read_records"]

@@ -1,0 +1,207 @@
+"""The machinery around every provider: concurrency limit, rate limits, retries, response cache,
+usage and cost, and fan-out into n requests where a server returns fewer choices than asked."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from abc import ABC, abstractmethod
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from rft.errors import TeacherError
+from rft.teachers.base import Completion, UsageTotals
+from rft.teachers.cache import ResponseCache, cache_key
+from rft.teachers.errors import TransientError
+from rft.teachers.options import TeacherOptions
+from rft.teachers.prices import Price, price_of
+from rft.teachers.ratelimit import RateLimiter
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def estimate_tokens(messages: list[dict[str, Any]], n: int, max_tokens: int) -> int:
+    """A cheap upper-ish estimate for the token bucket (about 4 characters per token)."""
+    chars = sum(len(str(m.get("content", ""))) + 8 for m in messages)
+    return chars // 4 + 1 + n * max_tokens
+
+
+class ManagedTeacher(ABC):
+    """Base class of every provider. Subclasses implement `_call` (one request, no retries)."""
+
+    provider: str = ""
+    supports_n: bool = True  # flipped off once a server answers with fewer choices than asked
+
+    def __init__(self, spec: str, model: str, options: TeacherOptions, base_url: str | None = None):
+        self.spec = spec
+        self.model = model
+        self.options = options
+        self.base_url = base_url
+        self.usage = UsageTotals()
+        self.http_calls = 0  # requests that actually went out (attempts included)
+        self.retries = 0
+        self._sem = asyncio.Semaphore(options.concurrency)
+        self._limiter = RateLimiter(options.rpm, options.tpm)
+        self._cache = ResponseCache(options.cache_path) if options.cache_path else None
+        self.price: Price | None = price_of(self.provider, model, options.prices_file)
+
+    # -- provider hook ---------------------------------------------------------------------------
+    @abstractmethod
+    async def _call(
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        """One request. Raise TransientError for retryable failures, TeacherError for fatal ones."""
+
+    async def _close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    # -- public API ------------------------------------------------------------------------------
+    async def chat(
+        self,
+        messages: list[dict[str, str]],
+        n: int = 1,
+        temperature: float = 0.7,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> list[Completion]:
+        if n < 1:
+            raise TeacherError(f"{self.spec}: n must be >= 1 (got {n})")
+        if max_tokens < 1:
+            raise TeacherError(f"{self.spec}: max_tokens must be >= 1 (got {max_tokens})")
+        stop = list(stop) if stop else None
+        params = {"temperature": temperature, "max_tokens": max_tokens, "stop": stop, "seed": seed}
+        keys = [self._key(messages, params, i) for i in range(n)] if self._cache is not None else []
+        results: list[Completion | None] = [None] * n
+        if self._cache is not None:
+            for i, k in enumerate(keys):
+                hit = self._cache.get(k)
+                if hit is not None:
+                    results[i] = hit.model_copy(update={"cached": True})
+        missing = [i for i in range(n) if results[i] is None]
+        if missing:
+            fresh = await self._fill(messages, missing, temperature, max_tokens, stop, seed)
+            for i, c in zip(missing, fresh, strict=True):
+                results[i] = c
+                if self._cache is not None:
+                    self._cache.put(keys[i], c)
+        done = [c for c in results if c is not None]
+        for c in done:
+            self.usage.add(c)
+        return done
+
+    async def aclose(self) -> None:
+        await self._close()
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    # -- internals -------------------------------------------------------------------------------
+    def _key(self, messages: list[dict[str, str]], params: dict[str, Any], i: int) -> str:
+        return cache_key(
+            provider=self.provider,
+            base_url=self.base_url,
+            model=self.model,
+            messages=messages,
+            params=params,
+            sample_index=i,
+        )
+
+    async def _fill(
+        self,
+        messages: list[dict[str, str]],
+        missing: list[int],
+        temperature: float,
+        max_tokens: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        """Completions for the sample indices in `missing`: one n-request where honoured, else fan-out."""
+        got: list[Completion] = []
+        if self.supports_n and len(missing) > 1:
+            got = (await self._attempt(messages, len(missing), temperature, max_tokens, stop, seed))[
+                : len(missing)
+            ]
+            if len(got) < len(missing):
+                self.supports_n = False
+        rest = missing[len(got) :]
+        if rest:
+            batches = await asyncio.gather(
+                *(
+                    self._attempt(
+                        messages, 1, temperature, max_tokens, stop, None if seed is None else seed + i
+                    )
+                    for i in rest
+                )
+            )
+            got.extend(b[0] for b in batches)
+        return got
+
+    async def _attempt(
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        """One logical request with rate limiting, the concurrency limit and retries."""
+        est = estimate_tokens(messages, n, max_tokens)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.options.max_retries + 1),
+            retry=retry_if_exception_type(TransientError),
+            wait=self._wait,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    async with self._sem:
+                        # the limiter (and a 429 cool-down) is checked by a worker that holds a slot,
+                        # right before it sends: nothing queued earlier slips through a cool-down
+                        await self._limiter.acquire(est)
+                        self.http_calls += 1
+                        comps = await self._call(messages, n, temperature, max_tokens, stop, seed)
+                    if not comps:
+                        raise TransientError("the server returned no choices")
+        except TransientError as exc:
+            raise TeacherError(
+                f"{self.spec}: gave up after {self.options.max_retries + 1} attempts: {exc}"
+            ) from None
+        actual = sum(c.prompt_tokens + c.completion_tokens for c in comps)
+        self._limiter.correct(est, actual)
+        return [self._finish(c) for c in comps]
+
+    def _finish(self, c: Completion) -> Completion:
+        update: dict[str, Any] = {"truncated": c.finish_reason == "length"}
+        if c.cost_usd is None and self.price is not None:
+            update["cost_usd"] = self.price.cost(c.prompt_tokens, c.completion_tokens)
+        if not c.model:
+            update["model"] = self.model
+        return c.model_copy(update=update)
+
+    @staticmethod
+    def _wait(state: RetryCallState) -> float:
+        """Retry-After when the server gave one (never less), else exponential backoff with full jitter."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return exc.retry_after + random.uniform(0, min(0.25, exc.retry_after * 0.1 + 0.02))
+        cap = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1))
+        return random.uniform(BACKOFF_BASE_S / 2, cap)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.rate_limited:
+            wait = state.upcoming_sleep if state.upcoming_sleep else BACKOFF_BASE_S
+            self._limiter.cool_down(wait)

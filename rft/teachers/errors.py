@@ -1,0 +1,46 @@
+"""Error kinds inside the teachers layer: transient ones are retried, TeacherError ends the run."""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import Any
+
+from rft.errors import TeacherError
+
+__all__ = ["TeacherError", "TransientError", "retry_after_from_headers"]
+
+
+class TransientError(Exception):
+    """A failure worth retrying (429, 5xx, 529, timeout, dropped connection, garbled body)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
+
+
+def retry_after_from_headers(headers: Any) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or HTTP date); None if absent."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    ra = headers.get("retry-after")
+    if not ra:
+        return None
+    try:
+        return max(float(ra), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(ra).timestamp() - time(), 0.0)
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,476 @@
+"""The validate stage: checks, dedup and decontamination of a sealed version, sealed as the next one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from rft.errors import ConfigError, InputError
+from rft.schemas import Record
+from rft.validate import fingerprints as fp_mod
+from rft.validate.benchmarks import BenchSource, parse_benchmarks, resolve_sources
+from rft.validate.checks import check_answer_verdict, check_steps
+from rft.validate.decontam import Entry, EntryGrams, Hit, LexicalIndex, entry_grams, get_method
+from rft.validate.dedup import find_duplicates
+from rft.validate.report import REPORT_FILE, Flag, Report
+from rft.validate.semantic import SUSPECT, THRESHOLD, TOP_K, embed, judge_pairs, neighbours
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ValidateConfig:
+    benchmarks: list[str] = field(default_factory=lambda: parse_benchmarks(None))
+    method: str = "containment"
+    threshold: float | None = None  # None: the method's default
+    benchmark_dir: Path | None = None
+    benchmark_paths: dict[str, Path] = field(default_factory=dict)
+    semantic: bool = False
+    semantic_threshold: float = THRESHOLD
+    suspect_threshold: float = SUSPECT
+    top_k: int = TOP_K
+    judge: str | None = None
+    dedup_threshold: float = 0.8
+    hub: bool = True
+    batch_size: int = 512
+    workers: int | None = None  # lexical stage processes; None: 2 from 20,000 records on
+
+    def __post_init__(self) -> None:
+        get_method(self.method)
+        if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
+        if not 0.0 < self.dedup_threshold <= 1.0:
+            raise ConfigError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
+        if not 0.0 < self.suspect_threshold <= self.semantic_threshold <= 1.0:
+            raise ConfigError("--semantic-threshold must be in (0, 1] and above the suspect threshold")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if self.judge and not self.semantic:
+            raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
+        if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
+            raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
+        for b, p in self.benchmark_paths.items():
+            if b not in self.benchmarks:
+                raise ConfigError(f"--benchmark-path {b}=...: {b} is not among --benchmarks")
+            if not Path(p).is_file():
+                raise InputError(f"--benchmark-path {b}: file not found: {p}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["benchmark_dir"] = str(self.benchmark_dir) if self.benchmark_dir else None
+        d["benchmark_paths"] = {k: str(v) for k, v in self.benchmark_paths.items()}
+        d["threshold"] = self.effective_threshold
+        return d
+
+    @property
+    def effective_threshold(self) -> float | None:
+        return self.threshold if self.threshold is not None else get_method(self.method).threshold
+
+
+# --- parsing -------------------------------------------------------------------------------------
+def parse_records(path: Path) -> tuple[list[tuple[int, Record]], list[Flag]]:
+    """Every valid record of a data.jsonl with its line; invalid lines become `schema` flags."""
+    records: list[tuple[int, Record]] = []
+    flags: list[Flag] = []
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append((lineno, Record.model_validate_json(line)))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                loc = ".".join(str(x) for x in first["loc"]) or "record"
+                rid = _raw_id(line) or f"line {lineno}"
+                flags.append(
+                    Flag(rid, "schema", evidence={"field": loc, "error": first["msg"][:300]}, line=lineno)
+                )
+    return records, flags
+
+
+def _raw_id(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line)
+        return str(obj["problem"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def segments_of(record: Record) -> list[tuple[str, str]]:
+    """The texts of a record compared with benchmarks: question, reference solution, steps, messages."""
+    out: list[tuple[str, str]] = [("question", record.problem.question)]
+    if record.problem.solution:
+        out.append(("reference solution", record.problem.solution))
+    for node in record.trace.nodes:
+        if node.text:
+            out.append((f"step {node.id}", node.text))
+    for i, msg in enumerate(record.messages):
+        if msg.content:
+            out.append((f"message {i} ({msg.role})", msg.content))
+    seen: set[str] = set()
+    unique = []
+    for where, text in out:
+        if text not in seen:
+            seen.add(text)
+            unique.append((where, text))
+    return unique
+
+
+def scan_texts(segments: list[tuple[str, str]]) -> list[str]:
+    """The texts to scan: a segment contained in one of the longest segments (a step inside the
+    rendered assistant message, the question inside the user message) adds no n-gram of its own."""
+    texts = [t for _, t in segments]
+    longest = sorted(texts, key=len, reverse=True)[:3]
+    return [t for t in texts if not any(len(o) > len(t) and t in o for o in longest)]
+
+
+# --- benchmark index -----------------------------------------------------------------------------
+@dataclass
+class BenchmarkIndex:
+    lexical: LexicalIndex
+    sources: dict[str, BenchSource]
+    texts: dict[Entry, str]  # benchmark text by entry (empty for fingerprint sources)
+    fingerprints: fp_mod.Fingerprints | None
+
+    def describe_sources(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for b, s in self.sources.items():
+            d = s.describe()
+            if s.kind == "fingerprints" and self.fingerprints is not None:
+                d["items"] = self.fingerprints.counts.get(b, 0)
+                d["built"] = self.fingerprints.provenance.get("created_at")
+                d["sha256"] = [x["sha256"] for x in self.fingerprints.provenance["sources"].get(b, [])]
+            out[b] = d
+        return out
+
+
+def build_index(cfg: ValidateConfig) -> BenchmarkIndex:
+    method = get_method(cfg.method)
+    sources = resolve_sources(cfg.benchmarks, cfg.benchmark_dir, cfg.benchmark_paths, hub=cfg.hub)
+    shipped = [b for b, s in sources.items() if s.kind == "fingerprints"]
+    fps = None
+    if shipped:
+        if method.name != "containment":
+            raise ConfigError(
+                f"--method {method.name} needs benchmark text, and {', '.join(shipped)} could only come "
+                "from the shipped fingerprints (containment n-grams): pass --benchmark-dir DIR or "
+                "--benchmark-path NAME=FILE"
+            )
+        fps = fp_mod.load(shipped, embeddings=cfg.semantic)
+    bits = fp_mod.GRAM_BITS if fps is not None else 48
+    items: list[EntryGrams] = []
+    texts: dict[Entry, str] = {}
+    for b, src in sources.items():
+        for it in src.items:
+            for fname, text in it.fields.items():
+                if not text or not text.strip():
+                    continue
+                e = Entry(b, it.item_id, fname)
+                texts[e] = text
+                items.append(entry_grams(e, text, method, bits=bits))
+    if fps is not None:
+        items.extend(fps.items)
+    lexical = LexicalIndex(method, items, bits=bits, threshold=cfg.threshold)
+    return BenchmarkIndex(lexical, sources, texts, fps)
+
+
+# --- stages --------------------------------------------------------------------------------------
+def record_checks(records: Sequence[tuple[int, Record]], dedup_threshold: float) -> list[Flag]:
+    flags: list[Flag] = []
+    for line, rec in records:
+        for f in check_steps(rec):
+            f.line = line
+            flags.append(f)
+        f = check_answer_verdict(rec)
+        if f is not None:
+            f.line = line
+            flags.append(f)
+    lines = {rec.id: line for line, rec in records}
+    dups = find_duplicates(
+        [r.id for _, r in records], [r.problem.question for _, r in records], dedup_threshold
+    )
+    for f in dups:
+        f.line = lines.get(f.record_id)
+    return flags + dups
+
+
+PARALLEL_MIN_RECORDS = 20_000  # below this, starting worker processes costs more than it saves
+
+_WORKER_INDEX: LexicalIndex | None = None
+
+
+def _init_worker(index: LexicalIndex) -> None:
+    global _WORKER_INDEX
+    _WORKER_INDEX = index
+
+
+def _score_in_worker(docs: list[list[str]]) -> list[list[Hit]]:
+    assert _WORKER_INDEX is not None
+    return _WORKER_INDEX.score(docs)
+
+
+def _auto_workers(n_records: int, workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    if n_records < PARALLEL_MIN_RECORDS:
+        return 1
+    return max(
+        1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    )
+
+
+def lexical_flags(
+    records: Sequence[tuple[int, Record]],
+    index: BenchmarkIndex,
+    batch_size: int = 512,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> list[Flag]:
+    """One `contamination` flag per record that matches a benchmark entry (the best match).
+
+    With several workers (default: 2 from 20,000 records on), batches are scored in worker processes
+    while this one prepares the next batches and writes the evidence."""
+    lex = index.lexical
+    flags: list[Flag] = []
+    batches = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
+    texts = ([scan_texts(segments_of(r)) for _, r in b] for b in batches)
+    n_workers = _auto_workers(len(records), workers)
+    if n_workers > 1 and len(batches) > 1:
+        ctx = multiprocessing.get_context("spawn")  # fork is unsafe once torch/tokenizer threads exist
+        pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(lex,))
+        scored = pool.imap(_score_in_worker, texts, chunksize=1)
+    else:
+        pool = None
+        scored = (lex.score(t) for t in texts)
+    try:
+        done = 0
+        for batch, hits in zip(batches, scored, strict=True):
+            for (line, rec), rec_hits in zip(batch, hits, strict=True):
+                if rec_hits:
+                    flags.append(_contamination_flag(lex, rec.id, line, segments_of(rec), rec_hits))
+            done += len(batch)
+            if progress:
+                progress(done, len(records))
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return flags
+
+
+def _contamination_flag(
+    lex: LexicalIndex, rid: str, line: int, segs: list[tuple[str, str]], hits: list[Hit]
+) -> Flag:
+    best = hits[0]
+    e = lex.entries[best.entry]
+    ev = lex.evidence(segs, best)
+    ev["shared_ngrams"] = best.shared
+    ev["item_ngrams"] = int(lex.long_size[best.entry] if best.exact else lex.size[best.entry])
+    ev["field"] = e.field
+    if best.exact:
+        ev["rule"] = "exact normalised match (short item)"
+    others = sorted({lex.entries[h.entry].item_id for h in hits[1:]} - {e.item_id})
+    if others:
+        ev["also"] = others[:5]
+    return Flag(
+        rid,
+        "contamination",
+        benchmark=e.benchmark,
+        item_id=e.item_id,
+        method=lex.method.name,
+        score=best.score,
+        evidence=ev,
+        line=line,
+    )
+
+
+_EMB_CACHE = Path.home() / ".cache" / "rft" / "embeddings"
+
+
+def _embed_cached(texts: list[str]) -> np.ndarray:
+    """Embeddings of benchmark texts, cached on disk by the hash of the texts."""
+    key = hashlib.sha256(("\x00".join(texts)).encode()).hexdigest()[:32]
+    path = _EMB_CACHE / f"minilm-{key}.npy"
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            pass
+    vecs = embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vecs)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return vecs
+
+
+def semantic_flags(
+    records: Sequence[tuple[int, Record]], index: BenchmarkIndex, cfg: ValidateConfig, skip: set[str]
+) -> list[Flag]:
+    """Embedding neighbours of each benchmark question among the record questions."""
+    entries = [e for e in index.texts if e.field == "question"]
+    bench = _embed_cached([index.texts[e] for e in entries]) if entries else np.zeros((0, 384), np.float32)
+    if index.fingerprints is not None and len(index.fingerprints.emb):
+        entries = entries + index.fingerprints.emb_entries
+        bench = np.concatenate([bench, index.fingerprints.emb])
+    todo = [(line, r) for line, r in records if r.id not in skip]
+    if not todo or not len(bench):
+        return []
+    recs = embed([r.problem.question for _, r in todo])
+    pairs = neighbours(bench, recs, top_k=cfg.top_k, floor=cfg.suspect_threshold)
+    best: dict[int, Any] = {}
+    for p in pairs:  # keep the closest benchmark item per record
+        if p.record not in best or p.score > best[p.record].score:
+            best[p.record] = p
+    verdicts: dict[int, bool | None] = {}
+    ambiguous = [
+        p for p in best.values() if p.score < cfg.semantic_threshold and entries[p.item] in index.texts
+    ]
+    if cfg.judge and ambiguous:
+        answers = judge_pairs(
+            cfg.judge, [(todo[p.record][1].problem.question, index.texts[entries[p.item]]) for p in ambiguous]
+        )
+        verdicts = {p.record: a for p, a in zip(ambiguous, answers, strict=True)}
+    flags = []
+    for ri, p in sorted(best.items()):
+        line, rec = todo[ri]
+        e = entries[p.item]
+        ev: dict[str, Any] = {"nearest_item": e.item_id, "cosine": round(p.score, 4)}
+        if e in index.texts:
+            ev["nearest_text"] = index.texts[e][:240]
+        if p.score >= cfg.semantic_threshold:
+            check, action, method = "contamination", "dropped", "semantic"
+        elif verdicts.get(ri) is True:
+            check, action, method = "contamination", "dropped", f"semantic+judge({cfg.judge})"
+            ev["judge"] = "same problem"
+        elif verdicts.get(ri) is False:
+            continue  # the judge says: a different problem
+        else:
+            check, action, method = "suspect", "kept", "semantic"
+            if cfg.judge and e not in index.texts:
+                ev["judge"] = "not asked: no benchmark text (shipped fingerprints)"
+            elif cfg.judge:
+                ev["judge"] = "no clear YES/NO"
+        flags.append(
+            Flag(
+                rec.id,
+                check,
+                action=action,
+                benchmark=e.benchmark,
+                item_id=e.item_id,
+                method=method,
+                score=p.score,
+                evidence=ev,
+                line=line,
+            )
+        )
+    return flags
+
+
+def validate_records(
+    records: Sequence[tuple[int, Record]],
+    cfg: ValidateConfig,
+    *,
+    dataset: str = "",
+    parent: int = 0,
+    pre_flags: list[Flag] | None = None,
+    index: BenchmarkIndex | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """All checks over parsed records; returns the report (nothing written)."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    index = index or build_index(cfg)
+    timings["benchmarks"] = time.perf_counter() - t
+    flags = list(pre_flags or [])
+    t = time.perf_counter()
+    flags += record_checks(records, cfg.dedup_threshold)
+    timings["checks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lex = lexical_flags(records, index, cfg.batch_size, progress, cfg.workers)
+    flags += lex
+    timings["lexical"] = time.perf_counter() - t
+    if cfg.semantic:
+        t = time.perf_counter()
+        flags += semantic_flags(records, index, cfg, skip={f.record_id for f in lex})
+        timings["semantic"] = time.perf_counter() - t
+    total = len(records) + sum(1 for f in (pre_flags or []) if f.check == "schema")
+    return Report(dataset, parent, total, flags, cfg.to_dict(), index.describe_sources(), timings)
+
+
+@dataclass
+class ValidateResult:
+    report: Report
+    sealed: Any | None  # SealedVersion
+    report_path: Path
+
+
+def run(
+    store: Any,
+    name: str,
+    version: int | None,
+    cfg: ValidateConfig,
+    *,
+    report_only: bool = False,
+    command: list[str] | None = None,
+    progress: Progress | None = None,
+) -> ValidateResult:
+    """Validate NAME@vN from `store`; seal the kept records as the next version (or only write the
+    report). Checksums are verified first; nothing is written unless everything succeeded."""
+    version, path = store.resolve(name, version)
+    manifest = store.read_manifest(name, version)
+    store.verify(path, manifest)
+    records, schema_flags = parse_records(path / "data.jsonl")
+    report = validate_records(
+        records, cfg, dataset=name, parent=version, pre_flags=schema_flags, progress=progress
+    )
+    payload = json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n"
+    if report_only:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = store.dataset_dir(name) / "reports" / f"v{version}-validate-{stamp}.json"
+        store.guard_writable(out.parent)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(payload, encoding="utf-8")
+            tmp.replace(out)
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        return ValidateResult(report, None, out)
+    dropped = report.dropped_ids
+    kept = [r for _, r in records if r.id not in dropped]
+    summary = report.summary()
+    sealed = store.seal(
+        name,
+        kept,
+        manifest={
+            "stage": "validate",
+            "parent": version,
+            "config": {"validate": cfg.to_dict()},
+            "command": command or [],
+            "teacher": manifest.teacher,
+            "validator": manifest.validator,
+            "source_fingerprint": manifest.source_fingerprint,
+            "counts": {"validate_in": float(report.total), "validate_dropped": float(len(dropped))},
+            "validation": {**summary, "report": REPORT_FILE},
+        },
+        extra_files={REPORT_FILE: payload},
+    )
+    return ValidateResult(report, sealed, sealed.path / REPORT_FILE)

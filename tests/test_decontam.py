@@ -1,0 +1,299 @@
+"""Decontamination against the real benchmark files: normalisation, the containment index, the
+classic n-gram rules, recall per contamination family, false positives, shipped fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rft.errors import ConfigError, InputError
+from rft.validate import fingerprints
+from rft.validate.benchmarks import parse_benchmarks, resolve_sources
+from rft.validate.decontam import METHODS, Entry, LexicalIndex, entry_grams
+from rft.validate.families import FAMILIES, synthetic_record
+from rft.validate.normalize import NUM, mask, tokenize
+from rft.validate.run import ValidateConfig, build_index, lexical_flags, semantic_flags
+
+DATA = Path(__file__).parent / "data"
+FLOORS = {"verbatim": 0.99, "format_noise": 0.99, "numbers_swapped": 0.99, "numbers_names_swapped": 0.90}
+FP_CEILING = 0.005
+
+
+def _index(texts: dict[str, str], method: str = "containment", **kw) -> LexicalIndex:
+    m = METHODS[method]
+    items = [entry_grams(Entry("b", k, "question"), v, m) for k, v in texts.items()]
+    return LexicalIndex(m, items, **kw)
+
+
+# --- unit ----------------------------------------------------------------------------------------
+def test_normalise_masks_numbers_and_unifies_latex():
+    assert tokenize("Janet’s ducks lay 16 eggs; $1,250.50!") == [
+        "janet",
+        "s",
+        "ducks",
+        "lay",
+        "16",
+        "eggs",
+        "1250.50",
+    ]
+    assert tokenize(r"\(\dfrac{1}{2}\)") == tokenize(r"$\frac{1}{2}$") == ["frac", "1", "2"]
+    assert tokenize(r"\left( x \right)") == ["x"]
+    assert mask(tokenize("She has three cats and 12 dogs")) == ["she", "has", NUM, "cats", "and", NUM, "dogs"]
+
+
+def test_containment_is_the_share_of_item_ngrams_found():
+    item = "a farmer keeps 12 goats and 7 geese on a hillside farm near the river every spring"
+    idx = _index({"i1": item})
+    half = " ".join(item.split()[:9])
+    [full], [part], none = idx.score(
+        [[f"Question: {item.replace('12', '40')}"], [half], ["nothing alike here at all"]]
+    )
+    assert full.score == 1.0 and full.shared == idx.size[0]
+    assert 0.2 < part.score < 0.6
+    assert none == []
+
+
+def test_common_ngrams_are_ignored():
+    """Boilerplate shared by many items does not count towards any item's score."""
+    boiler = "what is the sum of the ages of"
+    texts = {
+        f"i{k}": f"{boiler} the {w} children in the village {w} school today"
+        for k, w in enumerate("red blue green gold pink gray teal navy cyan lime".split())
+    }
+    idx = _index(texts, max_df=3, min_grams=1)
+    assert idx.common_dropped > 0
+    hits = idx.score([[f"{boiler} my two cousins"]])[0]
+    assert hits == []
+
+
+def test_short_items_need_an_exact_normalised_match():
+    idx = _index({"short": "Simplify $\\sqrt{242}$."})
+    assert idx.exact_only[0]
+    [hit] = idx.score([["Please SIMPLIFY \\( \\sqrt{242} \\) now."]])[0]
+    assert hit.exact and hit.score == 1.0
+    assert idx.score([["Simplify $\\sqrt{243}$."]])[0] == []
+
+
+def test_classic_rules_flag_one_shared_ngram():
+    item = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    for method, n in (("ngram13", 13), ("ngram8", 8)):
+        idx = _index({"i": item}, method)
+        words = item.split()
+        assert idx.score([[" ".join(words[:n])]])[0], method
+        assert idx.score([[" ".join(words[: n - 1])]])[0] == [], method
+
+
+def test_evidence_is_the_longest_overlapping_span():
+    item = "Toulouse has twice as many sheep as Charleston. Charleston has 4 times as many sheep as Seattle."
+    idx = _index({"sheep": item})
+    segs = [
+        ("question", "Count animals."),
+        (
+            "step n2",
+            "Recall: Toulouse has twice as many sheep as Charleston. Charleston has 9 times as many sheep as Seattle. So",
+        ),
+    ]
+    [hit] = idx.score([[t for _, t in segs]])[0]
+    ev = idx.evidence(segs, hit)
+    assert ev["where"] == "step n2"
+    assert ev["span"].startswith("toulouse has twice") and "9 times" in ev["span"]
+
+
+def test_bad_benchmark_and_method_names():
+    with pytest.raises(ConfigError, match="unknown benchmark 'gsm9k'"):
+        parse_benchmarks("gsm8k,gsm9k")
+    with pytest.raises(ConfigError, match="--method: unknown method 'ngram5'"):
+        ValidateConfig(method="ngram5")
+
+
+def test_unreadable_benchmark_file(tmp_path: Path):
+    bad = tmp_path / "gsm8k.jsonl"
+    bad.write_text('{"question": "a", "answer": "b"}\n{not json\n')
+    with pytest.raises(InputError, match=r"gsm8k.jsonl:2: malformed JSON"):
+        build_index(ValidateConfig(benchmarks=["gsm8k"], benchmark_paths={"gsm8k": bad}, hub=False))
+
+
+# --- sources and fingerprints --------------------------------------------------------------------
+def test_hub_unreachable_falls_back_fast(monkeypatch):
+    """No offline env var and a Hub that does not answer: fingerprints within seconds, and said so."""
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    t = time.perf_counter()
+    sources = resolve_sources(["gsm8k", "arc"])
+    assert time.perf_counter() - t < 5
+    assert {s.kind for s in sources.values()} == {"fingerprints"}
+    assert "unreachable" in sources["gsm8k"].note
+
+
+def test_offline_env_falls_back_to_fingerprints():
+    sources = resolve_sources(["mbpp"])  # conftest sets HF_HUB_OFFLINE=1
+    assert sources["mbpp"].kind == "fingerprints" and "Hub" in sources["mbpp"].note
+
+
+def test_classic_methods_need_benchmark_text():
+    with pytest.raises(ConfigError, match="--method ngram13 needs benchmark text"):
+        build_index(ValidateConfig(method="ngram13", hub=False))
+
+
+def test_fingerprints_provenance_matches_the_real_files(bench_dir: Path):
+    prov = json.loads((fingerprints.DATA_DIR / fingerprints.PROVENANCE).read_text())
+    sources_md = (bench_dir / "SOURCES.md").read_text()
+    for entries in prov["sources"].values():
+        for e in entries:
+            assert e["sha256"] in sources_md, e["file"]
+    npz = fingerprints.DATA_DIR / fingerprints.NPZ
+    assert hashlib.sha256(npz.read_bytes()).hexdigest() == prov["npz_sha256"]
+    assert npz.stat().st_size < 4_000_000  # compact: a few MB at most
+    assert prov["normalisation"] and prov["embeddings"]["model"].endswith("all-MiniLM-L6-v2")
+
+
+def test_fingerprints_hold_no_benchmark_text(bench_dir: Path):
+    question = json.loads((bench_dir / "gsm8k" / "test.jsonl").open().readline())["question"]
+    with np.load(fingerprints.DATA_DIR / fingerprints.NPZ) as z:
+        strings = [str(x) for k in z.files if z[k].dtype.kind == "U" for x in z[k].ravel()]
+    assert strings and max(len(s) for s in strings) <= 64  # ids, field names and a sha256 only
+    assert not any("ducks" in s for s in strings) and question not in strings
+
+
+def test_fingerprints_build_is_reproducible(bench_dir: Path, tmp_path: Path):
+    fingerprints.build(bench_dir, tmp_path, with_embeddings=False)
+    with (
+        np.load(tmp_path / fingerprints.NPZ) as new,
+        np.load(fingerprints.DATA_DIR / fingerprints.NPZ) as shipped,
+    ):
+        for key in ("item_id", "containment_indptr", "containment_grams", "exact_hash", "exact_masked_hash"):
+            assert np.array_equal(new[key], shipped[key]), key
+
+
+# --- recall and false positives on real data -----------------------------------------------------
+@pytest.fixture(scope="session")
+def dir_index(bench_dir: Path):
+    return build_index(ValidateConfig(benchmark_dir=bench_dir, hub=False))
+
+
+@pytest.fixture(scope="session")
+def shipped_index():
+    return build_index(ValidateConfig(hub=False, semantic=True))
+
+
+@pytest.fixture(scope="session")
+def planted(bench_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """Every GSM8K test and MATH-500 item, disguised per family."""
+    from rft.validate.benchmarks import load_dir
+
+    items = load_dir("gsm8k", bench_dir).items
+    items += [it for it in load_dir("math", bench_dir).items if it.item_id.startswith("math500/")]
+    out = {}
+    for fam, fn in FAMILIES.items():
+        rng = random.Random(7)
+        out[fam] = [(it.item_id, fn(it.fields["question"], rng)) for it in items]
+    return out
+
+
+@pytest.fixture(scope="session")
+def clean_records(bench_dir: Path):
+    """1,000 clean records: GSM8K train questions with their solutions as steps and messages."""
+    rows = [json.loads(x) for x in (bench_dir / "gsm8k" / "train.jsonl").read_text().splitlines()[:1000]]
+    return [(i + 1, synthetic_record(f"clean{i}", r["question"], r["answer"])) for i, r in enumerate(rows)]
+
+
+def _recall(index, texts: list[str]) -> float:
+    return sum(1 for h in index.lexical.score([[t] for t in texts]) if h) / len(texts)
+
+
+@pytest.mark.parametrize("which", ["dir_index", "shipped_index"])
+def test_recall_per_family_and_false_positives(which, request, planted, clean_records):
+    index = request.getfixturevalue(which)
+    recalls = {fam: _recall(index, [t for _, t in pairs]) for fam, pairs in planted.items()}
+    flagged = lexical_flags(clean_records, index)
+    fp = len(flagged) / len(clean_records)
+    print(
+        f"\n{which}: " + ", ".join(f"{k} {v:.1%}" for k, v in recalls.items()) + f"; false positives {fp:.2%}"
+    )
+    for fam, floor in FLOORS.items():
+        assert recalls[fam] >= floor, (fam, recalls[fam])
+    assert recalls["first_half"] >= 0.8
+    assert fp <= FP_CEILING, [(f.record_id, f.item_id, f.evidence) for f in flagged]
+
+
+def test_planted_records_name_item_and_evidence(dir_index, planted):
+    item_id, text = planted["numbers_swapped"][0]
+    rec = synthetic_record("leak", "Solve step by step.", f"Restating: {text}\nNow compute.\n#### 3")
+    [flag] = lexical_flags([(1, rec)], dir_index)
+    assert (flag.check, flag.benchmark, flag.item_id, flag.method) == (
+        "contamination",
+        "gsm8k",
+        item_id,
+        "containment",
+    )
+    assert flag.score >= 0.35 and flag.evidence["where"].startswith(("step", "message", "reference"))
+    assert "ducks lay" in flag.evidence["span"]
+
+
+def test_classic_rules_miss_what_containment_catches(bench_dir: Path, planted):
+    """The comparison users know: the 13-gram rule catches verbatim copies but far fewer disguised ones."""
+    idx13 = build_index(
+        ValidateConfig(benchmark_dir=bench_dir, method="ngram13", benchmarks=["gsm8k", "math"], hub=False)
+    )
+    verb = _recall(idx13, [t for _, t in planted["verbatim"]])
+    swapped = _recall(idx13, [t for _, t in planted["numbers_names_swapped"]])
+    assert verb >= 0.9 and swapped < 0.8
+
+
+@pytest.mark.slow
+def test_paraphrases_with_semantic(shipped_index, clean_records):
+    """Paraphrases written for the test (tests/data/paraphrases.jsonl) among 1,000 clean records."""
+    paras = [json.loads(x) for x in (DATA / "paraphrases.jsonl").read_text().splitlines() if x.strip()]
+    assert len(paras) >= 50
+    leaked = [(10_000 + i, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
+    records = leaked + clean_records
+    cfg = ValidateConfig(hub=False, semantic=True)
+    lex = lexical_flags(records, shipped_index)
+    sem = semantic_flags(records, shipped_index, cfg, skip={f.record_id for f in lex})
+    dropped = {f.record_id for f in lex + sem if f.check == "contamination"}
+    want = {f"para{i}": p["item_id"] for i, p in enumerate(paras)}
+    by_id = {f.record_id: f for f in lex + sem if f.check == "contamination"}
+    recall = sum(1 for r in want if r in dropped) / len(want)
+    correct_item = sum(1 for r in want if r in by_id and by_id[r].item_id.endswith(want[r].split("/", 1)[1]))
+    fp = sum(1 for _, r in clean_records if r.id in dropped) / len(clean_records)
+    lex_only = sum(1 for f in lex if f.record_id in want) / len(want)
+    print(
+        f"\nparaphrases: lexical {lex_only:.1%}, lexical+semantic {recall:.1%} ({correct_item} on the right item); "
+        f"false positives {fp:.2%}"
+    )
+    assert recall >= 0.90
+    assert correct_item >= 0.9 * len(want)
+    assert fp <= FP_CEILING
+    suspects = [f for f in sem if f.check == "suspect"]
+    assert all(f.action == "kept" and "nearest_item" in f.evidence for f in suspects)
+
+
+def test_regurgitated_gold_solution_is_flagged(dir_index, bench_dir: Path):
+    """A teacher that reproduces a test item's gold solution in its steps is caught on the solution field."""
+    row = json.loads((bench_dir / "gsm8k" / "test.jsonl").read_text().splitlines()[2])
+    rec = synthetic_record("regurgitated", "Solve the house-flipping problem.", row["answer"])
+    [flag] = lexical_flags([(1, rec)], dir_index)
+    assert (flag.item_id, flag.evidence["field"]) == ("gsm8k/test/2", "solution")
+    assert flag.score >= 0.5
+
+
+def test_worker_processes_give_the_same_flags(dir_index, clean_records, planted):
+    """The 2-process lexical stage (used from 20,000 records on) agrees with the in-process one."""
+    leaked = [
+        (5000 + i, synthetic_record(f"leak{i}", t, "#### 1"))
+        for i, (_, t) in enumerate(planted["verbatim"][:50])
+    ]
+    records = clean_records[:300] + leaked
+    one = lexical_flags(records, dir_index, batch_size=100, workers=1)
+    two = lexical_flags(records, dir_index, batch_size=100, workers=2)
+    assert [(f.record_id, f.item_id, f.score) for f in one] == [
+        (f.record_id, f.item_id, f.score) for f in two
+    ]
+    assert sum(f.record_id.startswith("leak") for f in two) == 50

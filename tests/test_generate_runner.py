@@ -1,0 +1,233 @@
+"""The generate runner end to end (in process) with a scripted teacher: sealing, resume, budgets,
+dry run, per-problem failures, config files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_search import SCRIPT
+from test_search_support import ScriptedTeacher
+
+from rft.config import GenerateConfig, build_config
+from rft.errors import ConfigError, TeacherError
+from rft.generate.runner import GenerateRun, default_name
+from rft.schemas import Problem, check_integrity
+from rft.store import Store
+
+PROBLEMS = [Problem(id=f"p{i}", question=f"What is 3 + {i}? ({i})", answer=str(3 + i)) for i in range(6)]
+# the script's B1 answers 7, so p4 is solved correctly; A1 answers 5, so p2 gets it "right" via A1
+
+
+class Crash(Exception):
+    """Stands in for a kill in the middle of a run (the real SIGKILL test is in test_generate_cli)."""
+
+
+class Interrupting(ScriptedTeacher):
+    """Crashes on the `after`-th step call, in the middle of a run."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(SCRIPT)
+        self.after = after
+
+    async def chat(self, messages, **kw):
+        if "Reply with OK" not in messages[-1]["content"]:
+            self.after -= 1
+            if self.after < 0:
+                raise Crash
+        return await super().chat(messages, **kw)
+
+
+def make_cfg(tmp_path, **kw) -> GenerateConfig:
+    base = dict(problems="scripted", name="toy", out=str(tmp_path / "out"), concurrency=1, validator="answer")
+    base.update(kw)
+    return GenerateConfig(**base)
+
+
+def factory(teachers: list):
+    def make(spec, cfg, cache_path):
+        t = teachers.pop(0) if teachers else ScriptedTeacher(SCRIPT)
+        return t
+
+    return make
+
+
+def run(cfg, teacher=None, problems=PROBLEMS, dry=False):
+    teachers = [teacher] if teacher else []
+    return GenerateRun(
+        cfg, ["rft", "generate"], teacher_factory=factory(teachers), progress=False, problems=problems
+    ).execute(dry=dry)
+
+
+def comparable(rec: dict) -> dict:
+    rec = json.loads(json.dumps(rec))
+    rec["outcome"].pop("wall_time_s")
+    return rec
+
+
+def test_seals_a_version_with_manifest_card_and_records(tmp_path, capsys):
+    res = run(make_cfg(tmp_path))
+    assert res.ref == "toy@v1"
+    loaded = Store(tmp_path / "out").load_version("toy")
+    assert [r.id for r in loaded.records] == [p.id for p in PROBLEMS]
+    for r in loaded.records:
+        check_integrity(r.trace)
+        assert r.render == "backtrack" and [m.role for m in r.messages] == ["user", "assistant"]
+    m = loaded.manifest
+    assert m.stage == "generate" and m.teacher == "local:smollm2-135m" and m.validator == "answer"
+    assert m.counts["problems"] == 6 and m.counts["solved"] >= 2
+    assert m.counts["correct"] == sum(r.outcome.correct is True for r in loaded.records)
+    assert m.counts["mean_backtracks"] > 0
+    assert m.config["strategy"] == "dfs" and m.cost_usd is not None and m.cost_usd > 0
+    assert m.metadata["run_id"] == res.run_id
+    card = (res.path / "README.md").read_text()
+    assert "How these traces were made" in card and "depth-first" in card
+    printed = capsys.readouterr().out
+    assert f"wrote {res.path}" in printed
+
+
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path):
+    run(make_cfg(tmp_path / "a"))
+    cfg = make_cfg(tmp_path / "b")
+    with pytest.raises(Crash):
+        run(cfg, Interrupting(after=25))
+    store = Store(tmp_path / "b" / "out")
+    assert store.versions("toy") == []  # nothing sealed
+    (run_,) = store.runs("toy")
+    done = run_.done_ids()
+    assert 0 < len(done) < len(PROBLEMS)
+    teacher = ScriptedTeacher(SCRIPT)
+    resumed = run(cfg, teacher)
+    asked = {m for m in teacher.calls}
+    assert resumed.run_id == run_.id
+    # finished problems were not searched again: fewer calls than a full run
+    full = ScriptedTeacher(SCRIPT)
+    run(make_cfg(tmp_path / "c"), full)
+    assert len(teacher.calls) < len(full.calls) and asked
+    a = Store(tmp_path / "a" / "out").load_version("toy").records
+    b = Store(tmp_path / "b" / "out").load_version("toy").records
+    assert [comparable(r.model_dump(mode="json")) for r in a] == [
+        comparable(r.model_dump(mode="json")) for r in b
+    ]
+
+
+def test_rerun_after_seal_does_nothing(tmp_path, capsys):
+    cfg = make_cfg(tmp_path)
+    first = run(cfg)
+    again = run(cfg)
+    assert again.ref == first.ref
+    assert Store(tmp_path / "out").versions("toy") == [1]
+    assert "already sealed" in capsys.readouterr().out
+
+
+def test_max_cost_stops_cleanly_and_seals_finished(tmp_path, capsys):
+    res = run(make_cfg(tmp_path, max_cost_usd=0.02))
+    assert res.counts["records"] < 6
+    loaded = Store(tmp_path / "out").load_version("toy")
+    assert loaded.manifest.metadata["stopped"] == "max_cost_usd"
+    assert all(r.outcome.stop_reason != "max_cost_usd" for r in loaded.records)
+    assert "max_cost_usd" in capsys.readouterr().err
+
+
+def test_dry_run_calls_nobody_and_writes_nothing(tmp_path, capsys):
+    teacher = ScriptedTeacher(SCRIPT)
+    assert run(make_cfg(tmp_path), teacher, dry=True) is None
+    assert teacher.calls == []
+    assert not (tmp_path / "out").exists()
+    printed = capsys.readouterr().out
+    assert "problems: 6" in printed and "upper bound" in printed
+
+
+class Failing(ScriptedTeacher):
+    async def chat(self, messages, **kw):
+        if "(2)" in messages[-1]["content"]:
+            raise TeacherError("server said 500 after 4 retries")
+        return await super().chat(messages, **kw)
+
+
+def test_per_problem_failure_is_recorded(tmp_path):
+    run(make_cfg(tmp_path), Failing(SCRIPT))
+    loaded = Store(tmp_path / "out").load_version("toy")
+    bad = loaded.record("p2")
+    assert bad.outcome.error == "server said 500 after 4 retries" and not bad.outcome.solved
+    assert loaded.manifest.counts["failed"] == 1 and len(loaded.records) == 6
+
+
+class Unreachable(ScriptedTeacher):
+    async def chat(self, messages, **kw):
+        raise TeacherError("cannot reach http://127.0.0.1:9 (connection refused)")
+
+
+def test_unreachable_teacher_fails_before_the_run(tmp_path):
+    with pytest.raises(TeacherError, match="connection refused"):
+        run(make_cfg(tmp_path), Unreachable(SCRIPT))
+    store = Store(tmp_path / "out")
+    assert store.versions("toy") == [] and all(r.done_ids() == set() for r in store.runs("toy"))
+
+
+def test_bad_template_field_and_config_file(tmp_path):
+    tpl = tmp_path / "step.txt"
+    tpl.write_text("Solve {question} using {hint}")
+    with pytest.raises(ConfigError, match="unknown template field 'hint'"):
+        run(make_cfg(tmp_path, prompt_template=str(tpl)))
+    cfgfile = tmp_path / "gen.yaml"
+    cfgfile.write_text("problems: demo\nbranches: 5\nstrategy: beam\napi-key-env: MY_KEY\n")
+    cfg = build_config(cfgfile, {"branches": 2, "strategy": None})
+    assert (cfg.branches, cfg.strategy, cfg.api_key_env) == (2, "beam", "MY_KEY")
+    toml = tmp_path / "gen.toml"
+    toml.write_text('[generate]\nproblems = "demo"\nthreshold = 0.7\n')
+    assert build_config(toml, {}).threshold == 0.7
+    cfgfile.write_text("problems: demo\nbranchez: 5\n")
+    with pytest.raises(ConfigError, match="unknown option 'branchez'"):
+        build_config(cfgfile, {})
+    with pytest.raises(ConfigError, match="--strategy"):
+        build_config(None, {"problems": "demo", "strategy": "bfs"})
+    with pytest.raises(ConfigError, match="--api-key-env"):
+        build_config(None, {"problems": "demo", "api_key_env": "sk-abc123 def"})
+
+
+def test_same_config_same_run_other_config_other_run(tmp_path):
+    a = make_cfg(tmp_path)
+    assert a.identity("fp") == make_cfg(tmp_path, concurrency=8).identity("fp")
+    assert a.identity("fp") != make_cfg(tmp_path, branches=4).identity("fp")
+    assert a.identity("fp") != a.identity("other")
+
+
+def test_default_names():
+    assert default_name("demo") == "demo"
+    assert default_name("/work/shared/benchmarks/gsm8k/train.jsonl") == "gsm8k-train"
+    assert default_name("hf:openai/gsm8k") == "openai-gsm8k"
+
+
+def test_resume_by_run_id_uses_the_saved_config(tmp_path):
+    cfg = make_cfg(tmp_path, branches=3)
+    with pytest.raises(Crash):
+        run(cfg, Interrupting(after=25))
+    (run_,) = Store(tmp_path / "out").runs("toy")
+    other = make_cfg(tmp_path, branches=2, concurrency=3)  # different flags: the saved config wins
+    res = GenerateRun(
+        other,
+        ["rft", "generate", "--resume", run_.id],
+        resume=run_.id,
+        teacher_factory=factory([]),
+        progress=False,
+        problems=PROBLEMS,
+    ).execute()
+    assert res.run_id == run_.id and res.ref == "toy@v1"
+    loaded = Store(tmp_path / "out").load_version("toy")
+    assert loaded.manifest.config["branches"] == 3 and loaded.manifest.config["concurrency"] == 3
+    assert len({r.id for r in loaded.records}) == len(PROBLEMS) == len(loaded.records)
+
+
+@pytest.mark.parametrize("strategy", ["beam", "best-first", "sample"])
+def test_every_strategy_seals_valid_records(tmp_path, strategy):
+    teacher = ScriptedTeacher(SCRIPT, samples=["3+4=7. Final answer: 7", "Final answer: 8"])
+    res = run(make_cfg(tmp_path, strategy=strategy, samples=2, render="search"), teacher)
+    loaded = Store(tmp_path / "out").load_version("toy")
+    assert len(loaded.records) == 6 and res.counts["records"] == 6
+    for r in loaded.records:
+        check_integrity(r.trace)
+        assert r.trace.strategy == strategy and r.render == "search"
+    if strategy == "sample":
+        assert res.counts["samples"] == 12 and res.counts["samples_correct"] == 2  # p4 (7) and p5 (8)
+        assert "rejection sampling" in (res.path / "README.md").read_text()

@@ -1,0 +1,199 @@
+"""Search strategies on deterministic scripted trees."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from test_search_support import ScriptedTeacher, ScriptedValidator
+
+from rft.errors import ConfigError
+from rft.generate.prompts import PromptSet
+from rft.generate.search import Searcher, SearchParams
+from rft.schemas import EventType, NodeStatus, Problem, check_integrity
+
+PROBLEM = Problem(id="p1", question="What is 3 + 4?", answer="7")
+
+# root: A (0.9), B (0.6), C (0.2)
+#   A: A1 (0.8, final 5: wrong), A2 (0.3)
+#   B: B1 (final 7: correct), B2 (0.4)
+SCRIPT = {
+    (): ["Step 1: A", "Step 1: B", "Step 1: C"],
+    ("A",): ["A1. Final answer: 5", "A2"],
+    ("B",): ["B1. Final answer: 7", "B2"],
+    ("C",): ["C1. Final answer: 7"],
+    ("A", "A2"): ["A2x. Final answer: 7"],
+}
+SCORES = {"A": 0.9, "B": 0.6, "C": 0.2, "A1. Final answer: 5": 0.8, "A2": 0.3, "B2": 0.4, "(no idea)": 0.1}
+CRIT = {"A1. Final answer: 5": "3 + 4 is not 5."}
+
+
+def run(strategy="dfs", script=SCRIPT, scores=SCORES, **kw):
+    teacher = ScriptedTeacher(script)
+    branches = kw.pop("branches", 3)
+    params = SearchParams(strategy=strategy, branches=branches, threshold=0.5, **kw)
+    searcher = Searcher(teacher, ScriptedValidator(scores, CRIT), PromptSet.load(), params)
+    return asyncio.run(searcher.run(PROBLEM)), teacher
+
+
+def run_sample(samples):
+    teacher = ScriptedTeacher(SCRIPT, samples)
+    params = SearchParams(strategy="sample", samples=len(samples), threshold=0.5)
+    searcher = Searcher(teacher, ScriptedValidator(SCORES, CRIT), PromptSet.load(), params)
+    return asyncio.run(searcher.run(PROBLEM)), teacher
+
+
+def story(res):
+    idx = res.trace.by_id()
+    out = []
+    for e in res.trace.events:
+        if e.type == EventType.select:
+            out.append(("select", idx[e.node].text))
+        elif e.type == EventType.backtrack:
+            out.append(("back", idx[e.from_node].text, idx[e.to_node].text))
+        elif e.type == EventType.solve:
+            out.append(("solve", idx[e.node].final_answer))
+        elif e.type == EventType.give_up:
+            out.append(("give_up",))
+    return out
+
+
+def test_dfs_backtrack_order_and_statuses():
+    res, _ = run("dfs")
+    check_integrity(res.trace)
+    assert story(res) == [
+        ("select", "A"),
+        ("select", "A1. Final answer: 5"),
+        ("back", "A1. Final answer: 5", "A"),
+        ("back", "A", ""),
+        ("select", "B"),
+        ("select", "B1. Final answer: 7"),
+        ("solve", "7"),
+    ]
+    status = {n.text: n.status for n in res.trace.nodes}
+    assert status["A"] == NodeStatus.dead_end
+    assert status["A1. Final answer: 5"] == NodeStatus.dead_end
+    assert status["A2"] == NodeStatus.rejected  # ranked, below threshold, never followed
+    assert status["C"] == NodeStatus.rejected
+    assert status["B"] == NodeStatus.selected
+    assert status["B1. Final answer: 7"] == NodeStatus.solution
+    assert status["B2"] == NodeStatus.rejected
+    assert res.backtracks == 2 and res.correct is True and res.final_answer == "7"
+    # the backtrack reason carries the critique
+    back = next(res.trace.iter_events(EventType.backtrack))
+    assert back.reason == "3 + 4 is not 5."
+    # ranks: best first, A scored highest
+    ranks = {n.text: n.rank for n in res.trace.nodes}
+    assert (ranks["A"], ranks["B"], ranks["C"]) == (0, 1, 2)
+
+
+def test_dfs_every_candidate_is_a_node_and_usage_counted():
+    res, teacher = run("dfs")
+    assert len(res.trace.nodes) == 1 + 3 + 3 + 3  # scripts are padded with a low "(no idea)" step
+    assert res.meter.calls == len(teacher.calls) == 3
+    assert res.meter.prompt_tokens == 10 * 9 and res.meter.completion_tokens == 5 * 9
+    assert res.meter.cost_usd == pytest.approx(0.009)
+
+
+def test_dfs_max_backtracks_stops_cleanly():
+    res, _ = run("dfs", max_backtracks=1)
+    check_integrity(res.trace)
+    assert res.stop_reason == "max_backtracks" and res.solution is None
+    assert res.backtracks == 1
+    assert res.trace.events[-1].type == EventType.give_up
+
+
+def test_dfs_max_nodes_and_depth():
+    res, _ = run("dfs", max_nodes=4)
+    check_integrity(res.trace)
+    assert res.stop_reason == "max_nodes"
+    assert len(res.trace.nodes) - 1 <= 4
+    # unvisited ranked candidates stay unexplored when a budget stopped the search
+    assert any(n.status == NodeStatus.unexplored for n in res.trace.nodes)
+    res, _ = run("dfs", max_depth=1)
+    check_integrity(res.trace)
+    assert res.solution is None and res.stop_reason == "exhausted"
+    assert all(n.depth <= 1 for n in res.trace.nodes)
+    reasons = [e.reason for e in res.trace.iter_events(EventType.backtrack)]
+    assert reasons == ["no final answer within 1 steps"] * 2
+
+
+def test_dfs_token_budget():
+    res, _ = run("dfs", max_tokens_per_problem=40)
+    assert res.stop_reason == "max_tokens_per_problem"
+    check_integrity(res.trace)
+
+
+def test_run_guard_stops_search():
+    teacher = ScriptedTeacher(SCRIPT)
+    s = Searcher(
+        teacher, ScriptedValidator(SCORES), PromptSet.load(), SearchParams(), run_guard=lambda: "max_cost_usd"
+    )
+    res = asyncio.run(s.run(PROBLEM))
+    assert res.stop_reason == "max_cost_usd" and teacher.calls == []
+
+
+def test_beam_width_and_solution():
+    res, teacher = run("beam", beam_width=2)
+    check_integrity(res.trace)
+    # depth 1 keeps the two best of A, B, C above threshold: A and B (C is below)
+    first_expansions = [k for k, _ in teacher.calls]
+    assert first_expansions[0] == () and set(first_expansions[1:3]) == {("A",), ("B",)}
+    assert len(teacher.calls) == 3
+    assert res.correct is True and res.final_answer == "7"
+    path = [n.text for n in res.trace.selected_path()]
+    assert path == ["", "B", "B1. Final answer: 7"]
+    # the wrong final answer A1 was backtracked out of
+    assert ("back", "A1. Final answer: 5", "A") in story(res)
+
+
+def test_beam_width_one_is_greedy():
+    res, teacher = run("beam", beam_width=1)
+    check_integrity(res.trace)
+    assert [k for k, _ in teacher.calls][:2] == [(), ("A",)]
+
+
+def test_best_first_order():
+    res, teacher = run("best-first")
+    check_integrity(res.trace)
+    # global queue: A .9 -> A1 .8 (wrong) -> B .6 -> B1 (correct)
+    assert story(res) == [
+        ("select", "A"),
+        ("select", "A1. Final answer: 5"),
+        ("back", "A1. Final answer: 5", ""),
+        ("select", "B"),
+        ("select", "B1. Final answer: 7"),
+        ("solve", "7"),
+    ]
+    assert res.correct is True
+
+
+def test_sample_baseline_rejection_sampling():
+    samples = [
+        "Step 1: 3+4=8\nFinal answer: 8",
+        "Step 1: 3+4=7\nFinal answer: 7",
+        "I think 7. Final answer: 7",
+    ]
+    res, teacher = run_sample(samples)
+    check_integrity(res.trace)
+    assert teacher.calls == [(("<sample>",), 3)]
+    kids = [n for n in res.trace.nodes if n.parent]
+    assert [n.kind.value for n in kids] == ["solution_sample"] * 3
+    assert [n.status for n in kids] == [NodeStatus.rejected, NodeStatus.solution, NodeStatus.rejected]
+    assert [n.verdict.value for n in kids] == ["incorrect", "correct", "correct"]
+    assert res.metadata["samples_correct"] == 2 and res.metadata["samples"] == 3
+    assert res.final_answer == "7"
+
+
+def test_bad_params():
+    with pytest.raises(ConfigError, match="--strategy"):
+        SearchParams(strategy="bfs").check()
+    with pytest.raises(ConfigError, match="--threshold"):
+        SearchParams(threshold=2).check()
+
+
+def test_beam_respects_max_nodes():
+    res, teacher = run("beam", beam_width=2, max_nodes=7)
+    check_integrity(res.trace)
+    assert len(res.trace.nodes) - 1 <= 7
+    assert res.stop_reason == "max_nodes"
