@@ -32,11 +32,12 @@ test: install lint
 	$(BIN)/pytest -q
 
 # The README's main command: offline, the local SmolLM2-135M teacher on CPU, 20 built-in problems.
-DEMO_FLAGS ?= --teacher local:smollm2-135m --strategy dfs --branches 2 --max-depth 3 --max-nodes 8 \
-	--max-backtracks 2 --max-tokens-per-step 32 --judge-max-tokens 12 --concurrency 20 --seed 0
+DEMO_FLAGS ?= --teacher local:smollm2-135m --strategy dfs --branches 3 --max-depth 3 --max-nodes 12 \
+	--max-backtracks 3 --max-tokens-per-step 40 --judge-max-tokens 12 --concurrency 20 --seed 0
 
 demo: install
 	$(BIN)/rft generate --problems demo --limit 20 --name demo $(DEMO_FLAGS)
+	$(BIN)/rft validate demo
 	$(BIN)/rft datasets show demo
 	$(BIN)/rft datasets show demo --record $$($(BIN)/python -m rft.generate.showcase demo)
 

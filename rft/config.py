@@ -44,8 +44,9 @@ class GenerateConfig(BaseModel):
     problems: str = Field(description="problem source: a file, hf:<dataset id>, or demo")
     preset: str | None = None
     limit: int | None = Field(default=None, ge=1)
+    fields: dict[str, str] | None = Field(default=None, description="problem field -> source column")
     shuffle: bool = False
-    split: str | None = None
+    shard: str | None = Field(default=None, description="i/n: keep shard i of n (0-based)")
     # teacher
     teacher: str = "local:smollm2-135m"
     judge: str | None = Field(default=None, description="judge spec; default: the teacher")
@@ -92,6 +93,20 @@ class GenerateConfig(BaseModel):
         if v is not None and (not v.replace("_", "").isalnum() or v[:1].isdigit()):
             raise ValueError("must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key")
         return v
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            from rft.problems import parse_shard
+
+            parse_shard(v)
+        return v
+
+    def shard_tuple(self) -> tuple[int, int] | None:
+        from rft.problems import parse_shard
+
+        return parse_shard(self.shard) if self.shard else None
 
     def identity(self, source_fingerprint: str | None) -> str:
         """A stable id of what this config produces: same name + same config -> same run."""

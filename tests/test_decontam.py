@@ -297,3 +297,16 @@ def test_worker_processes_give_the_same_flags(dir_index, clean_records, planted)
         (f.record_id, f.item_id, f.score) for f in two
     ]
     assert sum(f.record_id.startswith("leak") for f in two) == 50
+
+
+def test_builtin_demo_is_not_contaminated(shipped_index):
+    """The demo source must not leak benchmark items (reasoning-gym's gsm_symbolic re-draws GSM8K
+    test templates; this is the check that caught it)."""
+    from rft.problems import load_problems
+
+    problems = load_problems("demo:200")
+    records = [
+        (i + 1, synthetic_record(p.id, p.question, f"#### {p.answer}")) for i, p in enumerate(problems)
+    ]
+    flagged = lexical_flags(records, shipped_index)
+    assert not flagged, [(f.record_id, f.item_id, f.evidence) for f in flagged]

@@ -231,3 +231,30 @@ def test_every_strategy_seals_valid_records(tmp_path, strategy):
     if strategy == "sample":
         assert res.counts["samples"] == 12 and res.counts["samples_correct"] == 2  # p4 (7) and p5 (8)
         assert "rejection sampling" in (res.path / "README.md").read_text()
+
+
+def test_shards_with_field_mapping_merge_into_the_whole_set(tmp_path):
+    """`--shard i/n` splits a job across machines; `--field` maps columns; merging the parts gives
+    every problem exactly once."""
+    src = tmp_path / "mine" / "problems.jsonl"
+    src.parent.mkdir()
+    src.write_text("".join(json.dumps({"q": p.question, "gold": p.answer}) + "\n" for p in PROBLEMS))
+    refs = []
+    for i in range(2):
+        cfg = make_cfg(
+            tmp_path, problems=str(src), fields={"question": "q", "answer": "gold"}, shard=f"{i}/2"
+        )
+        cfg = cfg.model_copy(update={"name": None})
+        res = GenerateRun(cfg, ["rft", "generate"], teacher_factory=factory([]), progress=False).execute()
+        assert res.name == f"mine-problems-shard{i}of2"
+        refs.append(res.ref)
+    store = Store(tmp_path / "out")
+    parts = [store.load_ref(r).records for r in refs]
+    assert parts[0] and parts[1] and not {r.id for r in parts[0]} & {r.id for r in parts[1]}
+    merged = store.merge("problems", refs)
+    loaded = store.load_version("problems")
+    assert merged.ref == "problems@v1"
+    assert sorted(r.problem.question for r in loaded.records) == sorted(p.question for p in PROBLEMS)
+    assert {r.problem.answer for r in loaded.records} == {p.answer for p in PROBLEMS}
+    with pytest.raises(ConfigError, match="--shard"):
+        make_cfg(tmp_path, shard="2/2")

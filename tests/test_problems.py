@@ -300,7 +300,7 @@ def test_demo_is_deterministic_and_has_gold_answers():
     assert [p.model_dump() for p in a] == [p.model_dump() for p in load_problems("demo")]
     assert all(p.answer and NUMBER.match(p.answer) and p.domain is Domain.math for p in a)
     assert len({p.id for p in a}) == 100 and all(p.id.startswith("demo-") for p in a)
-    assert {p.metadata["generator"] for p in a} == {"basic_arithmetic", "gsm_symbolic"}
+    assert {p.metadata["generator"] for p in a} == {"basic_arithmetic", "leg_counting"}
     assert a[0].source.kind == "builtin" and a[0].source.name == "demo:100:0"
     # a smaller demo is a prefix of a larger one; another seed gives other problems
     assert [p.id for p in load_problems("demo:10")] == [p.id for p in a[:10]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_search_support import ScriptedTeacher, ScriptedValidator
+from test_search_support import CUT, ScriptedTeacher, ScriptedValidator
 
 from rft.errors import ConfigError
 from rft.generate.prompts import PromptSet
@@ -197,3 +197,19 @@ def test_beam_respects_max_nodes():
     check_integrity(res.trace)
     assert len(res.trace.nodes) - 1 <= 7
     assert res.stop_reason == "max_nodes"
+
+
+def test_a_step_cut_off_by_max_tokens_is_never_taken():
+    """A truncated step scores 0 without asking the validator (it stays in the tree, rejected); a
+    completion that ran on past a whole step (into the next `Step N:`) keeps that step."""
+    script = {
+        (): ["Step 1: A" + CUT, "Step 1: B\nStep 2: B1. Final answer: 7" + CUT, "Step 1: C"],
+        ("B",): ["B1. Final answer: 7"],
+    }
+    res, _ = run(script=script, scores={"A": 0.9, "B": 0.6, "C": 0.2})
+    nodes = {n.text: n for n in res.trace.nodes}
+    assert nodes["A"].truncated and nodes["A"].score == 0.0 and nodes["A"].status == NodeStatus.rejected
+    assert "cut off" in nodes["A"].critique and nodes["A"].validator == "truncated"
+    assert not nodes["B"].truncated and nodes["B"].status == NodeStatus.selected
+    assert story(res) == [("select", "B"), ("select", "B1. Final answer: 7"), ("solve", "7")]
+    check_integrity(res.trace)

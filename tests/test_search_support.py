@@ -9,6 +9,7 @@ from rft.teachers.base import Completion, UsageTotals
 from rft.validate.answer_check import check_answer
 from rft.validate.steps import Judgement, StepValidator
 
+CUT = "<cut>"
 _STEP_LINE = re.compile(r"^Step \d+: (.*)$", re.MULTILINE)
 
 
@@ -34,8 +35,17 @@ class ScriptedTeacher:
             texts = self.script.get(key, [])
             texts = (texts + ["(no idea)"] * n)[:n]
         self.calls.append((key, n))
+        # a text ending in CUT stands for a completion stopped by max_tokens
         out = [
-            Completion(text=t, prompt_tokens=10, completion_tokens=5, model="scripted", cost_usd=0.001)
+            Completion(
+                text=t.removesuffix(CUT),
+                prompt_tokens=10,
+                completion_tokens=5,
+                model="scripted",
+                cost_usd=0.001,
+                finish_reason="length" if t.endswith(CUT) else "stop",
+                truncated=t.endswith(CUT),
+            )
             for t in texts
         ]
         for c in out:

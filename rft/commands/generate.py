@@ -27,10 +27,22 @@ def generate(
         None, "--preset", help="field mapping preset for the source, e.g. gsm8k, math", rich_help_panel=P
     ),
     limit: int = typer.Option(None, "--limit", help="use at most this many problems", rich_help_panel=P),
+    field: list[str] = typer.Option(
+        None,
+        "--field",
+        help="map a problem field to a column, e.g. question=problem (repeatable)",
+        rich_help_panel=P,
+    ),
     shuffle: bool = typer.Option(
         None,
         "--shuffle/--no-shuffle",
-        help="shuffle problems (with --seed) before --limit",
+        help="shuffle problems (with --seed) before --shard and --limit",
+        rich_help_panel=P,
+    ),
+    shard: str = typer.Option(
+        None,
+        "--shard",
+        help="keep shard i of n (0-based), e.g. 0/4; merge the parts with `rft datasets merge`",
         rich_help_panel=P,
     ),
     teacher: str = typer.Option(
@@ -92,6 +104,9 @@ def generate(
     ),
     temperature: float = typer.Option(None, "--temperature", rich_help_panel=S),
     max_tokens_per_step: int = typer.Option(None, "--max-tokens-per-step", rich_help_panel=S),
+    max_tokens_per_sample: int = typer.Option(
+        None, "--max-tokens-per-sample", help="tokens per whole solution (sample)", rich_help_panel=S
+    ),
     judge_max_tokens: int = typer.Option(None, "--judge-max-tokens", rich_help_panel=S),
     max_depth: int = typer.Option(None, "--max-depth", help="steps per solution at most", rich_help_panel=S),
     max_nodes: int = typer.Option(
@@ -142,13 +157,16 @@ def generate(
     no_progress: bool = typer.Option(False, "--no-progress", help="no live progress bar", rich_help_panel=O),
 ) -> None:
     """Generate step-by-step traces with validator-ranked steps and recorded backtracking."""
+    from rft.commands.problems import parse_fields
     from rft.generate.runner import GenerateRun
 
     flags = {
         "problems": problems,
         "preset": preset,
         "limit": limit,
+        "fields": parse_fields(field) if field else None,
         "shuffle": shuffle,
+        "shard": shard,
         "teacher": teacher,
         "judge": judge,
         "base_url": base_url,
@@ -169,6 +187,7 @@ def generate(
         "threshold": threshold,
         "temperature": temperature,
         "max_tokens_per_step": max_tokens_per_step,
+        "max_tokens_per_sample": max_tokens_per_sample,
         "judge_max_tokens": judge_max_tokens,
         "max_depth": max_depth,
         "max_nodes": max_nodes,

@@ -43,7 +43,9 @@ def export_schemas(directory: Path) -> list[Path]:
 
 
 @app.command("export")
-def export(directory: Path = typer.Argument(..., help="folder to write <name>.schema.json files into")) -> None:
+def export(
+    directory: Path = typer.Argument(..., help="folder to write <name>.schema.json files into"),
+) -> None:
     """Write JSON Schema files for Record, Problem, Node, Event, Trace, Outcome and Manifest."""
     for path in export_schemas(directory):
-        out.print(f"wrote {path}")
+        out.print(f"wrote {path}", soft_wrap=True, markup=False, highlight=False)

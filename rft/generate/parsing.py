@@ -15,10 +15,21 @@ _FINAL_LINE = re.compile(r"(final\s+answer\s*[:：=]?[^\n]*|\\boxed\s*\{)", re.I
 
 def parse_step(text: str) -> tuple[str, str | None]:
     """(step text, final answer or None) from one completion."""
+    body, final, _ = parse_step_ends(text)
+    return body, final
+
+
+def parse_step_ends(text: str) -> tuple[str, str | None, bool]:
+    """(step text, final answer or None, whether the step ended before the completion did).
+
+    A completion cut off by max_tokens still holds a whole step when the model went on past the
+    step's end (into the next `Step N:` or past the final-answer line): only the run-on is lost."""
     body = _LABEL.sub("", text.strip(), count=1)
+    ended = False
     nxt = _NEXT_STEP.search(body)
     if nxt:
         body = body[: nxt.start()]
+        ended = True
     body = body.strip()
     final = _FINAL_LINE.search(body)
     if final:
@@ -26,7 +37,8 @@ def parse_step(text: str) -> tuple[str, str | None]:
         end = body.find("\n", final.end())
         if end != -1:
             body = body[:end].strip()
-    return body, extract_final_answer(body)
+            ended = True
+    return body, extract_final_answer(body), ended
 
 
 def split_solution(text: str) -> tuple[list[str], str | None]:

@@ -65,8 +65,9 @@ def search_params(cfg: GenerateConfig) -> SearchParams:
     return p
 
 
-def default_name(source: str) -> str:
-    """A dataset name derived from the problem source: `demo`, `gsm8k-train`, `openai-gsm8k`."""
+def default_name(source: str, shard: tuple[int, int] | None = None) -> str:
+    """A dataset name derived from the problem source: `demo`, `gsm8k-train`, `openai-gsm8k`;
+    a shard gets its own name (`gsm8k-train-shard0of4`) so the parts can be merged."""
     if source.startswith("hf:"):
         base = source[3:].split(":")[0].replace("/", "-")
     elif source in ("demo",) or ":" in source and not Path(source).exists():
@@ -74,8 +75,8 @@ def default_name(source: str) -> str:
     else:
         p = Path(source)
         base = f"{p.parent.name}-{p.stem}" if p.parent.name not in ("", ".") else p.stem
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._") or "dataset"
-    return base[:80]
+    base = (re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._") or "dataset")[:72]
+    return f"{base}-shard{shard[0]}of{shard[1]}" if shard else base
 
 
 def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Teacher:
@@ -100,9 +101,15 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
 
-    problems = load_problems(
-        cfg.problems, preset=cfg.preset, limit=cfg.limit, shuffle=cfg.shuffle, seed=cfg.seed
+    selection = dict(
+        preset=cfg.preset,
+        fields=cfg.fields,
+        limit=cfg.limit,
+        shuffle=cfg.shuffle,
+        seed=cfg.seed,
+        shard=cfg.shard_tuple(),
     )
+    problems = load_problems(cfg.problems, **selection)
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems}")
     seen: set[str] = set()
@@ -113,9 +120,7 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
             unique.append(p)
     if len(unique) < len(problems):
         err.print(f"note: {len(problems) - len(unique)} duplicate problem ids skipped")
-    fp = source_fingerprint(
-        cfg.problems, preset=cfg.preset, limit=cfg.limit, shuffle=cfg.shuffle, seed=cfg.seed
-    )
+    fp = source_fingerprint(cfg.problems, **selection)
     return unique, fp
 
 
@@ -241,7 +246,7 @@ class GenerateRun:
         if dry:
             dry_run(cfg, problems, validator_name)
             return None
-        name = cfg.name or default_name(cfg.problems)
+        name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
         if run is None:
             meta = {
                 "config": cfg.model_dump(mode="json"),

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rft.errors import ConfigError
-from rft.generate.parsing import STOP_SEQUENCES, parse_step, split_solution
+from rft.generate.parsing import STOP_SEQUENCES, parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
 from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
 from rft.teachers.base import Completion, Teacher
-from rft.validate.steps import Candidate, StepValidator
+from rft.validate.steps import Candidate, Judgement, StepValidator
 
 STRATEGIES = ("dfs", "beam", "best-first", "sample")
 
@@ -164,16 +164,18 @@ class _Ctx:
     def _proposals(self, comps: list[Completion], whole: bool) -> list[Proposal]:
         out = []
         for c in comps:
+            truncated = c.truncated
             if whole:
                 steps, final = split_solution(c.text)
                 text = c.text.strip()
             else:
-                text, final = parse_step(c.text)
+                text, final, ended = parse_step_ends(c.text)
+                truncated = truncated and not ended
             out.append(
                 Proposal(
                     text=text,
                     final_answer=final,
-                    truncated=c.truncated,
+                    truncated=truncated,
                     usage=Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens),
                     teacher=self.s.teacher.spec,
                     raw=c.text,
@@ -200,11 +202,21 @@ class _Ctx:
         return await self.judge(kids, steps)
 
     async def judge(self, kids: list[Node], steps: list[str]) -> list[Node]:
-        cands = [Candidate(k.text, k.final_answer) for k in kids]
-        js = await self.s.validator.score(
-            self.problem, steps, cands, self.meter.chat, self._seed("judge", *(k.id for k in kids))
+        """Score candidates with the validator. A step cut off by max_tokens is incomplete (its
+        calculation or answer may be half written): it scores 0 without asking the validator, so it
+        is never taken onto a path, and stays in the tree as a rejected candidate."""
+        whole = [k for k in kids if not k.truncated]
+        cands = [Candidate(k.text, k.final_answer) for k in whole]
+        js = (
+            await self.s.validator.score(
+                self.problem, steps, cands, self.meter.chat, self._seed("judge", *(k.id for k in kids))
+            )
+            if whole
+            else []
         )
-        return self.tree.apply(kids, js)
+        by_id = dict(zip((k.id for k in whole), js, strict=True))
+        cut = Judgement(0.0, "The step was cut off at the token limit before it ended.", None, "truncated")
+        return self.tree.apply(kids, [by_id.get(k.id, cut) for k in kids])
 
     def accepts(self, node: Node) -> bool:
         """A final answer is accepted when it checks out, or when nothing can check it and it scores well."""

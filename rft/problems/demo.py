@@ -5,7 +5,11 @@ Rows alternate between two reasoning-gym generators (even rows, odd rows):
   question, which a 135M model solves now and then. Its gold answer is recomputed from the
   expression: reasoning-gym 0.1.x evaluates these left to right, ignoring operator precedence
   ("6 + 10 * 0" -> 0);
-- `gsm_symbolic`: GSM8K-style multi-step word problems with re-drawn numbers.
+- `leg_counting`: short word problems (how many legs do 2 cows and 3 chickens have) that take a
+  multiplication per animal and a sum.
+
+Not `gsm_symbolic`: its templates are GSM8K *test* items with re-drawn numbers, so a demo built on
+it is contaminated (`rft validate` flags them against GSM8K).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ GENERATORS: tuple[tuple[str, dict[str, Any]], ...] = (
             "format_style": "natural",
         },
     ),
-    ("gsm_symbolic", {}),
+    ("leg_counting", {"min_animals": 2, "max_animals": 2, "max_instances": 3}),
 )
 
 
