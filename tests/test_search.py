@@ -213,3 +213,23 @@ def test_a_step_cut_off_by_max_tokens_is_never_taken():
     assert not nodes["B"].truncated and nodes["B"].status == NodeStatus.selected
     assert story(res) == [("select", "B"), ("select", "B1. Final answer: 7"), ("solve", "7")]
     check_integrity(res.trace)
+
+
+@pytest.mark.parametrize(
+    "raw,truncated,expected",
+    [
+        # not truncated: the whole reply is the step, cut only at the next `Step N:`
+        ("Step 2: 3 * 4 = 12.\n\nNow add", False, ("3 * 4 = 12.\n\nNow add", None, False)),
+        ("Step 1: 3 + 4 = 7.\nStep 2: done", False, ("3 + 4 = 7.", None, True)),
+        # truncated: complete paragraphs are kept, the unfinished one is dropped
+        ("Step 2: 3 * 4 = 12.\n\nNow we add 5 to get", True, ("3 * 4 = 12.", None, True)),
+        ("3 * 4 = 12.\n\nFinal answer: 12\n\nAs you", True, ("3 * 4 = 12.\n\nFinal answer: 12", "12", True)),
+        # a paragraph that announces what follows is not a step without it
+        ("We compute:\n\n$$x = 3", True, ("We compute:\n\n$$x = 3", None, False)),
+        ("3 * 4 = 12 and then", True, ("3 * 4 = 12 and then", None, False)),
+    ],
+)
+def test_step_parsing_keeps_whole_steps_of_cut_off_replies(raw, truncated, expected):
+    from rft.generate.parsing import parse_step_ends
+
+    assert parse_step_ends(raw, truncated=truncated) == expected

@@ -10,6 +10,7 @@ from rft.validate.answer_check import extract_final_answer
 STOP_SEQUENCES = ["\nStep "]
 _LABEL = re.compile(r"^\s*(?:\*\*)?\s*step\s*\d+\s*(?:\*\*)?\s*[:.)-]?\s*(?:\*\*)?\s*", re.IGNORECASE)
 _NEXT_STEP = re.compile(r"\n\s*(?:\*\*)?\s*step\s*\d+\s*[:.)]", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _FINAL_LINE = re.compile(r"(final\s+answer\s*[:：=]?[^\n]*|\\boxed\s*\{)", re.IGNORECASE)
 
 
@@ -19,11 +20,13 @@ def parse_step(text: str) -> tuple[str, str | None]:
     return body, final
 
 
-def parse_step_ends(text: str) -> tuple[str, str | None, bool]:
+def parse_step_ends(text: str, truncated: bool = False) -> tuple[str, str | None, bool]:
     """(step text, final answer or None, whether the step ended before the completion did).
 
-    A completion cut off by max_tokens still holds a whole step when the model went on past the
-    step's end (into the next `Step N:` or past the final-answer line): only the run-on is lost."""
+    A completion cut off by max_tokens (`truncated`) still holds a whole step when the model went on
+    past the step's end (into the next `Step N:`, past the final-answer line, or past a paragraph
+    break): only the unfinished run-on is lost. A paragraph that ends in ':' announces what follows,
+    so it is not kept without it."""
     body = _LABEL.sub("", text.strip(), count=1)
     ended = False
     nxt = _NEXT_STEP.search(body)
@@ -31,6 +34,12 @@ def parse_step_ends(text: str) -> tuple[str, str | None, bool]:
         body = body[: nxt.start()]
         ended = True
     body = body.strip()
+    if truncated and not ended and not _FINAL_LINE.search(body):
+        paragraphs = [p.strip() for p in _PARAGRAPH.split(body)][:-1]  # the last one was cut off
+        while paragraphs and (not paragraphs[-1] or paragraphs[-1].endswith(":")):
+            paragraphs.pop()
+        if paragraphs:
+            body, ended = "\n\n".join(paragraphs), True
     final = _FINAL_LINE.search(body)
     if final:
         # Keep the step up to the end of the line that states the answer.

@@ -169,7 +169,7 @@ class _Ctx:
                 steps, final = split_solution(c.text)
                 text = c.text.strip()
             else:
-                text, final, ended = parse_step_ends(c.text)
+                text, final, ended = parse_step_ends(c.text, truncated=c.truncated)
                 truncated = truncated and not ended
             out.append(
                 Proposal(

@@ -29,7 +29,9 @@ def load_model(path: Path, device: str, dtype: Any) -> tuple[Any, Any]:
     with _LOAD_LOCK:
         if key not in _LOADED:
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # a per-tensor bar would break rft's own live progress
             try:
                 tok = AutoTokenizer.from_pretrained(path)
                 model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
