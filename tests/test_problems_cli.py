@@ -8,34 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli as rft
+from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
 from typer.testing import CliRunner
 
-from rft.cli import app, main
+from rft.cli import app
 
 RFT = Path(sys.executable).parent / "rft"
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    """A wide terminal, so assertions do not depend on where rich wraps lines."""
-    from rft.console import err, out
-
-    monkeypatch.setattr(out, "_width", 200)
-    monkeypatch.setattr(err, "_width", 200)
-
-
-def rft(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the real entry point in process; return (exit code, stdout, stderr)."""
-    old = sys.argv
-    sys.argv = ["rft", *args]
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main()
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return exc.value.code or 0, captured.out, captured.err
 
 
 def test_preview_gsm8k(bench_dir):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli as rft
+from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
 from factories import make_record
 
-from rft.cli import main
 from rft.schemas import NodeStatus, Verdict
 from rft.store import Store
 from rft.validate.checks import check_answer_verdict, check_steps, is_degenerate
@@ -21,26 +21,6 @@ GSM8K_TEST_0 = (
     "friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck "
     "egg. How much in dollars does she make every day at the farmers' market?"
 )
-
-
-def rft(capsys, *args: str) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["rft", *args]
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main()
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return exc.value.code or 0, captured.out, captured.err
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    from rft.console import err, out
-
-    monkeypatch.setattr(out, "_width", 220)
-    monkeypatch.setattr(err, "_width", 220)
 
 
 # --- checks --------------------------------------------------------------------------------------

