@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from rich.console import Console
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)  # ":m:" in "openai:m:..." is not an emoji
+err = Console(stderr=True, highlight=False, emoji=False)

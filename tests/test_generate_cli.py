@@ -216,3 +216,17 @@ def test_sigkill_halfway_then_resume_equals_uninterrupted(tmp_path, bench_dir, o
     assert [x.id for x in a] == [x.id for x in b] and len(a) == 3
     for x, y in zip(a, b, strict=True):
         assert _comparable(x) == _comparable(y), x.id
+
+
+def test_dead_server_is_one_line_naming_the_teacher(tmp_path):
+    """A dead OpenAI-compatible server: one line before the run starts, the spec printed as typed
+    (rich must not read `:m:` as an emoji code), nothing sealed."""
+    r = rft(
+        "generate", "--problems", "demo", "--limit", "1", "--teacher", "openai:m",
+        "--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0", "--out", str(tmp_path / "o"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "openai:m:" in lines[0] and "connect" in lines[0].lower(), r.stderr
+    assert not list((tmp_path / "o").rglob("data.jsonl"))
