@@ -189,6 +189,12 @@ def test_validate_with_benchmark_dir_and_classic_method(capsys, store: Store, be
         (["--threshold", "1.5"], "--threshold must be in (0, 1]"),
         (["--judge", "openai:gpt-4o-mini"], "--judge needs --semantic"),
         (["--method", "ngram8"], "--method ngram8 needs benchmark text"),
+        (
+            ["--judge-base-url", "http://127.0.0.1:9/v1"],
+            "--judge-base-url and --judge-api-key-env need --judge",
+        ),
+        (["--semantic", "--judge", "vibes:model"], "unknown provider 'vibes'"),
+        (["--semantic", "--judge", "openai:m", "--judge-api-key-env", "RFT_NO_SUCH_KEY"], "RFT_NO_SUCH_KEY"),
     ],
 )
 def test_bad_input_is_one_line_and_nothing_written(capsys, store: Store, args, message):
@@ -228,3 +234,36 @@ def test_verdict_disagreeing_on_solution_node_is_flagged():
     sol.verdict = Verdict.incorrect
     flag = check_answer_verdict(rec)
     assert flag and flag.evidence["stored"].startswith("node n4 verdict")
+
+
+def test_llm_judge_decides_the_ambiguous_band(capsys, tmp_path: Path, bench_dir: Path, openai_server):
+    """`--semantic --judge`: pairs in the ambiguous band go to a real judge (SmolLM2 behind
+    `transformers serve`, reached with --judge-base-url); every answer is accounted for in the report."""
+    paras = [
+        json.loads(x) for x in (Path(__file__).parent / "data" / "paraphrases.jsonl").read_text().splitlines()
+    ]
+    paras = [p for p in paras if p["item_id"].startswith("gsm8k/")][:4]
+    records = [make_record(f"para{i}", question=p["text"]) for i, p in enumerate(paras)]
+    records.append(make_record("clean", question="Name three prime numbers larger than 50 and add them."))
+    store = Store(tmp_path / "out")
+    store.seal("leaky", records, manifest={"teacher": "openai:test"})
+    code, out, err = rft(
+        capsys, "validate", "leaky", "--out", str(store.root), "--benchmark-dir", str(bench_dir),
+        "--benchmarks", "gsm8k", "--semantic", "--semantic-threshold", "0.99", "--suspect-threshold", "0.5",
+        "--judge", openai_server.spec, "--judge-base-url", openai_server.base_url, "--report-only",
+    )  # fmt: skip
+    assert code == 0, err
+    [report_path] = (store.dataset_dir("leaky") / "reports").glob("*.json")
+    report = json.loads(report_path.read_text())
+    judge = report["summary"]["judge"]
+    assert judge["spec"] == openai_server.spec and judge["asked"] >= len(paras)
+    assert judge["same"] + judge["different"] + judge["unclear"] == judge["asked"]
+    rows = [r for r in report["rows"] if r["check"] in ("contamination", "suspect")]
+    by_judge = [r for r in rows if r["method"].startswith("semantic+judge(")]
+    unclear = [r for r in rows if r["evidence"].get("judge") == "no clear YES/NO"]
+    assert len(by_judge) == judge["same"] and len(unclear) == judge["unclear"]
+    assert all(r["action"] == "dropped" and r["evidence"]["judge"] == "same problem" for r in by_judge)
+    assert f"judge {openai_server.spec}: asked about {judge['asked']} ambiguous pairs" in " ".join(
+        out.split()
+    )
+    assert report["config"]["judge_base_url"] == openai_server.base_url

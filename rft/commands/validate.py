@@ -80,6 +80,15 @@ def validate(
         help="teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)",
         rich_help_panel=B,
     ),
+    judge_base_url: str = typer.Option(
+        None,
+        "--judge-base-url",
+        help="endpoint of the judge (an OpenAI-compatible server such as vLLM or Ollama)",
+        rich_help_panel=B,
+    ),
+    judge_api_key_env: str = typer.Option(
+        None, "--judge-api-key-env", help="NAME of the env var with the judge's API key", rich_help_panel=B
+    ),
     dedup_threshold: float = typer.Option(
         0.8, "--dedup-threshold", help="Jaccard of question shingles for near-duplicates", rich_help_panel=C
     ),
@@ -105,6 +114,8 @@ def validate(
         semantic_threshold=semantic_threshold,
         suspect_threshold=suspect_threshold,
         judge=judge,
+        judge_base_url=judge_base_url,
+        judge_api_key_env=judge_api_key_env,
         dedup_threshold=dedup_threshold,
         hub=not no_hub,
         workers=workers,
@@ -137,6 +148,15 @@ def validate(
             notes.setdefault(s["note"], []).append(b)
     for note, names in notes.items():
         out.print(f"[dim]{', '.join(names)}: {note}[/]")
+    if rep.judge:
+        j = rep.judge
+        line = (
+            f"judge {j['spec']}: asked about {j['asked']} ambiguous pairs: {j['same']} same problem (dropped), "
+            f"{j['different']} different, {j['unclear']} unclear (kept as suspects)"
+        )
+        if j.get("not_asked_no_text"):
+            line += f"; {j['not_asked_no_text']} not asked (shipped fingerprints hold no text to show it)"
+        out.print(line, markup=False)
     if result.sealed is not None:
         kept = rep.total - len(rep.dropped_ids)
         out.print(f"wrote {result.sealed.ref} ({kept} of {rep.total} records kept) to {result.sealed.path}")

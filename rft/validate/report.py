@@ -54,6 +54,7 @@ class Report:
     config: dict[str, Any]
     sources: dict[str, dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    judge: dict[str, Any] | None = None  # what the LLM judge of the ambiguous band was asked and said
 
     @property
     def dropped_ids(self) -> set[str]:
@@ -72,6 +73,7 @@ class Report:
             "benchmark_sources": {b: s.get("kind") for b, s in self.sources.items()},
             "method": self.config.get("method"),
             "semantic": self.config.get("semantic", False),
+            **({"judge": self.judge} if self.judge else {}),
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -41,6 +41,8 @@ class ValidateConfig:
     suspect_threshold: float = SUSPECT
     top_k: int = TOP_K
     judge: str | None = None
+    judge_base_url: str | None = None  # an OpenAI-compatible or Anthropic endpoint for the judge
+    judge_api_key_env: str | None = None  # NAME of the env var with the judge's key
     dedup_threshold: float = 0.8
     hub: bool = True
     batch_size: int = 512
@@ -58,6 +60,8 @@ class ValidateConfig:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
         if self.judge and not self.semantic:
             raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
+        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
+            raise ConfigError("--judge-base-url and --judge-api-key-env need --judge SPEC")
         if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
             raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
         for b, p in self.benchmark_paths.items():
@@ -65,6 +69,11 @@ class ValidateConfig:
                 raise ConfigError(f"--benchmark-path {b}=...: {b} is not among --benchmarks")
             if not Path(p).is_file():
                 raise InputError(f"--benchmark-path {b}: file not found: {p}")
+
+    def judge_options(self):
+        from rft.teachers import TeacherOptions
+
+        return TeacherOptions(base_url=self.judge_base_url, api_key_env=self.judge_api_key_env)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -322,9 +331,14 @@ def _embed_cached(texts: list[str]) -> np.ndarray:
 
 
 def semantic_flags(
-    records: Sequence[tuple[int, Record]], index: BenchmarkIndex, cfg: ValidateConfig, skip: set[str]
+    records: Sequence[tuple[int, Record]],
+    index: BenchmarkIndex,
+    cfg: ValidateConfig,
+    skip: set[str],
+    judge_stats: dict[str, Any] | None = None,
 ) -> list[Flag]:
-    """Embedding neighbours of each benchmark question among the record questions."""
+    """Embedding neighbours of each benchmark question among the record questions. With a judge,
+    `judge_stats` receives how many ambiguous pairs it was asked and what it answered."""
     entries = [e for e in index.texts if e.field == "question"]
     bench = _embed_cached([index.texts[e] for e in entries]) if entries else np.zeros((0, 384), np.float32)
     if index.fingerprints is not None and len(index.fingerprints.emb):
@@ -345,9 +359,25 @@ def semantic_flags(
     ]
     if cfg.judge and ambiguous:
         answers = judge_pairs(
-            cfg.judge, [(todo[p.record][1].problem.question, index.texts[entries[p.item]]) for p in ambiguous]
+            cfg.judge,
+            [(todo[p.record][1].problem.question, index.texts[entries[p.item]]) for p in ambiguous],
+            cfg.judge_options(),
         )
         verdicts = {p.record: a for p, a in zip(ambiguous, answers, strict=True)}
+    if cfg.judge and judge_stats is not None:
+        answered = list(verdicts.values())
+        judge_stats.update(
+            spec=cfg.judge,
+            asked=len(answered),
+            same=answered.count(True),
+            different=answered.count(False),
+            unclear=answered.count(None),
+            not_asked_no_text=sum(
+                1
+                for p in best.values()
+                if p.score < cfg.semantic_threshold and entries[p.item] not in index.texts
+            ),
+        )
     flags = []
     for ri, p in sorted(best.items()):
         line, rec = todo[ri]
@@ -407,12 +437,15 @@ def validate_records(
     lex = lexical_flags(records, index, cfg.batch_size, progress, cfg.workers)
     flags += lex
     timings["lexical"] = time.perf_counter() - t
+    judge_stats: dict[str, Any] = {}
     if cfg.semantic:
         t = time.perf_counter()
-        flags += semantic_flags(records, index, cfg, skip={f.record_id for f in lex})
+        flags += semantic_flags(records, index, cfg, skip={f.record_id for f in lex}, judge_stats=judge_stats)
         timings["semantic"] = time.perf_counter() - t
     total = len(records) + sum(1 for f in (pre_flags or []) if f.check == "schema")
-    return Report(dataset, parent, total, flags, cfg.to_dict(), index.describe_sources(), timings)
+    return Report(
+        dataset, parent, total, flags, cfg.to_dict(), index.describe_sources(), timings, judge_stats or None
+    )
 
 
 @dataclass
@@ -434,6 +467,10 @@ def run(
 ) -> ValidateResult:
     """Validate NAME@vN from `store`; seal the kept records as the next version (or only write the
     report). Checksums are verified first; nothing is written unless everything succeeded."""
+    if cfg.judge:  # a bad spec or a missing key ends here, before any work (no request is sent)
+        from rft.teachers import make_teacher
+
+        make_teacher(cfg.judge, cfg.judge_options())
     version, path = store.resolve(name, version)
     manifest = store.read_manifest(name, version)
     store.verify(path, manifest)

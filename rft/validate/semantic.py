@@ -123,11 +123,12 @@ async def _judge_all(teacher: Any, pairs: list[tuple[str, str]], concurrency: in
         await teacher.aclose()
 
 
-def judge_pairs(spec: str, pairs: list[tuple[str, str]]) -> list[bool | None]:
+def judge_pairs(spec: str, pairs: list[tuple[str, str]], options: Any = None) -> list[bool | None]:
     """Ask the teacher `spec` whether each (record question, benchmark question) is the same problem.
 
-    None = the judge's answer was neither YES nor NO (the pair stays a suspect)."""
+    None = the judge's answer was neither YES nor NO (the pair stays a suspect). `options` are
+    TeacherOptions (base URL, key variable)."""
     from rft.teachers import TeacherOptions, make_teacher
 
-    teacher = make_teacher(spec, TeacherOptions())
+    teacher = make_teacher(spec, options or TeacherOptions())
     return asyncio.run(_judge_all(teacher, pairs))
