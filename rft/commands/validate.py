@@ -13,7 +13,7 @@ from rft.errors import ConfigError
 from rft.store import Store, parse_ref
 from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
 from rft.validate.decontam import METHODS
-from rft.validate.run import ValidateConfig, run
+from rft.validate.run import ValidateConfig, check_judge, run
 from rft.validate.semantic import SUSPECT, THRESHOLD
 
 B = "Benchmarks"
@@ -121,6 +121,7 @@ def validate(
         workers=workers,
     )
     store = Store(out_dir)
+    check_judge(cfg)  # before the progress bar starts drawing
     with Progress(
         TextColumn("decontaminating"),
         BarColumn(),

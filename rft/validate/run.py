@@ -455,6 +455,15 @@ class ValidateResult:
     report_path: Path
 
 
+def check_judge(cfg: ValidateConfig) -> None:
+    """A bad judge spec, a missing key or a missing local model ends here, before any work (no
+    request is sent)."""
+    if cfg.judge:
+        from rft.teachers import make_teacher
+
+        make_teacher(cfg.judge, cfg.judge_options())
+
+
 def run(
     store: Any,
     name: str,
@@ -467,10 +476,7 @@ def run(
 ) -> ValidateResult:
     """Validate NAME@vN from `store`; seal the kept records as the next version (or only write the
     report). Checksums are verified first; nothing is written unless everything succeeded."""
-    if cfg.judge:  # a bad spec or a missing key ends here, before any work (no request is sent)
-        from rft.teachers import make_teacher
-
-        make_teacher(cfg.judge, cfg.judge_options())
+    check_judge(cfg)
     version, path = store.resolve(name, version)
     manifest = store.read_manifest(name, version)
     store.verify(path, manifest)
