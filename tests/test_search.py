@@ -233,3 +233,15 @@ def test_step_parsing_keeps_whole_steps_of_cut_off_replies(raw, truncated, expec
     from rft.generate.parsing import parse_step_ends
 
     assert parse_step_ends(raw, truncated=truncated) == expected
+
+
+def test_sample_cut_after_a_whole_final_answer_still_counts():
+    """Rejection sampling: a solution that stated `Final answer: 7` on a finished line before
+    max_tokens cut it is checked like any other; one cut inside its answer line is truncated."""
+    res, _ = run_sample(
+        ["3 + 4 = 7.\nFinal answer: 7\nTo check, we" + CUT, "3 + 4 = 7.\nFinal answer: 7" + CUT]
+    )
+    first, second = [n for n in res.trace.nodes if n.parent is not None]
+    assert not first.truncated and first.verdict.value == "correct" and first.status == NodeStatus.solution
+    assert second.truncated and second.score == 0.0 and second.verdict.value == "unknown"
+    assert res.solution is first and res.final_answer == "7"

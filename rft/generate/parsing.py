@@ -58,3 +58,15 @@ def split_solution(text: str) -> tuple[list[str], str | None]:
     if len(steps) <= 1:
         steps = [line.strip() for line in body.splitlines() if line.strip()]
     return steps, extract_final_answer(body)
+
+
+def answer_survives_cut(text: str) -> bool:
+    """Whether a reply cut off by max_tokens still states its final answer whole: the line with the
+    last `Final answer:` ended before the cut, or the last `\\boxed{...}` was closed."""
+    matches = list(_FINAL_LINE.finditer(text))
+    if not matches:
+        return False
+    last = matches[-1]
+    if last.group(0).lstrip().startswith("\\"):
+        return extract_final_answer(text[last.start() :]) is not None
+    return "\n" in text[last.end() :]

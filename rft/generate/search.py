@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rft.errors import ConfigError
-from rft.generate.parsing import STOP_SEQUENCES, parse_step_ends, split_solution
+from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
 from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
@@ -168,6 +168,8 @@ class _Ctx:
             if whole:
                 steps, final = split_solution(c.text)
                 text = c.text.strip()
+                # a solution that stated its answer whole before running on is not cut short
+                truncated = truncated and not (final is not None and answer_survives_cut(c.text))
             else:
                 text, final, ended = parse_step_ends(c.text, truncated=c.truncated)
                 truncated = truncated and not ended
