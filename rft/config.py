@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rft.errors import ConfigError
 
@@ -52,6 +52,11 @@ class GenerateConfig(BaseModel):
     judge: str | None = Field(default=None, description="judge spec; default: the teacher")
     base_url: str | None = None
     api_key_env: str | None = Field(default=None, description="NAME of the env var holding the API key")
+    judge_base_url: str | None = Field(default=None, description="endpoint of the judge")
+    judge_api_key_env: str | None = Field(
+        default=None, description="NAME of the env var with the judge's key"
+    )
+    reasoning_effort: str | None = Field(default=None, description="openai reasoning models: e.g. low")
     concurrency: int = Field(default=16, ge=1)
     rpm: int | None = Field(default=None, ge=1)
     tpm: int | None = Field(default=None, ge=1)
@@ -87,7 +92,7 @@ class GenerateConfig(BaseModel):
     name: str | None = None
     out: str = "datasets_out"
 
-    @field_validator("api_key_env")
+    @field_validator("api_key_env", "judge_api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
         if v is not None and (not v.replace("_", "").isalnum() or v[:1].isdigit()):
@@ -103,10 +108,28 @@ class GenerateConfig(BaseModel):
             parse_shard(v)
         return v
 
+    def for_judge(self) -> GenerateConfig:
+        """This config as the judge's teacher sees it: `--judge-base-url`/`--judge-api-key-env` when
+        given; else the teacher's endpoint when the judge has the teacher's provider (same server),
+        else the judge provider's defaults."""
+        if self.judge_base_url or self.judge_api_key_env:
+            endpoint = (self.judge_base_url, self.judge_api_key_env)
+        elif self.judge and self.judge.split(":", 1)[0] == self.teacher.split(":", 1)[0]:
+            endpoint = (self.base_url, self.api_key_env)
+        else:
+            endpoint = (None, None)
+        return self.model_copy(update={"base_url": endpoint[0], "api_key_env": endpoint[1]})
+
     def shard_tuple(self) -> tuple[int, int] | None:
         from rft.problems import parse_shard
 
         return parse_shard(self.shard) if self.shard else None
+
+    @model_validator(mode="after")
+    def _judge_endpoint_needs_judge(self) -> GenerateConfig:
+        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
+            raise ValueError("--judge-base-url and --judge-api-key-env need --judge SPEC")
+        return self
 
     def identity(self, source_fingerprint: str | None) -> str:
         """A stable id of what this config produces: same name + same config -> same run."""
@@ -150,8 +173,10 @@ def build_config(file: str | Path | None, flags: dict[str, Any]) -> GenerateConf
         return GenerateConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]) or "config"
-        flag = "--" + field.replace("_", "-")
+        field = ".".join(str(x) for x in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             raise ConfigError(f"{origin}: unknown option {field!r}") from exc
-        raise ConfigError(f"{flag} ({origin}): {first['msg']}") from exc
+        if not field:  # a rule across options: its message names them
+            raise ConfigError(f"{msg} ({origin})") from exc
+        raise ConfigError(f"--{field.replace('_', '-')} ({origin}): {msg}") from exc

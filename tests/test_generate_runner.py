@@ -258,3 +258,36 @@ def test_shards_with_field_mapping_merge_into_the_whole_set(tmp_path):
     assert {r.problem.answer for r in loaded.records} == {p.answer for p in PROBLEMS}
     with pytest.raises(ConfigError, match="--shard"):
         make_cfg(tmp_path, shard="2/2")
+
+
+def test_judge_endpoint(tmp_path):
+    """The judge talks to --judge-base-url when given; else to the teacher's server when it has the
+    teacher's provider; else to its provider's default endpoint."""
+    base = dict(problems="demo", teacher="openai:big", base_url="http://a:8000/v1", api_key_env="A_KEY")
+    same = GenerateConfig(**base, judge="openai:small").for_judge()
+    assert (same.base_url, same.api_key_env) == ("http://a:8000/v1", "A_KEY")
+    other = GenerateConfig(**base, judge="anthropic:claude-x").for_judge()
+    assert (other.base_url, other.api_key_env) == (None, None)
+    own = GenerateConfig(
+        **base, judge="openai:small", judge_base_url="http://b/v1", judge_api_key_env="B_KEY"
+    )
+    assert (own.for_judge().base_url, own.for_judge().api_key_env) == ("http://b/v1", "B_KEY")
+    assert own.base_url == "http://a:8000/v1"  # the teacher's config is unchanged
+    with pytest.raises(ConfigError, match="--judge-base-url"):
+        build_config(None, {"problems": "demo", "judge_base_url": "http://b/v1"})
+    with pytest.raises(ConfigError, match="--judge-api-key-env"):
+        build_config(None, {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"})
+
+    seen = {}
+
+    def make(spec, cfg, cache_path):
+        seen[spec] = cfg.base_url
+        return ScriptedTeacher(SCRIPT)
+
+    cfg = make_cfg(
+        tmp_path, validator="judge", teacher="openai:big", base_url="http://a/v1", judge="anthropic:j"
+    )
+    GenerateRun(
+        cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
+    ).execute()
+    assert seen == {"openai:big": "http://a/v1", "anthropic:j": None}

@@ -232,3 +232,31 @@ def test_401_cli_one_line_exit_2():
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert len(lines) == 1, err
     assert "MY_TEACHER_KEY" in lines[0] and "SECRET" not in err + out
+
+
+@pytest.mark.parametrize(
+    ("model", "reasoning"),
+    [
+        ("gpt-5-mini", True),
+        ("o4-mini", True),
+        ("o1", True),
+        ("gpt-5-chat-latest", False),
+        ("gpt-4o-mini", False),
+    ],
+)
+def test_reasoning_models_get_no_temperature_or_stop(monkeypatch, capsys, model, reasoning):
+    """OpenAI's reasoning models answer 400 to a temperature other than 1 and to `stop`: rft leaves
+    both out for them on api.openai.com (and says so once), and keeps them everywhere else."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    t = make_teacher(f"openai:{model}", TeacherOptions(reasoning_effort="low" if reasoning else None))
+    body = t.body([{"role": "user", "content": "hi"}], 3, 0.7, 64, ["\nStep "], 1)
+    assert body["max_completion_tokens"] == 64 and body["n"] == 3 and body["seed"] == 1
+    if reasoning:
+        assert "temperature" not in body and "stop" not in body and body["reasoning_effort"] == "low"
+        assert "reasoning model" in capsys.readouterr().err
+    else:
+        assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and "reasoning_effort" not in body
+    # a self-hosted server with the same model name keeps every parameter
+    local = make_teacher(f"openai:{model}", TeacherOptions(base_url="http://127.0.0.1:8000/v1"))
+    body = local.body([{"role": "user", "content": "hi"}], 1, 0.7, 64, ["\nStep "], None)
+    assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and body["max_tokens"] == 64

@@ -66,6 +66,21 @@ def generate(
     api_key_env: str = typer.Option(
         None, "--api-key-env", help="NAME of the env var holding the API key", rich_help_panel=T
     ),
+    judge_base_url: str = typer.Option(
+        None,
+        "--judge-base-url",
+        help="endpoint of the judge (default: the teacher's when the judge has its provider)",
+        rich_help_panel=T,
+    ),
+    judge_api_key_env: str = typer.Option(
+        None, "--judge-api-key-env", help="NAME of the env var with the judge's API key", rich_help_panel=T
+    ),
+    reasoning_effort: str = typer.Option(
+        None,
+        "--reasoning-effort",
+        help="OpenAI reasoning models (o-series, gpt-5): e.g. minimal, low, medium",
+        rich_help_panel=T,
+    ),
     concurrency: int = typer.Option(
         None, "--concurrency", help="problems searched at once (default 16)", rich_help_panel=T
     ),
@@ -171,6 +186,9 @@ def generate(
         "judge": judge,
         "base_url": base_url,
         "api_key_env": api_key_env,
+        "judge_base_url": judge_base_url,
+        "judge_api_key_env": judge_api_key_env,
+        "reasoning_effort": reasoning_effort,
         "concurrency": concurrency,
         "rpm": rpm,
         "tpm": tpm,

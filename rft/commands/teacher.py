@@ -37,6 +37,9 @@ def ping(
     dtype: str | None = typer.Option(
         None, "--dtype", help="local: float32, bfloat16, float16 (default: best)"
     ),
+    reasoning_effort: str | None = typer.Option(
+        None, "--reasoning-effort", help="OpenAI reasoning models (o-series, gpt-5): e.g. minimal, low"
+    ),
 ) -> None:
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.errors import ConfigError
@@ -53,6 +56,7 @@ def ping(
         device=device,
         dtype=dtype,
         prices_file=prices_file,
+        reasoning_effort=reasoning_effort,
     )
     r = run_ping(spec, opts, n=n, max_tokens=max_tokens)
     if r.cost_usd is None:

@@ -94,6 +94,7 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
         prices_file=cfg.prices_file,
         device=cfg.device,
         dtype=cfg.dtype,
+        reasoning_effort=cfg.reasoning_effort,
     )
     return make_teacher(spec, opts)
 
@@ -285,7 +286,7 @@ class GenerateRun:
     async def _run(self, store, run, name, problems, fingerprint, validator_name, prompts, params):
         cfg = self.cfg
         teacher = self.teacher_factory(cfg.teacher, cfg, run.cache_path)
-        judge = self.teacher_factory(cfg.judge, cfg, run.cache_path) if cfg.judge else teacher
+        judge = self.teacher_factory(cfg.judge, cfg.for_judge(), run.cache_path) if cfg.judge else teacher
         try:
             await self._preflight(teacher)
             if judge is not teacher:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +30,15 @@ DEFAULT_TRANSPORT = "aiohttp"
 
 def _is_official(base_url: str) -> bool:
     return (urlparse(base_url).hostname or "").endswith("openai.com")
+
+
+# OpenAI reasoning models (o1, o3, o4-mini, gpt-5, gpt-5.1, ...; not the gpt-5 chat models) reject a
+# temperature other than 1 and the `stop` parameter with a 400.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(?!.*chat)", re.IGNORECASE)
+
+
+def is_reasoning_model(model: str) -> bool:
+    return bool(_REASONING_MODEL.match(model.rsplit("/", 1)[-1]))
 
 
 def completions_from_body(body: Any, latency: float, fallback_model: str) -> list[Completion]:
@@ -77,6 +87,19 @@ class OpenAITeacher(ManagedTeacher):
         self._api_key = key
         self.transport = DEFAULT_TRANSPORT if options.transport == "auto" else options.transport
         self._max_tokens_field = "max_completion_tokens" if _is_official(base_url) else "max_tokens"
+        # Sampling at temperature 1 without stop sequences is all these models take: say so once.
+        self.reasoning = _is_official(base_url) and is_reasoning_model(model)
+        self.reasoning_effort = options.reasoning_effort
+        if self.reasoning:
+            from rft.console import err
+
+            err.print(
+                f"note: {spec} is a reasoning model: it samples at temperature 1 and takes no stop "
+                "sequences; its hidden reasoning counts against the token limits"
+                + ("" if self.reasoning_effort else " (consider --reasoning-effort low)"),
+                markup=False,
+                soft_wrap=True,
+            )
         self._clients: dict[int, Any] = {}  # per event loop
 
     # -- request body ----------------------------------------------------------------------------
@@ -95,9 +118,13 @@ class OpenAITeacher(ManagedTeacher):
             "temperature": temperature,
             self._max_tokens_field: max_tokens,
         }
+        if self.reasoning:
+            del body["temperature"]
+        if self.reasoning_effort:
+            body["reasoning_effort"] = self.reasoning_effort
         if n > 1:
             body["n"] = n
-        if stop:
+        if stop and not self.reasoning:
             body["stop"] = stop
         if seed is not None:
             body["seed"] = seed

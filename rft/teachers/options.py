@@ -32,3 +32,7 @@ class TeacherOptions(BaseModel):
     batch_wait_ms: float = Field(default=15.0, ge=0, description="local: wait to gather a batch")
     device: str | None = Field(default=None, description="local: cpu, cuda, cuda:1, mps; None/auto = best")
     dtype: str | None = Field(default=None, description="local: float32, bfloat16, float16; None/auto = best")
+    reasoning_effort: str | None = Field(
+        default=None,
+        description="openai: `reasoning_effort` for reasoning models (e.g. minimal, low); None = the server's default",
+    )
