@@ -291,3 +291,28 @@ def test_judge_endpoint(tmp_path):
         cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
     ).execute()
     assert seen == {"openai:big": "http://a/v1", "anthropic:j": None}
+
+
+def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsys):
+    from rft.generate.estimate import estimate
+    from rft.generate.runner import search_params
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("openai:t: [1.0, 2.0]\nanthropic:j: [10.0, 20.0]\n")
+    cfg = make_cfg(
+        tmp_path, teacher="openai:t", judge="anthropic:j", validator="composite", prices_file=str(prices)
+    )
+    assert run(cfg, ScriptedTeacher(SCRIPT), dry=True) is None
+    est = estimate(PROBLEMS, search_params(cfg), judged=True, judge_max_tokens=cfg.judge_max_tokens)
+    teacher_usd = (est.teacher_prompt_tokens * 1.0 + est.teacher_completion_tokens * 2.0) / 1e6
+    judge_usd = (est.judge_prompt_tokens * 10.0 + est.judge_completion_tokens * 20.0) / 1e6
+    printed = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"teacher openai:t: {est.teacher_calls:,} calls" in printed
+        and f"cost <= ${teacher_usd:,.4f}" in printed
+    )
+    assert (
+        f"judge anthropic:j: {est.judge_calls:,} calls" in printed and f"cost <= ${judge_usd:,.4f}" in printed
+    )
+    assert f"upper bound cost: ${teacher_usd + judge_usd:,.4f}" in printed
+    assert est.judge_calls == est.teacher_calls * cfg.branches  # every candidate of every expansion is judged

@@ -18,10 +18,27 @@ def approx_tokens(text: str) -> int:
 
 @dataclass
 class Estimate:
+    """Upper bounds, split by who is called: the teacher (proposals) and the judge (scores)."""
+
     problems: int
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
+    teacher_calls: int = 0
+    teacher_prompt_tokens: int = 0
+    teacher_completion_tokens: int = 0
+    judge_calls: int = 0
+    judge_prompt_tokens: int = 0
+    judge_completion_tokens: int = 0
+
+    @property
+    def calls(self) -> int:
+        return self.teacher_calls + self.judge_calls
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.teacher_prompt_tokens + self.judge_prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.teacher_completion_tokens + self.judge_completion_tokens
 
     @property
     def tokens(self) -> int:
@@ -37,34 +54,45 @@ def _max_expansions(p: SearchParams) -> int:
     return min(by_nodes, by_tree)
 
 
+def _one_problem(q: int, p: SearchParams, judged: bool, judge_max_tokens: int) -> list[int]:
+    """[teacher calls, prompt, completion, judge calls, prompt, completion] for one problem."""
+    if p.strategy == "sample":
+        teacher = [1, PROMPT_OVERHEAD + q, p.samples * p.max_tokens_per_sample]
+        judge = [
+            p.samples,
+            p.samples * (JUDGE_OVERHEAD + q + p.max_tokens_per_sample),
+            p.samples * judge_max_tokens,
+        ]
+    else:
+        e = _max_expansions(p)
+        context = PROMPT_OVERHEAD + q + (p.max_depth - 1) * p.max_tokens_per_step
+        teacher = [e, e * context, e * p.branches * p.max_tokens_per_step]
+        judge = [
+            e * p.branches,
+            e * p.branches * (JUDGE_OVERHEAD + context + p.max_tokens_per_step),
+            e * p.branches * judge_max_tokens,
+        ]
+    if not judged:
+        judge = [0, 0, 0]
+    total = sum(teacher[1:]) + sum(judge[1:])
+    if p.max_tokens_per_problem is not None and total > p.max_tokens_per_problem:
+        # The budget is checked before each call, so the last call may overshoot it by one call's size.
+        calls = teacher[0] + judge[0]
+        per_call = total / max(calls, 1)
+        share = min(1.0, (p.max_tokens_per_problem + per_call) / total)
+        teacher = [teacher[0]] + [int(x * share) + 1 for x in teacher[1:]]
+        judge = [judge[0]] + [int(x * share) + 1 for x in judge[1:]] if judged else judge
+        allowed = int(p.max_tokens_per_problem / max(per_call, 1)) + 1
+        if calls > allowed:
+            teacher[0] = min(teacher[0], allowed)
+            judge[0] = min(judge[0], allowed)
+    return teacher + judge
+
+
 def estimate(problems: list[Problem], p: SearchParams, judged: bool, judge_max_tokens: int) -> Estimate:
     """Upper bound over all `problems` (a search stops earlier when it solves a problem)."""
-    calls = prompt = completion = 0
+    sums = [0] * 6
     for prob in problems:
-        q = approx_tokens(prob.question)
-        if p.strategy == "sample":
-            c = 1 + (p.samples if judged else 0)
-            pt = (
-                PROMPT_OVERHEAD
-                + q
-                + (p.samples * (JUDGE_OVERHEAD + q + p.max_tokens_per_sample) if judged else 0)
-            )
-            ct = p.samples * p.max_tokens_per_sample + (p.samples * judge_max_tokens if judged else 0)
-        else:
-            e = _max_expansions(p)
-            context = PROMPT_OVERHEAD + q + (p.max_depth - 1) * p.max_tokens_per_step
-            c = e * (1 + (p.branches if judged else 0))
-            pt = e * (
-                context + (p.branches * (JUDGE_OVERHEAD + context + p.max_tokens_per_step) if judged else 0)
-            )
-            ct = e * p.branches * (p.max_tokens_per_step + (judge_max_tokens if judged else 0))
-        if p.max_tokens_per_problem is not None and pt + ct > p.max_tokens_per_problem:
-            # the budget is checked before each call, so one call may overshoot it
-            per_call = (pt + ct) / max(c, 1)
-            c = min(c, int(p.max_tokens_per_problem / max(per_call, 1)) + 1)
-            pt = min(pt, p.max_tokens_per_problem + int(per_call))
-            ct = min(ct, p.max_tokens_per_problem + int(per_call))
-        calls += c
-        prompt += pt
-        completion += ct
-    return Estimate(len(problems), calls, prompt, completion)
+        for i, x in enumerate(_one_problem(approx_tokens(prob.question), p, judged, judge_max_tokens)):
+            sums[i] += x
+    return Estimate(len(problems), *sums)

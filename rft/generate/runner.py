@@ -145,29 +145,48 @@ def choose_validator(cfg: GenerateConfig, problems: list[Problem]) -> str:
 def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> None:
     p = search_params(cfg)
     est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.judge_max_tokens)
-    out.print(f"problems: {est.problems}")
-    out.print(f"strategy: {cfg.strategy}  validator: {validator}  teacher: {cfg.teacher}")
+    judge = cfg.judge or cfg.teacher
+    out.print(f"problems: {est.problems}", soft_wrap=True)
+    out.print(f"strategy: {cfg.strategy}  validator: {validator}  teacher: {cfg.teacher}", soft_wrap=True)
     out.print(
-        f"upper bound: {est.calls:,} teacher calls, {est.prompt_tokens:,} prompt tokens, "
-        f"{est.completion_tokens:,} completion tokens"
+        f"upper bound: {est.calls:,} calls, {est.prompt_tokens:,} prompt tokens, "
+        f"{est.completion_tokens:,} completion tokens",
+        soft_wrap=True,
     )
-    cost = _cost_bound(cfg, est.prompt_tokens, est.completion_tokens)
-    out.print(f"upper bound cost: {cost}")
+    parts = [
+        ("teacher", cfg.teacher, est.teacher_prompt_tokens, est.teacher_completion_tokens, est.teacher_calls)
+    ]
+    if est.judge_calls:
+        parts.append(("judge", judge, est.judge_prompt_tokens, est.judge_completion_tokens, est.judge_calls))
+    total: float | None = 0.0
+    for role, spec, pt, ct, calls in parts:
+        usd = _cost_bound(spec, cfg.prices_file, pt, ct)
+        shown = "unknown (no price; give one with --prices-file)" if usd is None else f"${usd:,.4f}"
+        if spec.startswith("local:"):
+            shown = "$0 (local model)"
+        out.print(
+            f"  {role} {spec}: {calls:,} calls, {pt:,} + {ct:,} tokens, cost <= {shown}", soft_wrap=True
+        )
+        total = None if total is None or usd is None else total + usd
+    out.print(
+        "upper bound cost: " + ("unknown (a model has no price)" if total is None else f"${total:,.4f}"),
+        soft_wrap=True,
+    )
     out.print("dry run: no teacher was called, nothing was written")
 
 
-def _cost_bound(cfg: GenerateConfig, prompt_tokens: int, completion_tokens: int) -> str:
-    if cfg.teacher.startswith("local:"):
-        return "$0 (local model)"
-    try:
-        from rft.teachers import price_for  # type: ignore[attr-defined]
-    except ImportError:
-        return "unknown (no price table available)"
-    price = price_for(cfg.teacher, cfg.prices_file)
+def _cost_bound(
+    spec: str, prices_file: str | None, prompt_tokens: int, completion_tokens: int
+) -> float | None:
+    """USD for these tokens at `spec`'s price; 0 for local models; None when the price is unknown."""
+    if spec.startswith("local:"):
+        return 0.0
+    from rft.teachers import price_for
+
+    price = price_for(spec, Path(prices_file) if prices_file else None)
     if price is None:
-        return f"unknown (no price for {cfg.teacher}; give one with --prices-file)"
-    usd = prompt_tokens * price[0] / 1e6 + completion_tokens * price[1] / 1e6
-    return f"${usd:.4f}"
+        return None
+    return prompt_tokens * price[0] / 1e6 + completion_tokens * price[1] / 1e6
 
 
 def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator: str) -> Record:
