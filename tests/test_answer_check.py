@@ -106,3 +106,20 @@ def test_answer_needs_a_separator():
     assert extract_final_answer("The values have been determined. The final answer is") is None
     assert extract_final_answer("The final answer is 12.") == "12"
     assert extract_final_answer("So the answer is: 5") == "5"
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "verdict"),
+    [
+        ("4 - 1 - 7", "-4", "incorrect"),  # the question restated: math-verify would evaluate it to -4
+        ("3*4+2", "14", "incorrect"),
+        ("5 \\times 3", "15", "incorrect"),
+        ("12/4 + 1", "4", "incorrect"),
+        ("-4", "-4", "correct"),
+        ("3/4", "0.75", "correct"),  # a fraction is a number
+        ("x = 5", "5", "correct"),  # the value after the last '='
+        ("2\\sqrt{2}", "\\sqrt{8}", "correct"),  # MATH-style gold: symbolic equivalence stays
+    ],
+)
+def test_numeric_gold_needs_an_evaluated_number(prediction, gold, verdict):
+    assert check_answer(prediction, gold).value == verdict

@@ -24,6 +24,8 @@ _NUMBER_RE = re.compile(r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]
 _FRACTION_RE = re.compile(r"^([-+]?\d+)\s*/\s*(\d+)$")
 _LATEX_FRAC_RE = re.compile(r"^([-+]?)\\[dt]?frac\{(\d+)\}\{(\d+)\}$")
 _PLACEHOLDERS = {"answer", "final", "your answer", "number", "final answer", "..."}
+# A binary operation between numbers that was left unevaluated: `3 * 4`, `12/4 + 1`, `2 \\times 3`.
+_UNEVALUATED = re.compile(r"[\d)]\s*(?:[-+*×÷^]|\\times|\\cdot|\\div)\s*[\d(]|\d\s*/\s*\d+\s*[-+*/]")
 _UNIT_TAIL = re.compile(r"\s*(?:[a-zA-Z%°][a-zA-Z%°.\s/]*)$")
 
 
@@ -158,6 +160,10 @@ def check_answer(
         if p_num is not None and g_num is not None:
             ok = math.isclose(p_num, g_num, rel_tol=rel_tol, abs_tol=abs_tol)
             return Verdict.correct if ok else Verdict.incorrect
+        if g_num is not None and _UNEVALUATED.search(pred):
+            # "4 - 1 - 7" for a gold -4 restates the problem: math-verify would evaluate it and agree,
+            # but a numeric answer has to be given as a number (as GSM8K graders read it).
+            return Verdict.incorrect
         if _norm_text(pred) == _norm_text(gold_s):
             return Verdict.correct
         verified = _math_verify(pred, gold_s)
