@@ -78,7 +78,7 @@ def extract_final_answer(text: str | None) -> str | None:
         return None
     candidates.sort(key=lambda c: c[0])
     ans = _clean(candidates[-1][1])
-    if not ans or ans.lower().strip("<>[]() ") in _PLACEHOLDERS or ans.lower().startswith("final"):
+    if not ans or ans.lower().strip("<>[]()\"'` ") in _PLACEHOLDERS or ans.lower().startswith("final"):
         return None  # "Final answer: <answer>" echoed from the instructions is no answer
     return ans
 
