@@ -263,10 +263,11 @@ class GenerateRun:
         else:
             problems, fingerprint = load(cfg)
         validator_name = choose_validator(cfg, problems)
+        name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
         if dry:
+            out.print(f"dataset: {name} (under {cfg.out})", soft_wrap=True, markup=False)
             dry_run(cfg, problems, validator_name)
             return None
-        name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
         if run is None:
             meta = {
                 "config": cfg.model_dump(mode="json"),
