@@ -87,7 +87,9 @@ def generate(
     rpm: int = typer.Option(None, "--rpm", help="requests per minute limit", rich_help_panel=T),
     tpm: int = typer.Option(None, "--tpm", help="tokens per minute limit", rich_help_panel=T),
     timeout_s: float = typer.Option(None, "--timeout", help="seconds per teacher request", rich_help_panel=T),
-    max_retries: int = typer.Option(None, "--max-retries", rich_help_panel=T),
+    max_retries: int = typer.Option(
+        None, "--max-retries", help="retries on 429/5xx/timeouts per request (default 4)", rich_help_panel=T
+    ),
     prices_file: str = typer.Option(
         None, "--prices-file", help="JSON/YAML price table (USD per 1M tokens)", rich_help_panel=T
     ),
@@ -117,12 +119,18 @@ def generate(
         help="backtrack when the best score is below this (0-1, default 0.5)",
         rich_help_panel=S,
     ),
-    temperature: float = typer.Option(None, "--temperature", rich_help_panel=S),
-    max_tokens_per_step: int = typer.Option(None, "--max-tokens-per-step", rich_help_panel=S),
+    temperature: float = typer.Option(
+        None, "--temperature", help="sampling temperature of candidate steps (default 0.8)", rich_help_panel=S
+    ),
+    max_tokens_per_step: int = typer.Option(
+        None, "--max-tokens-per-step", help="tokens per candidate step (default 128)", rich_help_panel=S
+    ),
     max_tokens_per_sample: int = typer.Option(
         None, "--max-tokens-per-sample", help="tokens per whole solution (sample)", rich_help_panel=S
     ),
-    judge_max_tokens: int = typer.Option(None, "--judge-max-tokens", rich_help_panel=S),
+    judge_max_tokens: int = typer.Option(
+        None, "--judge-max-tokens", help="tokens per judgement (default 48)", rich_help_panel=S
+    ),
     max_depth: int = typer.Option(None, "--max-depth", help="steps per solution at most", rich_help_panel=S),
     max_nodes: int = typer.Option(
         None, "--max-nodes", help="candidate steps per problem at most", rich_help_panel=S
@@ -139,7 +147,9 @@ def generate(
         help="run-wide budget: stop cleanly and seal what is finished",
         rich_help_panel=S,
     ),
-    seed: int = typer.Option(None, "--seed", rich_help_panel=S),
+    seed: int = typer.Option(
+        None, "--seed", help="seed of sampling, shuffling and rendering (default 0)", rich_help_panel=S
+    ),
     prompt_template: str = typer.Option(
         None, "--prompt-template", help="step prompt file (Jinja or {field} format)", rich_help_panel=S
     ),
