@@ -184,13 +184,13 @@ def test_rate_limiter_tokens_estimate_then_correct():
         lim = RateLimiter(tpm=6000)  # 100 tokens/s, one minute's worth available at start
         t0 = time.monotonic()
         await lim.acquire(6000)
-        assert time.monotonic() - t0 < 0.05
+        assert time.monotonic() - t0 < 0.2  # no wait (a wait here would be >= 0.3 s)
         lim.correct(6000, 5900)  # the call used less than estimated: 100 tokens come back
         await lim.acquire(100)
-        assert time.monotonic() - t0 < 0.05
+        assert time.monotonic() - t0 < 0.2  # no wait (a wait here would be >= 0.3 s)
         await lim.acquire(30)  # empty bucket: ~0.3 s at 100 tokens/s
         waited = time.monotonic() - t0
-        assert 0.2 < waited < 1.0
+        assert 0.2 < waited < 2.0  # generous upper bound: CI machines may be busy
 
     asyncio.run(main())
 
@@ -202,7 +202,7 @@ def test_rate_limiter_rpm_and_cool_down():
             await lim.acquire(0)
         t0 = time.monotonic()
         await lim.acquire(0)
-        assert 0.35 < time.monotonic() - t0 < 1.0
+        assert 0.35 < time.monotonic() - t0 < 2.0
         free = RateLimiter()
         free.cool_down(0.3)
         t0 = time.monotonic()
