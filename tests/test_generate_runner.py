@@ -316,3 +316,24 @@ def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsy
     )
     assert f"upper bound cost: ${teacher_usd + judge_usd:,.4f}" in printed
     assert est.judge_calls == est.teacher_calls * cfg.branches  # every candidate of every expansion is judged
+
+
+def test_a_credential_in_the_base_url_is_never_stored_and_resume_asks_for_it(tmp_path):
+    url = "https://bob:pw123@llm.example.com/v1"
+    cfg = make_cfg(tmp_path, base_url=url)
+    with pytest.raises(Crash):
+        run(cfg, Interrupting(after=10))
+    out = tmp_path / "out"
+    assert not [p for p in out.rglob("*") if p.is_file() and b"pw123" in p.read_bytes()]
+    (run_,) = Store(out).runs("toy")
+
+    def resume(**kw):
+        return GenerateRun(
+            make_cfg(tmp_path, **kw), ["rft", "generate", "--resume", run_.id], resume=run_.id,
+            teacher_factory=factory([]), progress=False, problems=PROBLEMS,
+        ).execute()  # fmt: skip
+
+    with pytest.raises(ConfigError, match="credential in --base-url"):
+        resume()
+    assert resume(base_url=url).ref == "toy@v1"
+    assert not [p for p in out.rglob("*") if p.is_file() and b"pw123" in p.read_bytes()]

@@ -396,6 +396,12 @@ def test_secret_redaction_rules():
     assert redact_argv(argv) == [
         "rft", "generate", "--api-key", REDACTED, f"--hf-token={REDACTED}", "--api-key-env", "MY_KEY", "--max-tokens", "9",
     ]  # fmt: skip
+    # credentials inside URLs: user:password@ and secret query parameters; the rest of the URL stays
+    url = "https://bob:pw123@llm.example.com/v1?api_key=abc123&model=m&sig=zz"
+    assert redact({"base_url": url})["base_url"] == (
+        f"https://{REDACTED}@llm.example.com/v1?api_key={REDACTED}&model=m&sig={REDACTED}"
+    )
+    assert redact_argv(["--base-url", "https://tok@h/v1"]) == ["--base-url", f"https://{REDACTED}@h/v1"]
 
 
 def test_one_writer_process_per_run(store: Store):

@@ -29,6 +29,7 @@ from rft.generate.prompts import PromptSet
 from rft.generate.render import render
 from rft.generate.search import Searcher, SearchParams, SearchResult
 from rft.schemas import Outcome, Problem, Record, Trace
+from rft.store.redaction import REDACTED
 from rft.teachers.base import Completion, Teacher
 from rft.validate.steps import make_validator
 
@@ -254,6 +255,16 @@ class GenerateRun:
             if not saved:
                 raise ConfigError(f"--resume: run {self.resume} has no saved config")
             keep = {k: getattr(cfg, k) for k in ("concurrency", "out")}
+            for key, value in saved.items():  # secrets were never saved: they must be given again
+                if isinstance(value, str) and REDACTED in value:
+                    given = getattr(cfg, key, None)
+                    if not isinstance(given, str) or REDACTED in given:
+                        flag = "--" + key.replace("_", "-")
+                        raise ConfigError(
+                            f"--resume: run {self.resume} was started with a credential in {flag}, which "
+                            f"is never stored; give {flag} again"
+                        )
+                    keep[key] = given
             cfg = self.cfg = GenerateConfig.model_validate({**saved, **keep})
             self.command = list(run.meta.get("command") or self.command)
         prompts = PromptSet.load(cfg.prompt_template, cfg.judge_template)

@@ -26,8 +26,17 @@ def _is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY_RE.search(key)) and not ENV_NAME_KEY_RE.search(key)
 
 
+# Credentials inside URLs: `https://user:pass@host/...` and `?api_key=...&sig=...`.
+URL_USERINFO_RE = re.compile(r"(?<=://)[^/\s@]+@")
+URL_SECRET_PARAM_RE = re.compile(
+    r"([?&][^=&\s#]*(?:key|token|secret|sig|signature|password|auth)[^=&\s#]*=)[^&\s#]+", re.I
+)
+
+
 def redact_text(text: str) -> str:
-    return SECRET_VALUE_RE.sub(REDACTED, text)
+    text = SECRET_VALUE_RE.sub(REDACTED, text)
+    text = URL_USERINFO_RE.sub(REDACTED + "@", text)
+    return URL_SECRET_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def redact(value: Any) -> Any:
