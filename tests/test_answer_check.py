@@ -123,3 +123,21 @@ def test_answer_needs_a_separator():
 )
 def test_numeric_gold_needs_an_evaluated_number(prediction, gold, verdict):
     assert check_answer(prediction, gold).value == verdict
+
+
+@pytest.mark.parametrize(
+    ("prediction", "verdict"),
+    [
+        ("B", "correct"),
+        ("(B)", "correct"),
+        ("B. steam", "correct"),
+        ("b) steam", "correct"),
+        ("Choice B", "correct"),
+        ("The answer is B", "correct"),
+        ("C", "incorrect"),
+        ("A. ice", "incorrect"),
+        ("steam", "incorrect"),  # the choice's text is not its letter
+    ],
+)
+def test_multiple_choice_compares_the_chosen_letter(prediction, verdict):
+    assert check_answer(prediction, "B", "text").value == verdict

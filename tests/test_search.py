@@ -245,3 +245,15 @@ def test_sample_cut_after_a_whole_final_answer_still_counts():
     assert not first.truncated and first.verdict.value == "correct" and first.status == NodeStatus.solution
     assert second.truncated and second.score == 0.0 and second.verdict.value == "unknown"
     assert res.solution is first and res.final_answer == "7"
+
+
+def test_system_prompts_follow_the_problem_domain():
+    """Multiple-choice questions (ARC, domain text) are answered with a letter; math keeps its own
+    prompt with a worked example; a domain without its own prompt falls back to math."""
+    prompts = PromptSet.load()
+    text = prompts.step_messages("Which is a gas? A. ice B. steam", [], "text")[0]["content"]
+    math = prompts.step_messages("What is 3 + 4?", [], "math")[0]["content"]
+    assert "letter of the choice" in text and "Final answer: B" in text
+    assert "math tutor" in math and "Final answer: 14" in math
+    assert prompts.step_messages("x", [], "code")[0]["content"] == math
+    assert "letter" in prompts.sample_messages("Which is a gas? A. ice B. steam", "text")[0]["content"]

@@ -102,23 +102,43 @@ def step_values(question: str, steps: list[str], domain: str) -> dict[str, Any]:
     }
 
 
+DOMAINS = ("math", "code", "text")
+
+
+def _domain_texts(stem: str) -> dict[str, str]:
+    """`{stem}.txt` for every domain, replaced by `{stem}_{domain}.txt` where the package has one."""
+    default = _package_text(f"{stem}.txt").strip()
+    folder = resources.files("rft.generate").joinpath(PROMPT_DIR)
+    return {
+        d: folder.joinpath(f"{stem}_{d}.txt").read_text(encoding="utf-8").strip()
+        if folder.joinpath(f"{stem}_{d}.txt").is_file()
+        else default
+        for d in DOMAINS
+    }
+
+
 @dataclass(frozen=True)
 class PromptSet:
-    """All prompts a search needs: step proposal, judge, whole-solution sample."""
+    """All prompts a search needs: step proposal, judge, whole-solution sample. System prompts are
+    per problem domain (math, code, text: a multiple-choice question is answered with a letter)."""
 
-    step_system: str
+    step_systems: dict[str, str]
     step: Template
     judge_system: str
     judge: Template
-    sample_system: str
+    sample_systems: dict[str, str]
     sample: Template
+
+    @property
+    def step_system(self) -> str:
+        return self.step_systems["math"]
 
     @classmethod
     def load(
         cls, step_template: str | Path | None = None, judge_template: str | Path | None = None
     ) -> PromptSet:
         return cls(
-            step_system=_package_text("step_system.txt").strip(),
+            step_systems=_domain_texts("step_system"),
             step=Template.from_file(step_template, STEP_FIELDS)
             if step_template
             else Template.package("step.j2", STEP_FIELDS),
@@ -126,13 +146,14 @@ class PromptSet:
             judge=Template.from_file(judge_template, JUDGE_FIELDS)
             if judge_template
             else Template.package("judge.j2", JUDGE_FIELDS),
-            sample_system=_package_text("sample_system.txt").strip(),
+            sample_systems=_domain_texts("sample_system"),
             sample=Template.package("sample.j2", STEP_FIELDS),
         )
 
     def step_messages(self, question: str, steps: list[str], domain: str) -> list[dict[str, str]]:
         user = self.step.render(**step_values(question, steps, domain))
-        return [{"role": "system", "content": self.step_system}, {"role": "user", "content": user}]
+        system = self.step_systems.get(domain, self.step_systems["math"])
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def judge_messages(
         self, question: str, steps: list[str], candidate: str, domain: str
@@ -142,4 +163,5 @@ class PromptSet:
 
     def sample_messages(self, question: str, domain: str) -> list[dict[str, str]]:
         user = self.sample.render(**step_values(question, [], domain))
-        return [{"role": "system", "content": self.sample_system}, {"role": "user", "content": user}]
+        system = self.sample_systems.get(domain, self.sample_systems["math"])
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -26,6 +26,13 @@ _LATEX_FRAC_RE = re.compile(r"^([-+]?)\\[dt]?frac\{(\d+)\}\{(\d+)\}$")
 _PLACEHOLDERS = {"answer", "final", "your answer", "number", "final answer", "..."}
 # A binary operation between numbers that was left unevaluated: `3 * 4`, `12/4 + 1`, `2 \\times 3`.
 _UNEVALUATED = re.compile(r"[\d)]\s*(?:[-+*×÷^]|\\times|\\cdot|\\div)\s*[\d(]|\d\s*/\s*\d+\s*[-+*/]")
+# A multiple-choice gold answer is one letter (or ARC's digit labels); a prediction names its choice
+# as `B`, `(B)`, `B. steam`, `choice B` or `the answer is B`.
+_CHOICE_GOLD = re.compile(r"^\s*[A-Ja-j1-9]\s*$")
+_CHOICE_PRED = re.compile(
+    r"^\s*\(?([A-Ja-j1-9])\)?(?:[.):,]|\s*$)|\b(?:choice|option|answer is|answer:)\s*\(?([A-Ja-j1-9])\)?\b",
+    re.IGNORECASE,
+)
 _UNIT_TAIL = re.compile(r"\s*(?:[a-zA-Z%°][a-zA-Z%°.\s/]*)$")
 
 
@@ -78,7 +85,12 @@ def extract_final_answer(text: str | None) -> str | None:
         return None
     candidates.sort(key=lambda c: c[0])
     ans = _clean(candidates[-1][1])
-    if not ans or ans.lower().strip("<>[]()\"'` ") in _PLACEHOLDERS or ans.lower().startswith("final"):
+    low = ans.lower()
+    if (
+        not ans
+        or low.strip("<>[]()\"'` ") in _PLACEHOLDERS
+        or low.startswith(("final", "<answer", "[answer"))
+    ):
         return None  # "Final answer: <answer>" echoed from the instructions is no answer
     return ans
 
@@ -170,4 +182,10 @@ def check_answer(
         if verified is None:
             return Verdict.unknown
         return Verdict.correct if verified else Verdict.incorrect
+    if _CHOICE_GOLD.match(gold_s):  # multiple choice (ARC): compare the chosen letter
+        m = _CHOICE_PRED.search(pred)
+        if m is None:
+            return Verdict.incorrect
+        chosen = (m.group(1) or m.group(2)).upper()
+        return Verdict.correct if chosen == gold_s.strip().upper() else Verdict.incorrect
     return Verdict.correct if _norm_text(pred) == _norm_text(gold_s) else Verdict.incorrect
