@@ -180,14 +180,10 @@ def _cost_bound(
     spec: str, prices_file: str | None, prompt_tokens: int, completion_tokens: int
 ) -> float | None:
     """USD for these tokens at `spec`'s price; 0 for local models; None when the price is unknown."""
-    if spec.startswith("local:"):
-        return 0.0
-    from rft.teachers import price_for
+    from rft.teachers import parse_spec, price_of
 
-    price = price_for(spec, Path(prices_file) if prices_file else None)
-    if price is None:
-        return None
-    return prompt_tokens * price[0] / 1e6 + completion_tokens * price[1] / 1e6
+    price = price_of(*parse_spec(spec), Path(prices_file) if prices_file else None)
+    return None if price is None else price.cost(prompt_tokens, completion_tokens)
 
 
 def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator: str) -> Record:

@@ -354,9 +354,8 @@ def semantic_flags(
         if p.record not in best or p.score > best[p.record].score:
             best[p.record] = p
     verdicts: dict[int, bool | None] = {}
-    ambiguous = [
-        p for p in best.values() if p.score < cfg.semantic_threshold and entries[p.item] in index.texts
-    ]
+    band = [p for p in best.values() if p.score < cfg.semantic_threshold]
+    ambiguous = [p for p in band if entries[p.item] in index.texts]  # a judge needs the item's text
     if cfg.judge and ambiguous:
         answers = judge_pairs(
             cfg.judge,
@@ -372,11 +371,7 @@ def semantic_flags(
             same=answered.count(True),
             different=answered.count(False),
             unclear=answered.count(None),
-            not_asked_no_text=sum(
-                1
-                for p in best.values()
-                if p.score < cfg.semantic_threshold and entries[p.item] not in index.texts
-            ),
+            not_asked_no_text=len(band) - len(ambiguous),
         )
     flags = []
     for ri, p in sorted(best.items()):
