@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from rft.console import out
-from rft.errors import ConfigError
+from rft.console import err, out
+from rft.errors import ConfigError, RftError
 from rft.store import LoadedVersion, Store, parse_ref
 from rft.store.refs import check_name
 from rft.store.store import EXPORT_FORMATS as FORMATS
@@ -34,7 +34,8 @@ def _when(iso: str) -> str:
 
 @app.command("list")
 def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP)) -> None:
-    """Every dataset with its versions, the latest one, its record count and creation time."""
+    """Every dataset with its versions, the latest one, its record count and creation time. A dataset
+    that cannot be read (a garbage LATEST, a bad manifest) is listed as broken, with the reason."""
     store = Store(out_dir)
     infos = store.list_datasets()
     if not infos:
@@ -43,11 +44,21 @@ def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_H
     table = Table(title=f"datasets in {out_dir}", title_justify="left")
     for col in ("name", "versions", "latest", "records", "created", "stage", "open runs"):
         table.add_column(col, justify="right" if col in ("records", "open runs") else "left")
+    broken: list[tuple[str, str]] = []
     for info in infos:
-        m = store.read_manifest(info.name, info.latest)
+        try:
+            open_runs = str(sum(1 for r in store.runs(info.name) if not r.sealed_as))
+        except RftError:
+            open_runs = "?"
+        try:
+            m = store.read_manifest(info.name, info.latest)
+        except RftError as exc:  # one broken dataset is marked; the others are still listed
+            broken.append((info.name, str(exc)))
+            versions = ", ".join(f"v{v}" for v in info.versions)
+            table.add_row(info.name, versions, "?", "-", "-", Text("broken", style="bold red"), open_runs)
+            continue
         data = m.files.get("data.jsonl")
         records = data.rows if data and data.rows is not None else int(m.counts.get("records", 0))
-        open_runs = sum(1 for r in store.runs(info.name) if not r.sealed_as)
         table.add_row(
             info.name,
             ", ".join(f"v{v}" for v in info.versions),
@@ -55,9 +66,11 @@ def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_H
             str(records),
             _when(m.created_at),
             m.stage,
-            str(open_runs),
+            open_runs,
         )
     out.print(table)
+    for name, reason in broken:
+        err.print(f"warning: dataset {name} is broken: {reason}", markup=False, soft_wrap=True)
 
 
 @app.command("runs")
@@ -112,6 +125,13 @@ def _summary(lv: LoadedVersion) -> Table:
         ("counts", "  ".join(f"{k} {v:g}" for k, v in m.counts.items()) or "-"),
         ("tokens", f"{m.tokens_in:,} in / {m.tokens_out:,} out"),
         ("cost", cost),
+        ("validated", "yes" if m.is_validated else "no"),
+        (
+            "manifest",
+            "sha256 verified"
+            if m.manifest_sha256
+            else "unverified (no manifest_sha256: sealed by an older rft; its data files are verified)",
+        ),
     ]
     if m.source_fingerprint:
         rows.append(("source", m.source_fingerprint))
@@ -186,10 +206,16 @@ def show(
 def merge(
     out_name: str = typer.Argument(..., help="name of the merged dataset (gets its next version)"),
     refs: list[str] = typer.Argument(..., help="versions to merge, e.g. demo-shard0@v1 demo-shard1@v1"),
+    allow_unvalidated: bool = typer.Option(
+        False,
+        "--allow-unvalidated",
+        help="let unvalidated data become the LATEST of a dataset whose LATEST is validated",
+    ),
     out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
 ) -> None:
-    """Merge versions (e.g. shards) into one new version; the same problem never appears twice."""
-    sealed = Store(out_dir).merge(out_name, refs)
+    """Merge versions (e.g. shards) into one new version; the same problem never appears twice. The
+    merge is validated when every version merged is."""
+    sealed = Store(out_dir).merge(out_name, refs, allow_unvalidated=allow_unvalidated)
     n = int(sealed.manifest.counts.get("records", 0))
     dropped = int(sealed.manifest.counts.get("duplicates_dropped", 0))
     out.print(
@@ -197,6 +223,13 @@ def merge(
         soft_wrap=True,
     )
     out.print(f"wrote {sealed.path}", soft_wrap=True)
+    if allow_unvalidated and not sealed.manifest.validated:
+        err.print(
+            f"warning: {sealed.ref} is not validated and is now the LATEST of {out_name}; "
+            f"run `rft validate {sealed.ref}` before training on it",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("export")

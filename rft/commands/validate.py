@@ -160,6 +160,10 @@ def validate(
         out.print(line, markup=False)
     if result.sealed is not None:
         kept = rep.total - len(rep.dropped_ids)
+        if result.sealed.reused:  # the same parent validated the same way before (or by a killed run)
+            out.print(
+                f"already sealed as {result.sealed.ref} (same parent, same settings); nothing new written"
+            )
         out.print(f"wrote {result.sealed.ref} ({kept} of {rep.total} records kept) to {result.sealed.path}")
         out.print(f"report: {result.report_path}")
     else:

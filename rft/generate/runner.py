@@ -296,6 +296,7 @@ class GenerateRun:
             fresh = False
             name = run.name
         self.run_id = run.id
+        store.recognise_seal(run)  # a seal killed before it marked the run is found from its version
         if run.sealed_as:
             out.print(f"run {run.id} was already sealed as {run.sealed_as}; nothing to do")
             version_dir = store.dataset_dir(run.name) / run.sealed_as.split("@")[-1]
@@ -472,6 +473,10 @@ class GenerateRun:
         }
         card = generate_card(store, name, records, manifest, cfg)
         sealed = store.seal(name, records, manifest=manifest, card=card, run=run)
+        if sealed.reused:  # another process sealed this run first: its version, nothing new written
+            out.print(f"run {run.id} was already sealed as {sealed.ref}; nothing to do")
+            out.print(f"wrote {sealed.path}")
+            return GenerateOutcome(name, run.id, sealed.ref, sealed.path, counts)
         solved = int(counts["solved"])
         out.print(
             f"sealed {sealed.ref}: {n}/{len(problems)} problems, {solved} solved"

@@ -41,3 +41,22 @@ class Manifest(BaseModel):
     files: dict[str, FileEntry] = Field(default_factory=dict)
     validation: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    validated: bool | None = Field(
+        default=None,
+        description="the records passed `rft validate` (a merge: every parent did); None in manifests "
+        "sealed before this was recorded, where it follows from stage == 'validate'",
+    )
+    identity: dict[str, Any] | None = Field(
+        default=None,
+        description="what this seal was of (a run id, or a parent and a config hash) and records_sha256, "
+        "the hash of its records in any order: sealing the same thing again returns this version",
+    )
+    manifest_sha256: str | None = Field(
+        default=None,
+        description="sha256 of this manifest's canonical JSON (sorted keys, without this field), checked "
+        "on load; None in manifests sealed before manifests were checksummed (loaded as unverified)",
+    )
+
+    @property
+    def is_validated(self) -> bool:
+        return self.validated if self.validated is not None else self.stage == "validate"

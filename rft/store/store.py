@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -24,13 +25,13 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 import rft
-from rft.errors import ChecksumError, ConfigError, InputError, NotFoundError
+from rft.errors import ChecksumError, ConfigError, InputError, NotFoundError, RftError, SealedVersionError
 from rft.schemas import FileEntry, Manifest, Record
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
 from rft.store.redaction import redact, redact_argv, redact_text
 from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
-from rft.store.run import RUN_JSON, Run, utc_now
+from rft.store.run import RUN_JSON, Run, _claim_writer, utc_now
 
 README = "README.md"
 MANIFEST = fsutil.MANIFEST
@@ -39,7 +40,9 @@ RUNS = "runs"
 TMP_PREFIX = ".tmp-v"
 RESERVED_FILES = {DATA_FILE, README, MANIFEST}
 # Fields the store owns; values passed by a caller for these are ignored.
-STORE_FIELDS = {"name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version"}
+STORE_FIELDS = {
+    "name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version", "manifest_sha256"
+}  # fmt: skip
 EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EXPORT_FORMATS = ("jsonl", "parquet")
 
@@ -50,6 +53,7 @@ class SealedVersion:
     version: int
     path: Path
     manifest: Manifest
+    reused: bool = False  # True: this exact seal existed already (same identity); nothing was written
 
     @property
     def ref(self) -> str:
@@ -123,6 +127,21 @@ def _record_counts(records: list[Record]) -> dict[str, float]:
     }
 
 
+def records_digest(records: Iterable[Record]) -> str:
+    """sha256 of a set of records, whatever their order (the content half of a seal's identity)."""
+    h = hashlib.sha256()
+    for line in sorted(r.model_dump_json().encode("utf-8") for r in records):
+        h.update(line + b"\n")
+    return h.hexdigest()
+
+
+def manifest_digest(data: dict[str, Any]) -> str:
+    """sha256 of a manifest's canonical JSON (sorted keys, no whitespace) without `manifest_sha256`."""
+    body = {k: v for k, v in data.items() if k != "manifest_sha256"}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def _sum_cost(costs: Iterable[float | None]) -> float | None:
     total = 0.0
     for c in costs:
@@ -185,13 +204,16 @@ class Store:
             text = p.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{p}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
         m = VERSION_DIR_RE.match(text)
         if not m:
             raise InputError(f"{p}: expected a version like 'v3', found {text[:40]!r}")
         return int(m.group(1))
 
     def list_datasets(self) -> list[DatasetInfo]:
-        """Every dataset under the root that has at least one sealed version, sorted by name."""
+        """Every dataset under the root that has at least one sealed version, sorted by name. A LATEST
+        that cannot be read gives `latest=None` here (reading that dataset then names the problem)."""
         if not self.root.is_dir():
             return []
         out = []
@@ -204,7 +226,11 @@ class Store:
                 continue
             versions = self.versions(d.name)
             if versions:
-                out.append(DatasetInfo(d.name, versions, self.latest(d.name)))
+                try:
+                    latest = self.latest(d.name)
+                except RftError:
+                    latest = None
+                out.append(DatasetInfo(d.name, versions, latest))
         return out
 
     def guard_writable(self, path: Path | str) -> Path:
@@ -260,8 +286,13 @@ class Store:
         card: str | None = None,
         extra_files: dict[str, bytes | str] | None = None,
         run: Run | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> SealedVersion:
-        """Write `records` as the next version `vN` of `name`, atomically, and point LATEST at it."""
+        """Write `records` as the next version `vN` of `name`, atomically, and point LATEST at it.
+
+        Idempotent: a seal of a `run` (or with an `identity`, e.g. a parent and a config hash) records
+        that identity and the hash of its records in the manifest; sealing the same thing again, after a
+        kill or from a second process, finds that version inside the lock and returns it (`reused`)."""
         ddir = self.dataset_dir(name)
         fsutil.guard_writable(ddir)
         records = list(records)
@@ -274,11 +305,25 @@ class Store:
         for fname in extra:
             if fname in RESERVED_FILES or not EXTRA_FILE_RE.match(fname):
                 raise ValueError(f"extra file name {fname!r} is reserved or not a plain file name")
+        ident = self._identity(records, run, identity)
+        if ident is not None:
+            manifest = {**manifest, "identity": ident}
         try:
             ddir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create {ddir}: {exc.strerror}") from exc
         with FileLock(str(ddir / ".lock")):
+            found = self._find_sealed(name, ident) if ident is not None else None
+            if found is not None:
+                self._adopt(found, run, len(records))
+                return found
+            if run is not None:
+                if run.sealed_as:
+                    raise SealedVersionError(
+                        f"run {run.id} was already sealed into {run.sealed_as} with other records; "
+                        "start a new run"
+                    )
+                _claim_writer(run.path, run.id)  # nobody else is writing this run (before writing vN)
             self._clean_temps(ddir)
             version = max(self.versions(name), default=0) + 1
             while (ddir / f"v{version}").exists():  # a folder without a manifest: never reuse its name
@@ -296,11 +341,62 @@ class Store:
             fsutil.fsync_dir(ddir)
             _crash_hook("BEFORE_LATEST")
             fsutil.replace_atomic(ddir / LATEST, f"v{version}\n".encode())
-        sealed = SealedVersion(name, version, final, m)
-        if run is not None:
-            run.append_event("sealed", {"version": sealed.ref, "records": len(records)})
-            run._mark_sealed(sealed.ref)
+            sealed = SealedVersion(name, version, final, m)
+            _crash_hook("BEFORE_MARK")
+            if run is not None:  # inside the lock: a second sealer of this run sees it marked
+                run.append_event("sealed", {"version": sealed.ref, "records": len(records)})
+                run._mark_sealed(sealed.ref)
         return sealed
+
+    @staticmethod
+    def _identity(records: list[Record], run: Run | None, given: dict[str, Any] | None) -> dict | None:
+        if run is None and given is None:
+            return None
+        ident = {**({"run_id": run.id} if run is not None else {}), **(given or {})}
+        return {**ident, "records_sha256": records_digest(records)}
+
+    def _find_sealed(self, name: str, ident: dict[str, Any]) -> SealedVersion | None:
+        """The newest version whose manifest records exactly this identity (records hash included)."""
+        for v in reversed(self.versions(name)):
+            try:
+                m = self.read_manifest(name, v)
+            except RftError:  # a damaged version is nobody's seal
+                continue
+            if m.identity == ident:
+                return SealedVersion(name, v, self.dataset_dir(name) / f"v{v}", m, reused=True)
+        return None
+
+    def _adopt(self, found: SealedVersion, run: Run | None, n_records: int) -> None:
+        """Finish what a killed seal of `found` left undone: LATEST and the run's mark (lock held)."""
+        ddir = self.dataset_dir(found.name)
+        try:
+            current = self.latest(found.name)
+        except InputError:  # garbage in LATEST: left for the user to see
+            current = found.version
+        if current is None or current < found.version:
+            fsutil.replace_atomic(ddir / LATEST, f"v{found.version}\n".encode())
+        if run is not None and not run.sealed_as:
+            run.append_event("sealed", {"version": found.ref, "records": n_records, "recovered": True})
+            run._mark_sealed(found.ref)
+
+    def sealed_version_of(self, run: Run, records: list[Record] | None = None) -> SealedVersion | None:
+        """The version `run` was sealed into, found from the versions' manifests (run id and records
+        hash), whether or not the run was marked; None if it was never sealed."""
+        if not self.versions(run.name):
+            return None
+        ident = self._identity(run.records() if records is None else records, run, None)
+        return self._find_sealed(run.name, ident) if ident is not None else None
+
+    def recognise_seal(self, run: Run) -> SealedVersion | None:
+        """For a run not marked sealed: if a version holds its seal (a kill came between the rename and
+        the mark), point LATEST at it when it lagged behind, mark the run, and return that version."""
+        if run.sealed_as or self.sealed_version_of(run) is None:
+            return None
+        with FileLock(str(self.dataset_dir(run.name) / ".lock")):
+            found = self.sealed_version_of(run)
+            if found is not None:
+                self._adopt(found, run, int(found.manifest.counts.get("records", 0)))
+        return found
 
     def _clean_temps(self, ddir: Path) -> None:
         """Remove temp folders left by seals that died before their rename (we hold the lock)."""
@@ -316,6 +412,7 @@ class Store:
         fields.setdefault("tokens_out", sum(r.outcome.tokens_out for r in records))
         if "cost_usd" not in fields:
             fields["cost_usd"] = _sum_cost(r.outcome.cost_usd for r in records) if records else None
+        fields.setdefault("validated", fields.get("stage", "generate") == "validate")
         fields["command"] = redact_argv(list(fields.get("command") or _default_command()))
         for key in ("config", "metadata", "validation"):
             if fields.get(key) is not None:
@@ -357,6 +454,7 @@ class Store:
             w.write(content.encode("utf-8") if isinstance(content, str) else content)
             files[fname] = w.close(rows=fname.endswith(".jsonl"))
         m = m.model_copy(update={"files": files})
+        m = m.model_copy(update={"manifest_sha256": manifest_digest(json.loads(m.model_dump_json()))})
         fsutil.write_durable(tmp / MANIFEST, (m.model_dump_json(indent=2) + "\n").encode("utf-8"))
         for p in tmp.iterdir():
             fsutil.make_read_only(p)
@@ -382,9 +480,22 @@ class Store:
         _, path = self.resolve(name, version)
         p = path / MANIFEST
         try:
-            return Manifest.model_validate_json(p.read_bytes())
+            raw = p.read_bytes()
+            data = json.loads(raw)
         except OSError as exc:
             raise InputError(f"{p}: cannot read ({exc.strerror})") from exc
+        except ValueError as exc:
+            raise InputError(f"{p}: malformed JSON ({exc})") from exc
+        # a manifest sealed before manifests were checksummed has no manifest_sha256: loaded, unverified
+        if isinstance(data, dict) and data.get("manifest_sha256") is not None:
+            digest = manifest_digest(data)
+            if digest != data["manifest_sha256"]:
+                raise ChecksumError(
+                    f"{p}: checksum mismatch (manifest_sha256 {str(data['manifest_sha256'])[:12]}, "
+                    f"content {digest[:12]}); the manifest was edited after sealing"
+                )
+        try:
+            return Manifest.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(x) for x in first["loc"]) or "manifest"
@@ -417,11 +528,13 @@ class Store:
         return self.load_version(name, version, verify=verify)
 
     # --- merge / export ---
-    def merge(self, out_name: str, refs: list[str]) -> SealedVersion:
+    def merge(self, out_name: str, refs: list[str], *, allow_unvalidated: bool = False) -> SealedVersion:
         """Seal the union of several versions (e.g. shards) as the next version of `out_name`.
 
         A problem id seen twice keeps its first occurrence when the records are identical; different
-        records for one id are an InputError naming the id and both versions."""
+        records for one id are an InputError naming the id and both versions. The merge is validated
+        when every version merged is; an unvalidated merge that would replace a validated LATEST of
+        `out_name` is a ConfigError unless `allow_unvalidated`."""
         check_name(out_name)
         if not refs:
             raise ConfigError("merge needs at least one NAME@vN to merge")
@@ -431,6 +544,17 @@ class Store:
             if any(x.ref == lv.ref for x in loaded):
                 raise ConfigError(f"{lv.ref} is given twice")
             loaded.append(lv)
+        validated = all(lv.manifest.is_validated for lv in loaded)
+        if not validated and not allow_unvalidated and self.versions(out_name):
+            current = self.read_manifest(out_name)
+            if current.is_validated:
+                bad = [lv.ref for lv in loaded if not lv.manifest.is_validated]
+                raise ConfigError(
+                    f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not validated: merging into "
+                    f"{out_name} would replace the validated {format_ref(out_name, current.version)} as "
+                    "its LATEST; validate first "
+                    "(rft validate REF) or pass --allow-unvalidated"
+                )
         records: list[Record] = []
         first: dict[str, tuple[str, Record]] = {}
         dropped = 0
@@ -468,6 +592,7 @@ class Store:
             "tokens_out": sum(lv.manifest.tokens_out for lv in loaded),
             "cost_usd": _sum_cost(lv.manifest.cost_usd for lv in loaded),
             "config": {"merge": [lv.ref for lv in loaded]},
+            "validated": validated,
         }
         return self.seal(out_name, records, manifest=manifest)
 

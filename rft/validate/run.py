@@ -450,6 +450,21 @@ class ValidateResult:
     report_path: Path
 
 
+def seal_identity(name: str, version: int, parent: Any, cfg: ValidateConfig) -> dict[str, Any]:
+    """What a validate seal is of: the parent version (and its data hash) and the settings that decide
+    what is kept. Validating the same parent the same way again returns the version sealed before."""
+    from rft.store.redaction import redact
+
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("workers", "batch_size")}
+    blob = json.dumps(redact(settings), sort_keys=True, default=str).encode("utf-8")
+    return {
+        "stage": "validate",
+        "parent": f"{name}@v{version}",
+        "parent_sha256": parent.files["data.jsonl"].sha256,
+        "config_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+
+
 def check_judge(cfg: ValidateConfig) -> None:
     """A bad judge spec, a missing key or a missing local model ends here, before any work (no
     request is sent)."""
@@ -510,5 +525,6 @@ def run(
             "validation": {**summary, "report": REPORT_FILE},
         },
         extra_files={REPORT_FILE: payload},
+        identity=seal_identity(name, version, manifest, cfg),
     )
     return ValidateResult(report, sealed, sealed.path / REPORT_FILE)
