@@ -95,8 +95,8 @@ def default_card(manifest: Manifest, records: list[Record]) -> str:
         f'ds = load_dataset("json", data_files="{DATA_FILE}", split="train")',
         "```",
         "",
-        f"Integrity: `manifest.json` holds the sha256 of every file; `rft datasets show {manifest.name}@v"
-        f"{manifest.version}` verifies them.",
+        f"Integrity: `manifest.json` holds the sha256 of every file and of itself (`manifest_sha256`); "
+        f"`rft datasets show {manifest.name}@v{manifest.version}` verifies them.",
     ]
     if records:
         lines += [
