@@ -552,8 +552,7 @@ class Store:
                 raise ConfigError(
                     f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not validated: merging into "
                     f"{out_name} would replace the validated {format_ref(out_name, current.version)} as "
-                    "its LATEST; validate first "
-                    "(rft validate REF) or pass --allow-unvalidated"
+                    f"its LATEST; validate first (rft validate {bad[0]}) or pass --allow-unvalidated"
                 )
         records: list[Record] = []
         first: dict[str, tuple[str, Record]] = {}
