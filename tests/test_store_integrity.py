@@ -279,3 +279,13 @@ def test_list_shows_the_rest_and_marks_broken_datasets(capsys, validated: Path):
     said = " ".join(err.split())
     assert "garbage" in said and "LATEST" in said and "expected a version like 'v3'" in said
     assert "malformed" in said and "manifest.json" in said
+
+
+def test_merging_the_same_parents_again_returns_the_first_merge(tmp_path: Path):
+    store = Store(tmp_path / "store")
+    store.seal("shard0", make_records(2, prefix="a"), manifest={})
+    store.seal("shard1", make_records(2, prefix="b"), manifest={})
+    first = store.merge("all", ["shard0@v1", "shard1@v1"])
+    again = store.merge("all", ["shard0@v1", "shard1@v1"])
+    assert not first.reused and again.reused and again.ref == first.ref == "all@v1"
+    assert store.versions("all") == [1]

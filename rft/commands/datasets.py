@@ -218,10 +218,13 @@ def merge(
     sealed = Store(out_dir).merge(out_name, refs, allow_unvalidated=allow_unvalidated)
     n = int(sealed.manifest.counts.get("records", 0))
     dropped = int(sealed.manifest.counts.get("duplicates_dropped", 0))
-    out.print(
-        f"sealed {sealed.ref}: {n} records from {len(refs)} versions ({dropped} identical duplicates dropped)",
-        soft_wrap=True,
-    )
+    if sealed.reused:
+        out.print(f"already merged as {sealed.ref} (same versions); nothing new written", soft_wrap=True)
+    else:
+        out.print(
+            f"sealed {sealed.ref}: {n} records from {len(refs)} versions ({dropped} identical duplicates dropped)",
+            soft_wrap=True,
+        )
     out.print(f"wrote {sealed.path}", soft_wrap=True)
     if allow_unvalidated and not sealed.manifest.validated:
         err.print(

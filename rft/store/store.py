@@ -593,7 +593,9 @@ class Store:
             "config": {"merge": [lv.ref for lv in loaded]},
             "validated": validated,
         }
-        return self.seal(out_name, records, manifest=manifest)
+        # the same parents merged again (e.g. after a kill mid-seal) give back the same version
+        identity = {"merge": [[lv.ref, lv.manifest.files[DATA_FILE].sha256] for lv in loaded]}
+        return self.seal(out_name, records, manifest=manifest, identity=identity)
 
     def to_hf_dataset(self, loaded: LoadedVersion):  # -> datasets.Dataset (imported lazily: slow import)
         from rft.store.hf import to_hf_dataset
