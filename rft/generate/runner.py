@@ -271,6 +271,9 @@ class GenerateRun:
             problems, fingerprint = load(cfg)
         validator_name = choose_validator(cfg, problems)
         name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
+        from rft.store.refs import check_name
+
+        check_name(name)  # the same rule in a dry run as in a real one
         if dry:
             out.print(f"dataset: {name} (under {cfg.out})", soft_wrap=True, markup=False)
             dry_run(cfg, problems, validator_name)
@@ -281,9 +284,6 @@ class GenerateRun:
                 "command": self.command,
                 "source_fingerprint": fingerprint,
             }
-            from rft.store.refs import check_name
-
-            check_name(name)
             if self.teacher_factory is _make_teacher:  # a bad spec is an error before anything is written
                 from rft.teachers import parse_spec
 
