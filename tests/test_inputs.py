@@ -218,8 +218,8 @@ def test_same_question_different_answers_is_refused(capsys, tmp_path):
     code, _, err = _dry(capsys, tmp_path, "--problems", str(path))
     assert code == 2
     (line,) = _lines(err)
-    assert line.startswith(f"error: {path}: problem id 'p-") and f"({path}:1, {path}:2)" in line
-    assert "--on-duplicate-id" in line
+    assert line.startswith(f"error: {path}: problem id 'q-") and f"({path}:1, {path}:2)" in line
+    assert "the same question with other fields" in line and "--on-duplicate-id" in line
 
 
 def test_bad_on_duplicate_id_value(capsys, tmp_path):

@@ -74,6 +74,19 @@ def generate(
         help="keep shard i of n (0-based), e.g. 0/4; merge the parts with `rft datasets merge`",
         rich_help_panel=P,
     ),
+    on_duplicate_id: str = typer.Option(
+        None,
+        "--on-duplicate-id",
+        help="rows sharing a problem id: error (default; identical rows are skipped), skip (keep the "
+        "first) or rename (id-2, id-3, ...)",
+        rich_help_panel=P,
+    ),
+    allow_test_split: bool = typer.Option(
+        None,
+        "--allow-test-split",
+        help="generate from a benchmark's test split anyway (decontamination removes those items)",
+        rich_help_panel=P,
+    ),
     teacher: str = typer.Option(
         None,
         "--teacher",
@@ -221,6 +234,8 @@ def generate(
         "fields": parse_fields(field) if field else None,
         "shuffle": shuffle,
         "shard": shard,
+        "on_duplicate_id": on_duplicate_id,
+        "allow_test_split": allow_test_split,
         "teacher": teacher,
         "judge": judge,
         "base_url": base_url,

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from rft.console import out
+from rft.console import err, out
 from rft.errors import ConfigError
 from rft.problems import PRESETS, load_problems, parse_shard
 
@@ -45,13 +45,25 @@ def preview(
     shuffle: bool = typer.Option(False, "--shuffle", help="shuffle (seeded) before sharding and limiting"),
     seed: int = typer.Option(0, "--seed", help="shuffle seed"),
     shard: str | None = typer.Option(None, "--shard", help="keep shard i of n (0-based), e.g. 0/4"),
+    on_duplicate_id: str = typer.Option(
+        "error",
+        "--on-duplicate-id",
+        help="rows sharing a problem id: error (identical rows are skipped), skip (keep the first) or rename",
+    ),
 ) -> None:
     """Show the first problems of SOURCE after mapping (order: shuffle -> shard -> limit) and the total count."""
     if limit < 0:
         raise ConfigError(f"--limit: must be >= 0, got {limit}")
     shard_t = parse_shard(shard) if shard is not None else None
     problems = load_problems(
-        source, preset=preset, fields=parse_fields(field), shuffle=shuffle, seed=seed, shard=shard_t
+        source,
+        preset=preset,
+        fields=parse_fields(field),
+        shuffle=shuffle,
+        seed=seed,
+        shard=shard_t,
+        on_duplicate_id=on_duplicate_id,
+        warn=lambda msg: err.print(msg, soft_wrap=True, markup=False),
     )
     shown = problems[:limit]
     table = Table(title=Text(f"problems from {source}"), title_justify="left")

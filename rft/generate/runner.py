@@ -111,19 +111,12 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
         seed=cfg.seed,
         shard=cfg.shard_tuple(),
     )
-    problems = load_problems(cfg.problems, **selection)
+    warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
+    problems = load_problems(cfg.problems, **selection, on_duplicate_id=cfg.on_duplicate_id, warn=warn)
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems}")
-    seen: set[str] = set()
-    unique = []
-    for p in problems:
-        if p.id not in seen:
-            seen.add(p.id)
-            unique.append(p)
-    if len(unique) < len(problems):
-        err.print(f"note: {len(problems) - len(unique)} duplicate problem ids skipped")
     fp = source_fingerprint(cfg.problems, **selection)
-    return unique, fp
+    return problems, fp
 
 
 def problems_fingerprint(problems: list[Problem]) -> str:
