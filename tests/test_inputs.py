@@ -315,3 +315,16 @@ def test_preview_of_a_test_split_is_allowed_with_a_note(capsys, bench_dir):
     assert "1319 problems; showing 5" in out
     (line,) = _lines(err)
     assert line.startswith("note: ") and "GSM8K test split" in line and "--allow-test-split" in line
+
+
+def test_presets_show_what_a_preset_name_reads(capsys):
+    code, out, err = run_cli(capsys, "problems", "presets")
+    assert code == 0, err
+    for text in (
+        "hf:openai/gsm8k:main@train",
+        "hf:DigitalLearningGmbH/MATH-lighteval@train",
+        "hf:openai/openai_humaneval@test (no train split)",
+        "hf:google-research-datasets/mbpp:full@train",
+        "hf:allenai/ai2_arc:ARC-Challenge@train",
+    ):
+        assert text in out

@@ -102,6 +102,14 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
+    from rft.problems.spec import parse_source
+    from rft.problems.testsplits import known_test_split
+
+    test_split = known_test_split(parse_source(cfg.problems))  # before anything is downloaded
+    if test_split and not cfg.allow_test_split:
+        raise ConfigError(test_split.refusal())
+    if test_split:
+        err.print(test_split.warning(), soft_wrap=True, markup=False)
 
     selection = dict(
         preset=cfg.preset,
