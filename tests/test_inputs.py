@@ -328,3 +328,23 @@ def test_presets_show_what_a_preset_name_reads(capsys):
         "hf:allenai/ai2_arc:ARC-Challenge@train",
     ):
         assert text in out
+
+
+@pytest.mark.parametrize(
+    ("rel", "preset", "name"),
+    [("gsm8k/test.jsonl", "gsm8k", "GSM8K"), ("math500/test.jsonl", "math", "MATH")],
+)
+def test_a_subset_of_a_test_split_is_known_by_its_content(capsys, tmp_path, bench_dir, rel, preset, name):
+    """Not the file's bytes: 30 rows of it, re-serialised, found through the shipped fingerprints."""
+    rows = [json.loads(line) for line in (bench_dir / rel).read_text().splitlines()[100:130]]
+    subset = _rows(tmp_path / "mine.jsonl", rows)
+    code, out, err = _dry(capsys, tmp_path, "--problems", str(subset), "--preset", preset)
+    assert code == 2, err
+    (line,) = _lines(err)
+    assert line.startswith(f"error: --problems: {subset} is {name} test data (20 of the 20 problems checked")
+    assert "--allow-test-split" in line
+    code, out, err = _dry(
+        capsys, tmp_path, "--problems", str(subset), "--preset", preset, "--allow-test-split"
+    )
+    assert code == 0 and "problems: 30" in out, err
+    assert [line for line in _lines(err) if line.startswith("warning: generating from")], err

@@ -103,13 +103,17 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
     from rft.problems.spec import parse_source
-    from rft.problems.testsplits import known_test_split
+    from rft.problems.testsplits import known_test_split, test_items_in
 
-    test_split = known_test_split(parse_source(cfg.problems))  # before anything is downloaded
-    if test_split and not cfg.allow_test_split:
-        raise ConfigError(test_split.refusal())
-    if test_split:
-        err.print(test_split.warning(), soft_wrap=True, markup=False)
+    def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning
+        if test_split and not cfg.allow_test_split:
+            raise ConfigError(test_split.refusal())
+        if test_split:
+            err.print(test_split.warning(), soft_wrap=True, markup=False)
+
+    spec = parse_source(cfg.problems)
+    known = known_test_split(spec)  # by Hub id and split, or by file bytes: before any download
+    gate(known)
 
     selection = dict(
         preset=cfg.preset,
@@ -123,6 +127,8 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     problems = load_problems(cfg.problems, **selection, on_duplicate_id=cfg.on_duplicate_id, warn=warn)
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems}")
+    if known is None and spec.kind != "builtin":  # by content: a subset or a copy of a test set
+        gate(test_items_in(cfg.problems, [p.question for p in problems]))
     fp = source_fingerprint(cfg.problems, **selection)
     return problems, fp
 
