@@ -32,15 +32,13 @@ class KnownHub:
 
 _GSM8K = KnownHub("GSM8K", ("train", "test"))
 _MATH = KnownHub("MATH", ("train", "test"))
-_HUMANEVAL = KnownHub(
-    "HumanEval", ("test",), test_is="the HumanEval test split (HumanEval has only a test split)"
-)
+_HUMANEVAL = KnownHub("HumanEval", ("test",))
 _MBPP = KnownHub("MBPP", ("train", "validation", "test", "prompt"))
 _ARC = KnownHub("ARC", ("train", "validation", "test"))
 
 WHY = (
-    "traces generated from it are removed again by `rft validate` (decontamination), and a model "
-    "trained on them makes results on that benchmark meaningless"
+    "`rft validate` removes traces of it again (decontamination), and training on them makes "
+    "results on that benchmark meaningless"
 )
 
 # Hub ids (lower case) of the benchmarks' datasets, aliases included.
@@ -89,7 +87,7 @@ INSTEAD = {
     "GSM8K": "use its train split (--problems gsm8k)",
     "MATH": "use its train split (--problems math)",
     "MATH-500": "use the MATH train split (--problems math)",
-    "HumanEval": "HumanEval has no train split: for code use MBPP's (--problems mbpp)",
+    "HumanEval": "HumanEval has only a test split: for code, use MBPP's train split (--problems mbpp)",
     "MBPP": "use its train split (--problems mbpp)",
     "ARC": "use its train split (--problems arc)",
 }
