@@ -348,3 +348,11 @@ def test_a_subset_of_a_test_split_is_known_by_its_content(capsys, tmp_path, benc
     )
     assert code == 0 and "problems: 30" in out, err
     assert [line for line in _lines(err) if line.startswith("warning: generating from")], err
+
+
+def test_allow_test_split_is_not_part_of_the_run_identity_but_on_duplicate_id_is():
+    from rft.config import GenerateConfig
+
+    base = GenerateConfig(problems="x.jsonl")
+    assert base.identity("fp") == GenerateConfig(problems="x.jsonl", allow_test_split=True).identity("fp")
+    assert base.identity("fp") != GenerateConfig(problems="x.jsonl", on_duplicate_id="rename").identity("fp")
