@@ -356,3 +356,11 @@ def test_allow_test_split_is_not_part_of_the_run_identity_but_on_duplicate_id_is
     base = GenerateConfig(problems="x.jsonl")
     assert base.identity("fp") == GenerateConfig(problems="x.jsonl", allow_test_split=True).identity("fp")
     assert base.identity("fp") != GenerateConfig(problems="x.jsonl", on_duplicate_id="rename").identity("fp")
+
+
+def test_one_look_alike_problem_is_not_a_test_set(capsys, tmp_path, bench_dir):
+    """GSM8K train row 20 resembles a test item; alone it does not make its file test data."""
+    row = json.loads((bench_dir / "gsm8k/train.jsonl").read_text().splitlines()[20])
+    path = _rows(tmp_path / "one.jsonl", [row])
+    code, out, err = _dry(capsys, tmp_path, "--problems", str(path), "--preset", "gsm8k")
+    assert code == 0 and "problems: 1" in out and _lines(err) == [], err

@@ -175,7 +175,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
     """Best effort, for sources not known by id or bytes (a subset, a re-serialised copy, a Hub
     re-upload): up to CONTENT_SAMPLE questions, spread over the selection, are matched against the
     shipped fingerprints of the benchmark test sets (the lexical index `rft validate` uses; about
-    2 s). When at least half of them are test items, the source is that benchmark's test data.
+    2 s). When at least half of them (and two or more) are test items, the source is that benchmark's test data.
     Fingerprints that cannot be used skip the check (the exact checks above still apply)."""
     if not questions:
         return None
@@ -195,7 +195,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
         found = [index.entries[row[0].entry] for row in hits if row]
     except Exception:  # noqa: BLE001 - a safety net that cannot run must not stop generation
         return None
-    if not found or 2 * len(found) < len(sample):
+    if len(found) < 2 or 2 * len(found) < len(sample):  # one look-alike problem is not a test set
         return None
     by_benchmark: dict[str, int] = {}
     for entry in found:
