@@ -27,6 +27,7 @@ NON_SEMANTIC = frozenset(
         "timeout_s",
         "max_retries",
         "dry_run",
+        "allow_test_split",
         "resume",
         "out",
         "progress",
@@ -47,6 +48,14 @@ class GenerateConfig(BaseModel):
     fields: dict[str, str] | None = Field(default=None, description="problem field -> source column")
     shuffle: bool = False
     shard: str | None = Field(default=None, description="i/n: keep shard i of n (0-based)")
+    on_duplicate_id: Literal["error", "skip", "rename"] = Field(
+        default="error",
+        description="rows sharing a problem id: error (name them), skip (keep the first) or rename (-2, -3)",
+    )
+    allow_test_split: bool = Field(
+        default=False,
+        description="generate from a known benchmark's test split (its items get decontaminated away)",
+    )
     # teacher
     teacher: str = "local:smollm2-135m"
     judge: str | None = Field(default=None, description="judge spec; default: the teacher")

@@ -326,16 +326,18 @@ def test_parse_source_kinds():
     assert (s.kind, s.split, s.preset) == ("hub", "train", None)
     s = parse_source("hf:HuggingFaceH4/MATH-500#abc123")
     assert (s.preset, s.split, s.revision) == ("math", "test", "abc123")
-    for name, preset in PRESETS.items():
+    for name, preset in PRESETS.items():  # a preset's name stands for its train split (if it has one)
         s = parse_source(name)
+        train = parse_source(preset.train_source) if preset.train_source else None
         assert (s.kind, s.name, s.config, s.split, s.preset) == (
             "hub",
-            preset.hub_id,
-            preset.hub_config,
-            preset.hub_split,
+            train.name if train else preset.hub_id,
+            train.config if train else preset.hub_config,
+            "train" if train else preset.hub_split,
             name,
         )
-    assert parse_source("math").name == "HuggingFaceH4/MATH-500"
+    assert parse_source("math").name == "DigitalLearningGmbH/MATH-lighteval"
+    assert parse_source("humaneval").split == "test"  # HumanEval has no other split
     assert parse_source("arc").config == "ARC-Challenge"
     assert (parse_source("demo:20:3").size, parse_source("demo:20:3").seed) == (20, 3)
     assert parse_source("some/file.jsonl").kind == "file"
@@ -362,7 +364,7 @@ def test_source_fingerprint(tmp_path, bench_dir):
     copy.write_bytes(Path(src).read_bytes() + b"\n")
     assert source_fingerprint(str(copy), preset="gsm8k") != fp
     assert source_fingerprint("demo") == source_fingerprint("demo:100:0") != source_fingerprint("demo:100:1")
-    assert source_fingerprint("gsm8k") == source_fingerprint("hf:openai/gsm8k:main@test")
+    assert source_fingerprint("gsm8k") == source_fingerprint("hf:openai/gsm8k:main@train")
 
 
 def test_hub_source_loads_through_datasets(tmp_path, monkeypatch, bench_dir):
@@ -532,7 +534,7 @@ def test_unreachable_hub_fails_fast_without_offline_env(monkeypatch):
     monkeypatch.setattr(hub_constants, "ENDPOINT", f"http://127.0.0.1:{port}")
     start = time.monotonic()
     with pytest.raises(
-        InputError, match=rf"^hf:openai/gsm8k:main@test: .*127\.0\.0\.1:{port} is unreachable"
+        InputError, match=rf"^hf:openai/gsm8k:main@train: .*127\.0\.0\.1:{port} is unreachable"
     ):
         load_problems("gsm8k")
     assert time.monotonic() - start < 15

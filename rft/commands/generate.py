@@ -7,13 +7,42 @@ import sys
 
 import typer
 
-from rft.config import build_config
+from rft.config import GenerateConfig, build_config
 from rft.console import err
+from rft.errors import ConfigError
 
 P = "Problems"
 T = "Teacher"
 S = "Search"
 O = "Output"  # noqa: E741
+
+
+# The sampling temperatures each provider's API accepts; a request outside them is an HTTP 400.
+API_TEMPERATURE_MAX = {"openai": 2.0, "anthropic": 1.0}
+USUAL_TEMPERATURE_MAX = 2.0
+
+
+def check_temperature(cfg: GenerateConfig) -> None:
+    """Refuse a --temperature the teacher's API rejects (better than a 400 on every request mid-run);
+    warn about one above the usual range where the server sets its own limits (local models,
+    OpenAI-compatible servers at --base-url)."""
+    provider = cfg.teacher.split(":", 1)[0]
+    t = cfg.temperature
+    limit = API_TEMPERATURE_MAX.get(provider)
+    own_server = provider == "openai" and cfg.base_url and "api.openai.com" not in cfg.base_url
+    if limit is not None and t > limit and not own_server:
+        raise ConfigError(
+            f"--temperature {t}: {provider} accepts 0-{limit:g}; the API would reject every request "
+            f"(use a value in 0-{limit:g})"
+        )
+    if t > USUAL_TEMPERATURE_MAX:
+        where = "the server at --base-url" if own_server else cfg.teacher
+        err.print(
+            f"warning: --temperature {t} is above {USUAL_TEMPERATURE_MAX:g} (the most any hosted API "
+            f"accepts); {where} will sample close to random text",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def generate(
@@ -43,6 +72,19 @@ def generate(
         None,
         "--shard",
         help="keep shard i of n (0-based), e.g. 0/4; merge the parts with `rft datasets merge`",
+        rich_help_panel=P,
+    ),
+    on_duplicate_id: str = typer.Option(
+        None,
+        "--on-duplicate-id",
+        help="rows sharing a problem id: error (default; identical rows are skipped), skip (keep the "
+        "first) or rename (id-2, id-3, ...)",
+        rich_help_panel=P,
+    ),
+    allow_test_split: bool = typer.Option(
+        None,
+        "--allow-test-split",
+        help="generate from a benchmark's test split anyway (decontamination removes those items)",
         rich_help_panel=P,
     ),
     teacher: str = typer.Option(
@@ -192,6 +234,8 @@ def generate(
         "fields": parse_fields(field) if field else None,
         "shuffle": shuffle,
         "shard": shard,
+        "on_duplicate_id": on_duplicate_id,
+        "allow_test_split": allow_test_split,
         "teacher": teacher,
         "judge": judge,
         "base_url": base_url,
@@ -233,6 +277,7 @@ def generate(
     if resume and problems is None:
         flags["problems"] = "<from run>"  # replaced by the run's saved config
     cfg = build_config(config, flags)
+    check_temperature(cfg)
     runner = GenerateRun(cfg, ["rft", *sys.argv[1:]], resume=resume, progress=not no_progress)
     try:
         runner.execute(dry=dry_run)

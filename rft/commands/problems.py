@@ -6,9 +6,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from rft.console import out
+from rft.console import err, out
 from rft.errors import ConfigError
-from rft.problems import PRESETS, load_problems, parse_shard
+from rft.problems import PRESETS, load_problems, parse_shard, parse_source
+from rft.problems.testsplits import known_test_split
 
 app = typer.Typer(
     help="Problem sources: preview files, Hub datasets and the demo; list presets.", no_args_is_help=True
@@ -45,14 +46,29 @@ def preview(
     shuffle: bool = typer.Option(False, "--shuffle", help="shuffle (seeded) before sharding and limiting"),
     seed: int = typer.Option(0, "--seed", help="shuffle seed"),
     shard: str | None = typer.Option(None, "--shard", help="keep shard i of n (0-based), e.g. 0/4"),
+    on_duplicate_id: str = typer.Option(
+        "error",
+        "--on-duplicate-id",
+        help="rows sharing a problem id: error (identical rows are skipped), skip (keep the first) or rename",
+    ),
 ) -> None:
     """Show the first problems of SOURCE after mapping (order: shuffle -> shard -> limit) and the total count."""
     if limit < 0:
         raise ConfigError(f"--limit: must be >= 0, got {limit}")
     shard_t = parse_shard(shard) if shard is not None else None
     problems = load_problems(
-        source, preset=preset, fields=parse_fields(field), shuffle=shuffle, seed=seed, shard=shard_t
+        source,
+        preset=preset,
+        fields=parse_fields(field),
+        shuffle=shuffle,
+        seed=seed,
+        shard=shard_t,
+        on_duplicate_id=on_duplicate_id,
+        warn=lambda msg: err.print(msg, soft_wrap=True, markup=False),
     )
+    test_split = known_test_split(parse_source(source))
+    if test_split:
+        err.print(test_split.preview_note(), soft_wrap=True, markup=False)
     shown = problems[:limit]
     table = Table(title=Text(f"problems from {source}"), title_justify="left")
     table.add_column("id", max_width=32, overflow="fold")
@@ -77,10 +93,19 @@ def preview(
 def presets() -> None:
     """The known presets, their Hub datasets and what they extract."""
     table = Table(title="problem presets", title_justify="left")
-    for col in ("preset", "hub source", "domain"):
+    for col in ("preset", "hub source (benchmark test split)", "domain"):
         table.add_column(col, no_wrap=True)
     table.add_column("format")
     for p in PRESETS.values():
         table.add_row(p.name, p.hub_source, p.domain.value, p.description)
     out.print(table)
-    out.print("use a preset name as SOURCE for its Hub dataset, or --preset NAME with a local file")
+    sources = Table(title="a preset name as SOURCE reads", title_justify="left")
+    for col in ("SOURCE", "hub source"):
+        sources.add_column(col, no_wrap=True)
+    for p in PRESETS.values():
+        sources.add_row(p.name, p.train_source or f"{p.hub_source} (no train split)")
+    out.print(sources)
+    out.print(
+        "use a preset name as SOURCE for its Hub train split (humaneval has only a test split), "
+        "or --preset NAME with a local file; `rft generate` refuses test splits without --allow-test-split"
+    )

@@ -102,6 +102,18 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
+    from rft.problems.spec import parse_source
+    from rft.problems.testsplits import known_test_split, test_items_in
+
+    def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning
+        if test_split and not cfg.allow_test_split:
+            raise ConfigError(test_split.refusal())
+        if test_split:
+            err.print(test_split.warning(), soft_wrap=True, markup=False)
+
+    spec = parse_source(cfg.problems)
+    known = known_test_split(spec)  # by Hub id and split, or by file bytes: before any download
+    gate(known)
 
     selection = dict(
         preset=cfg.preset,
@@ -111,19 +123,14 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
         seed=cfg.seed,
         shard=cfg.shard_tuple(),
     )
-    problems = load_problems(cfg.problems, **selection)
+    warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
+    problems = load_problems(cfg.problems, **selection, on_duplicate_id=cfg.on_duplicate_id, warn=warn)
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems}")
-    seen: set[str] = set()
-    unique = []
-    for p in problems:
-        if p.id not in seen:
-            seen.add(p.id)
-            unique.append(p)
-    if len(unique) < len(problems):
-        err.print(f"note: {len(problems) - len(unique)} duplicate problem ids skipped")
+    if known is None and spec.kind != "builtin":  # by content: a subset or a copy of a test set
+        gate(test_items_in(cfg.problems, [p.question for p in problems]))
     fp = source_fingerprint(cfg.problems, **selection)
-    return unique, fp
+    return problems, fp
 
 
 def problems_fingerprint(problems: list[Problem]) -> str:
@@ -271,6 +278,9 @@ class GenerateRun:
             problems, fingerprint = load(cfg)
         validator_name = choose_validator(cfg, problems)
         name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
+        from rft.store.refs import check_name
+
+        check_name(name)  # the same rule in a dry run as in a real one
         if dry:
             out.print(f"dataset: {name} (under {cfg.out})", soft_wrap=True, markup=False)
             dry_run(cfg, problems, validator_name)
@@ -281,9 +291,6 @@ class GenerateRun:
                 "command": self.command,
                 "source_fingerprint": fingerprint,
             }
-            from rft.store.refs import check_name
-
-            check_name(name)
             if self.teacher_factory is _make_teacher:  # a bad spec is an error before anything is written
                 from rft.teachers import parse_spec
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,84 @@ def _to_problem(spec: SourceSpec, preset: Preset | None, view: RowView) -> tuple
     }
 
 
+DUPLICATE_POLICIES = ("error", "skip", "rename")
+
+
+def _source_label(spec: SourceSpec) -> str:
+    if spec.kind == "file":
+        return str(spec.path)
+    if spec.kind == "hub":
+        return hub_label(spec)
+    return f"demo:{spec.size}:{spec.seed}"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _resolve_duplicates(
+    spec: SourceSpec,
+    rows: list[tuple[str, RawRow, dict[str, Any]]],
+    policy: str,
+    warn: Callable[[str], None] | None,
+) -> list[tuple[str, RawRow, dict[str, Any]]]:
+    """Rows sharing a problem id. A row identical to an earlier one with its id is dropped (with
+    `error` and `skip`); other rows sharing an id are refused (`error`, naming the id and its rows),
+    dropped after the first (`skip`) or renamed `-2`, `-3`, ... in source order (`rename`)."""
+    say = warn or (lambda _msg: None)
+    if policy != "rename":
+        bodies: dict[str, list[dict[str, Any]]] = {}
+        kept, repeats = [], 0
+        for pid, raw, body in rows:
+            if body in bodies.setdefault(pid, []):
+                repeats += 1
+                continue
+            bodies[pid].append(body)
+            kept.append((pid, raw, body))
+        if repeats:
+            it = "it" if repeats == 1 else "them"
+            say(
+                f"warning: {_plural(repeats, 'row repeats', 'rows repeat')} an earlier row exactly; skipped {it}"
+            )
+        rows = kept
+    by_id: dict[str, list[RawRow]] = {}
+    for pid, raw, _ in rows:
+        by_id.setdefault(pid, []).append(raw)
+    shared = {pid: raws for pid, raws in by_id.items() if len(raws) > 1}
+    if not shared:
+        return rows
+    first = next(iter(shared))
+    extra = sum(len(raws) - 1 for raws in shared.values())
+    if policy == "error":
+        raws = shared[first]
+        where = ", ".join(r.location for r in raws[:5]) + (", ..." if len(raws) > 5 else "")
+        question = next(body["question"] for pid, _, body in rows if pid == first)
+        derived = problem_id_for(question)[2:] in first  # no id column: the id hashes the question
+        fix = (
+            "give each row its own id"
+            if not derived
+            else "the same question with other fields: fix or drop rows"
+        )
+        raise InputError(
+            f"{_source_label(spec)}: problem id {first!r} is used by {len(raws)} different rows ({where}); "
+            f"{fix}, or choose --on-duplicate-id skip (keep the first) or rename ({first}-2, {first}-3, ...)"
+        )
+    head = f"warning: {_plural(extra, 'row repeats', 'rows repeat')} an earlier problem id (first: {first!r})"
+    if policy == "skip":
+        seen: set[str] = set()
+        kept = []
+        for pid, raw, body in rows:
+            if pid not in seen:
+                seen.add(pid)
+                kept.append((pid, raw, body))
+        say(f"{head}; skipped {'it' if extra == 1 else 'them'}")
+        return kept
+    renamed = _dedupe_ids([pid for pid, _, _ in rows])
+    first_new = next(new for (pid, _, _), new in zip(rows, renamed, strict=True) if new != pid)
+    say(f"{head}; renamed {'it' if extra == 1 else 'them'} {first_new}{', ...' if extra > 1 else ''}")
+    return [(new, raw, body) for new, (_, raw, body) in zip(renamed, rows, strict=True)]
+
+
 def _dedupe_ids(ids: list[str]) -> list[str]:
     """Duplicate ids get `-2`, `-3`, ... in source order (so they stay stable across shuffles)."""
     seen: dict[str, int] = {}
@@ -114,11 +193,15 @@ def load_problems(
     shuffle: bool = False,
     seed: int = 0,
     shard: tuple[int, int] | None = None,
+    on_duplicate_id: str = "rename",
+    warn: Callable[[str], None] | None = None,
 ) -> list[Problem]:
     """Load problems from a file, `hf:owner/name[:config][@split]`, `demo[:size[:seed]]` or a preset name.
 
     All rows are read and mapped first (ids are assigned in source order), then the selection runs:
     seeded shuffle -> shard i/n -> limit. Bad input raises an RftError naming the file/line and field.
+    Rows sharing an id are handled by `on_duplicate_id` (error | skip | rename); what was skipped or
+    renamed is said through `warn` (one line).
     """
     fields = _check_fields(fields)
     check_limit(limit)
@@ -127,14 +210,17 @@ def load_problems(
     spec = parse_source(source)
     chosen = _resolve_preset(spec, preset)
     defaults = dict(chosen.columns) if chosen else {}
+    if on_duplicate_id not in DUPLICATE_POLICIES:
+        raise ConfigError(
+            f"--on-duplicate-id: expected one of {', '.join(DUPLICATE_POLICIES)}, got {on_duplicate_id!r}"
+        )
     raws = _raw_rows(spec)
-    ids, bodies = [], []
+    rows = []
     for raw in raws:
         pid, body = _to_problem(spec, chosen, RowView(raw, fields, defaults))
-        ids.append(pid)
-        bodies.append((raw, body))
+        rows.append((pid, raw, body))
     problems = []
-    for pid, (raw, body) in zip(_dedupe_ids(ids), bodies, strict=True):
+    for pid, raw, body in _resolve_duplicates(spec, rows, on_duplicate_id, warn):
         try:
             problems.append(Problem(id=pid, source=_source_of(spec, raw), **body))
         except ValidationError as exc:

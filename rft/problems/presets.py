@@ -26,6 +26,9 @@ class Preset:
     convert: Callable[[RowView], Converted]
     hub_aliases: tuple[str, ...] = field(default_factory=tuple)
     domain: Domain = Domain.math
+    # the source the preset's name stands for (`--problems gsm8k`): a train split, never the test
+    # data above; None when the benchmark has no train split (HumanEval)
+    train_source: str | None = None
 
     @property
     def hub_source(self) -> str:
@@ -189,6 +192,7 @@ PRESETS: dict[str, Preset] = {
             {"question": ("question",), "answer": ("answer",), "id": ("id",)},
             _gsm8k,
             hub_aliases=("gsm8k",),
+            train_source="hf:openai/gsm8k:main@train",
         ),
         Preset(
             "math",
@@ -208,6 +212,7 @@ PRESETS: dict[str, Preset] = {
                 "EleutherAI/hendrycks_math",
                 "DigitalLearningGmbH/MATH-lighteval",
             ),
+            train_source="hf:DigitalLearningGmbH/MATH-lighteval@train",
         ),
         Preset(
             "humaneval",
@@ -240,6 +245,7 @@ PRESETS: dict[str, Preset] = {
             },
             _mbpp,
             hub_aliases=("mbpp",),
+            train_source="hf:google-research-datasets/mbpp:full@train",
             domain=Domain.code,
         ),
         Preset(
@@ -256,6 +262,7 @@ PRESETS: dict[str, Preset] = {
             },
             _arc,
             hub_aliases=("ai2_arc",),
+            train_source="hf:allenai/ai2_arc:ARC-Challenge@train",
             domain=Domain.text,
         ),
     )

@@ -25,9 +25,10 @@ class RawRow:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    """UTF-8 text; a byte-order mark at the start (Excel writes one into CSV) is dropped."""
     if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _check_readable(path: Path) -> None:

@@ -45,6 +45,10 @@ class RowView:
         col = self._column(field)
         value = self.raw.data.get(col) if col is not None else None
         if value is None and (required or field in self.user_fields):
+            candidates = [col] if col is not None else list(self.defaults.get(field, (field,)))
+            null = next((c for c in candidates if c in self.raw.data), None)
+            if null is not None:  # present, but JSON null (or a Parquet null): not "missing"
+                raise self.fail(f"field {null!r} (for {field}) is null")
             wanted = col or self.column_name(field)
             available = ", ".join(sorted(self.raw.data)) or "(none)"
             hint = "" if field in self.user_fields else f"; map another column with --field {field}=COLUMN"

@@ -63,6 +63,7 @@ def parse_source(source: str) -> SourceSpec:
     A Hub id that belongs to a preset implies that preset.
     """
     from rft.problems.presets import PRESETS, preset_for_hub_id
+    from rft.problems.testsplits import default_split
 
     source = (source or "").strip()
     if not source:
@@ -75,7 +76,7 @@ def parse_source(source: str) -> SourceSpec:
             )
         name = m["name"]
         preset = preset_for_hub_id(name)
-        split = m["split"] or (PRESETS[preset].hub_split if preset else "train")
+        split = m["split"] or default_split(name)
         config = m["config"] or (PRESETS[preset].hub_config if preset else None)
         return SourceSpec("hub", name, config=config, split=split, revision=m["revision"], preset=preset)
     m = _DEMO_RE.match(source)
@@ -85,5 +86,8 @@ def parse_source(source: str) -> SourceSpec:
         return SourceSpec("builtin", "demo", size=size, seed=seed)
     if source in PRESETS and not Path(source).exists():
         p = PRESETS[source]
+        if p.train_source:  # a preset's name stands for its train split (generation data)
+            train = parse_source(p.train_source)
+            return SourceSpec("hub", train.name, config=train.config, split=train.split, preset=source)
         return SourceSpec("hub", p.hub_id, config=p.hub_config, split=p.hub_split, preset=source)
     return SourceSpec("file", source)
