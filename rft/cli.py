@@ -16,6 +16,7 @@ from rft.commands import teacher as teacher_cmd
 from rft.commands import validate as validate_cmd
 from rft.console import err
 from rft.errors import RftError
+from rft.store.redaction import redact_text
 
 app = typer.Typer(
     name="rft",
@@ -54,7 +55,7 @@ def main() -> None:
     try:
         app()
     except RftError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
