@@ -60,6 +60,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception:  # a bug: keep the traceback for the report, without the secrets it may quote
+        import traceback
+
+        sys.stderr.write(redact_text(traceback.format_exc()))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -321,6 +321,28 @@ def test_cli_error_line_is_scrubbed(capsys, keys, tmp_path):
     assert code == 2 and "<redacted>" in err and leaks(out, err) == []
 
 
+def test_printed_lines_are_scrubbed(capsys, keys):
+    """Progress, notes and warnings go through rft.console: a key in them is never printed."""
+    from rft.console import err, out
+
+    out.print(f"note: calling http://h/v1?api_key={OPAQUE}")
+    err.print(f"warning: HTTP 429 for Bearer {PLANTED}, retrying", markup=False)
+    captured = capsys.readouterr()
+    assert leaks(captured.out, captured.err) == [] and captured.err.count("<redacted>") == 1
+
+
+def test_unexpected_exception_traceback_is_scrubbed(capsys, keys, monkeypatch):
+    """A bug's traceback is still shown (exit 1), without the key it quotes."""
+
+    def boom(*args, **kwargs):
+        raise ValueError(f"cannot use {OPAQUE} with {PLANTED}")
+
+    monkeypatch.setattr("rft.teachers.ping.ping", boom)
+    code, out, err = rft(capsys, "teacher", "ping", "openai:m", "--base-url", "http://127.0.0.1:9/v1")
+    assert code == 1 and "Traceback" in err and "ValueError: cannot use <redacted>" in err
+    assert leaks(out, err) == []
+
+
 # --- 10. credentials in the URL's userinfo ------------------------------------------------------------
 @pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
 @pytest.mark.parametrize("spec", ["openai:m", "anthropic:m"])

@@ -13,6 +13,7 @@ The patterns never cross a quote or a backslash, so redacting serialised JSON ke
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -49,8 +50,9 @@ URL_SECRET_PARAM_RE = re.compile(
 
 # --- values known to be secrets ------------------------------------------------------------------
 KEY_ENVS = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
-# Env vars whose value is a secret by their name: MY_API_KEY, GITHUB_TOKEN, DB_PASSWORD (not *_FILE).
-SECRET_ENV_NAME_RE = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|ACCESS_KEY)$", re.I)
+# Env vars whose value is a secret by their name: MY_API_KEY, MY_KEY, GITHUB_TOKEN, DB_PASSWORD (not
+# *_KEY_FILE, *_TOKEN_PATH).
+SECRET_ENV_NAME_RE = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.I)
 MIN_SECRET_LEN = 8  # shorter values ("EMPTY", "1") would scrub ordinary words
 _key_envs: set[str] = set()
 _values: set[str] = set()
@@ -200,14 +202,10 @@ def redact_record(obj: dict[str, Any], values: list[str] | None = None) -> dict[
     if isinstance(outcome, dict) and isinstance(outcome.get("error"), str):
         obj = {**obj, "outcome": {**outcome, "error": redact_text(outcome["error"])}}
     values = known_secrets() if values is None else values
-    return _scrub_strings(obj, values) if values else obj
-
-
-def _scrub_strings(value: Any, values: list[str]) -> Any:
-    if isinstance(value, str):
-        return scrub_known(value, values) if any(v in value for v in values) else value
-    if isinstance(value, dict):
-        return {k: _scrub_strings(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_strings(v, values) for v in value]
-    return value
+    if values:
+        # a known value is plain text ([A-Za-z0-9_-] in practice): it reads the same inside the JSON
+        # text, and its replacement keeps the JSON valid
+        text = json.dumps(obj, ensure_ascii=False)
+        if any(v in text for v in values):
+            obj = json.loads(scrub_known(text, values))
+    return obj

@@ -67,8 +67,9 @@ def check_endpoint(spec: str, base_url: str, api_key_env: str | None) -> None:
         userinfo = "@" in base_url.split("://", 1)[-1].split("/", 1)[0]
     if userinfo:
         raise TeacherError(
-            f"{spec}: --base-url must not hold credentials (user:password@host): put the API key in an "
-            "environment variable and pass its NAME with --api-key-env (--judge-api-key-env for a judge)"
+            f"{spec}: the endpoint (--base-url, --judge-base-url) must not hold credentials "
+            "(user:password@host): put the API key in an environment variable and pass its NAME with "
+            "--api-key-env (--judge-api-key-env for a judge)"
         )
 
 
