@@ -369,3 +369,29 @@ def test_generate_base_url_with_userinfo_is_one_line(capsys, keys, tmp_path):
     assert code == 2, err
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1 and "--base-url" in err
     assert leaks(out, err) == [] and (not root.exists() or files_with_secret(root) == [])
+
+
+def test_validate_judge_url_with_userinfo_is_one_line(capsys, keys, store):
+    url = f"http://user:{OPAQUE}@127.0.0.1:9/v1"
+    args = ["validate", "demo", "--out", str(store.root), "--semantic", "--judge", "openai:m"]
+    code, out, err = rft(capsys, *args, "--judge-base-url", url)
+    assert code == 2 and len([ln for ln in err.splitlines() if ln.strip()]) == 1 and "--judge-base-url" in err
+    assert leaks(out, err) == [] and files_with_secret(store.root) == [] and store.versions("demo") == [1]
+
+
+def test_redaction_keeps_json_valid_and_data_intact(monkeypatch, tmp_path):
+    """Redacting serialised JSON keeps it JSON; an innocent *_KEY value and a record's own text
+    (a problem about URLs) are left alone."""
+    from rft.store.redaction import redact_text
+
+    blob = json.dumps(
+        {"u": "http://a:b@h/v1?api_key=x1", "m": "mail a@b", "t": "Bearer abcdefghijklmnop1234"}
+    )
+    back = json.loads(redact_text(blob.replace(", ", ",")))
+    assert back == {"u": "http://<redacted>@h/v1?api_key=<redacted>", "m": "mail a@b", "t": "<redacted>"}
+    monkeypatch.setenv("SORT_KEY", "problem_id")
+    assert redact_text("sorted by problem_id") == "sorted by problem_id"
+    s = Store(tmp_path / "out")
+    q = "Parse https://example.com/a?token=abc123def456 and return the token."
+    sealed = s.seal("urls", [make_record("u0", question=q)], manifest={"teacher": "t"})
+    assert q in (sealed.path / "data.jsonl").read_text()

@@ -4,8 +4,8 @@ The one place for it: every writer (manifest, card, extra files such as the vali
 events.jsonl) and every printed line (rft.console, the CLI's error line, TeacherError/TransientError
 texts) goes through `redact` / `redact_text`. Three kinds of secrets are removed:
 - values known to be secrets: the values of API-key env vars (OPENAI_API_KEY, ANTHROPIC_API_KEY,
-  HF_TOKEN, `*_API_KEY`, `*_TOKEN`, the env var named by --api-key-env) and credentials taken from
-  URLs (`register_url_secrets`), wherever they appear;
+  HF_TOKEN, the env var named by --api-key-env; key-like values of `*_KEY`, `*_TOKEN`, `*_SECRET`,
+  `*_PASSWORD`) and credentials taken from URLs (`register_url_secrets`), wherever they appear;
 - strings shaped like provider keys (`sk-...`, `hf_...`, `Bearer ...`);
 - credentials inside URLs (`user:password@`, `?api_key=...&sig=...`).
 The patterns never cross a quote or a backslash, so redacting serialised JSON keeps it valid JSON.
@@ -77,7 +77,8 @@ def register_url_secrets(url: str | None) -> None:
     try:
         parts = urlsplit(url)
         register_secret(parts.password)
-        register_secret(parts.username)
+        if parts.password is None:  # `https://TOKEN@host`: the user name is the token
+            register_secret(parts.username)
         for k, v in parse_qsl(parts.query, keep_blank_values=False):
             if URL_SECRET_PARAM_RE.search(f"?{k}=x"):
                 register_secret(v)
@@ -89,12 +90,17 @@ def known_secrets() -> list[str]:
     """Every value to scrub, longest first (a key that contains another is replaced whole)."""
     vals = set(_values)
     for name, v in os.environ.items():
-        if (name in KEY_ENVS or name in _key_envs or SECRET_ENV_NAME_RE.search(name)) and not any(
-            c.isspace() for c in v
-        ):
-            if len(v) >= MIN_SECRET_LEN:
-                vals.add(v)
+        if len(v) < MIN_SECRET_LEN or any(c.isspace() for c in v):
+            continue
+        if name in KEY_ENVS or name in _key_envs:
+            vals.add(v)
+        elif SECRET_ENV_NAME_RE.search(name) and _random_looking(v):
+            vals.add(v)  # by its name only: a value such as SORT_KEY=problem_id is no secret
     return sorted(vals, key=len, reverse=True)
+
+
+def _random_looking(v: str) -> bool:
+    return len(v) >= 16 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
 
 
 def scrub_known(text: str, values: list[str] | None = None) -> str:
