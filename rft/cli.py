@@ -16,6 +16,7 @@ from rft.commands import teacher as teacher_cmd
 from rft.commands import validate as validate_cmd
 from rft.console import err
 from rft.errors import RftError
+from rft.store.redaction import redact_text
 
 app = typer.Typer(
     name="rft",
@@ -54,11 +55,16 @@ def main() -> None:
     try:
         app()
     except RftError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception:  # a bug: keep the traceback for the report, without the secrets it may quote
+        import traceback
+
+        sys.stderr.write(redact_text(traceback.format_exc()))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -104,8 +104,12 @@ class GenerateConfig(BaseModel):
     @field_validator("api_key_env", "judge_api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
-        if v is not None and (not v.replace("_", "").isalnum() or v[:1].isdigit()):
-            raise ValueError("must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key")
+        from rft.store.redaction import env_name_problem, register_secret
+
+        problem = env_name_problem(v)
+        if problem:
+            register_secret(v)  # it may be the key itself: never shown
+            raise ValueError(problem)
         return v
 
     @field_validator("shard")

@@ -8,6 +8,13 @@ class RftError(Exception):
 
     exit_code = 2
 
+    def __init__(self, *args: object) -> None:
+        # An error text may quote a server's body or a URL: secrets are scrubbed before it is shown or
+        # stored (rft.store.redaction is the one place that knows what a secret looks like).
+        from rft.store.redaction import redact_text
+
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
+
 
 class InputError(RftError):
     """A file that cannot be read or parsed, a missing field, a bad value."""

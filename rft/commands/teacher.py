@@ -43,7 +43,10 @@ def ping(
 ) -> None:
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.errors import ConfigError
+    from rft.store.redaction import check_env_name
     from rft.teachers.ping import ping as run_ping
+
+    check_env_name("--api-key-env", api_key_env)
 
     if transport not in ("auto", "sdk", "aiohttp"):
         raise ConfigError(f"--transport: expected auto, sdk or aiohttp, got {transport!r}")

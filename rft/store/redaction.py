@@ -1,9 +1,23 @@
-"""Keep secrets (API keys, tokens, passwords) out of manifests and cards."""
+"""Keep secrets (API keys, tokens, passwords) out of every file, log line and terminal.
+
+The one place for it: every writer (manifest, card, extra files such as the validation report, run.json,
+events.jsonl) and every printed line (rft.console, the CLI's error line, TeacherError/TransientError
+texts) goes through `redact` / `redact_text`. Three kinds of secrets are removed:
+- values known to be secrets: the values of API-key env vars (OPENAI_API_KEY, ANTHROPIC_API_KEY,
+  HF_TOKEN, the env var named by --api-key-env; key-like values of `*_KEY`, `*_TOKEN`, `*_SECRET`,
+  `*_PASSWORD`) and credentials taken from URLs (`register_url_secrets`), wherever they appear;
+- strings shaped like provider keys (`sk-...`, `hf_...`, `Bearer ...`);
+- credentials inside URLs (`user:password@`, `?api_key=...&sig=...`).
+The patterns never cross a quote or a backslash, so redacting serialised JSON keeps it valid JSON.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "<redacted>"
 # `hf_token`, `api_key`, `access-token` are secrets; `max_tokens`, `tokens_in`, `tokenizer` are not.
@@ -27,13 +41,80 @@ def _is_secret_key(key: str) -> bool:
 
 
 # Credentials inside URLs: `https://user:pass@host/...` and `?api_key=...&sig=...`.
-URL_USERINFO_RE = re.compile(r"(?<=://)[^/\s@]+@")
+URL_USERINFO_RE = re.compile(r"(?<=://)[^/?#\s@\"'\\]+@")
 URL_SECRET_PARAM_RE = re.compile(
-    r"([?&][^=&\s#]*(?:key|token|secret|sig|signature|password|auth)[^=&\s#]*=)[^&\s#]+", re.I
+    r"([?&][^=&\s#\"'\\]*(?:key|token|secret|sig|signature|password|auth)[^=&\s#\"'\\]*=)"
+    r"[^&\s#\"'\\]+",
+    re.I,
 )
+
+# --- values known to be secrets ------------------------------------------------------------------
+KEY_ENVS = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
+# Env vars whose value is a secret by their name: MY_API_KEY, MY_KEY, GITHUB_TOKEN, DB_PASSWORD (not
+# *_KEY_FILE, *_TOKEN_PATH).
+SECRET_ENV_NAME_RE = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.I)
+MIN_SECRET_LEN = 8  # shorter values ("EMPTY", "1") would scrub ordinary words
+_key_envs: set[str] = set()
+_values: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Scrub `value` from everything written or printed by this process from now on."""
+    if value and len(value) >= MIN_SECRET_LEN:
+        _values.add(value)
+
+
+def register_key_env(name: str | None) -> None:
+    """The env var `name` holds a key (e.g. the one named by --api-key-env): scrub its value."""
+    if name:
+        _key_envs.add(name)
+
+
+def register_url_secrets(url: str | None) -> None:
+    """The password (and user) of `user:password@host` and secret query values of `url`."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        register_secret(parts.password)
+        if parts.password is None:  # `https://TOKEN@host`: the user name is the token
+            register_secret(parts.username)
+        for k, v in parse_qsl(parts.query, keep_blank_values=False):
+            if URL_SECRET_PARAM_RE.search(f"?{k}=x"):
+                register_secret(v)
+    except ValueError:
+        pass
+
+
+def known_secrets() -> list[str]:
+    """Every value to scrub, longest first (a key that contains another is replaced whole)."""
+    vals = set(_values)
+    for name, v in os.environ.items():
+        if len(v) < MIN_SECRET_LEN or any(c.isspace() for c in v):
+            continue
+        if name in KEY_ENVS or name in _key_envs:
+            vals.add(v)
+        elif SECRET_ENV_NAME_RE.search(name) and _random_looking(v):
+            vals.add(v)  # by its name only: a value such as SORT_KEY=problem_id is no secret
+    return sorted(vals, key=len, reverse=True)
+
+
+def _random_looking(v: str) -> bool:
+    return len(v) >= 16 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
+
+
+def scrub_known(text: str, values: list[str] | None = None) -> str:
+    """`text` with every known secret value replaced (no pattern: safe on any data). `values`:
+    `known_secrets()` computed once by a caller that scrubs many texts."""
+    for v in known_secrets() if values is None else values:
+        if v in text:
+            text = text.replace(v, REDACTED)
+    return text
 
 
 def redact_text(text: str) -> str:
+    """`text` with known secret values, key-shaped strings and URL credentials replaced."""
+    text = scrub_known(text)
     text = SECRET_VALUE_RE.sub(REDACTED, text)
     text = URL_USERINFO_RE.sub(REDACTED + "@", text)
     return URL_SECRET_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
@@ -79,3 +160,58 @@ def redact_argv(argv: list[str]) -> list[str]:
             continue
         out.append(redact_text(arg))
     return out
+
+
+# --- flags that take the NAME of an env var ---------------------------------------------------------
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME_HINT = "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key"
+
+
+def looks_like_key(value: str) -> bool:
+    """A provider key's shape (`sk-...`, `hf_...`), or a long run of mixed case and digits without
+    the underscores between the words of an env var name."""
+    if SECRET_VALUE_RE.search(value):
+        return True
+    mixed = (
+        any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+    )
+    return len(value) >= 24 and mixed and "_" not in value
+
+
+def env_name_problem(value: str | None) -> str | None:
+    """Why `value` cannot be an env var name (--api-key-env and friends), else None. The message
+    never repeats the value: it may be the key itself."""
+    if value is None:
+        return None
+    if not ENV_NAME_RE.match(value) or looks_like_key(value):
+        return ENV_NAME_HINT
+    return None
+
+
+def check_env_name(flag: str, value: str | None) -> str | None:
+    """`value` if it can name an env var; ConfigError naming `flag` otherwise (the value not echoed)."""
+    problem = env_name_problem(value)
+    if problem:
+        register_secret(value)
+        from rft.errors import ConfigError
+
+        raise ConfigError(f"{flag}: {problem}")
+    return value
+
+
+def redact_record(obj: dict[str, Any], values: list[str] | None = None) -> dict[str, Any]:
+    """A record (as JSON data) ready to store: its error text redacted like any log line, and known
+    secret values scrubbed from every string (no patterns: a problem about URLs stays intact)."""
+    outcome = obj.get("outcome")
+    if isinstance(outcome, dict) and isinstance(outcome.get("error"), str):
+        obj = {**obj, "outcome": {**outcome, "error": redact_text(outcome["error"])}}
+    values = known_secrets() if values is None else values
+    if values:
+        # a known value is plain text ([A-Za-z0-9_-] in practice): it reads the same inside the JSON
+        # text, and its replacement keeps the JSON valid
+        text = json.dumps(obj, ensure_ascii=False)
+        if any(v in text for v in values):
+            obj = json.loads(scrub_known(text, values))
+    return obj

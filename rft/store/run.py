@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from rft.errors import ConfigError, InputError, SealedVersionError
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable, replace_atomic
+from rft.store.redaction import redact, redact_record
 
 EVENTS = "events.jsonl"
 RUN_JSON = "run.json"
@@ -89,6 +90,7 @@ class Run:
 
     def _write_info(self, info: dict[str, Any]) -> None:
         p = guard_writable(self.path / RUN_JSON)
+        info = redact(info)
         replace_atomic(p, (json.dumps(info, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     @property
@@ -157,12 +159,12 @@ class Run:
                 os.fsync(fh.fileno())
 
     def append_record(self, record: Record) -> None:
-        self._append_line({"type": "record", "record": record.model_dump(mode="json")})
+        self._append_line({"type": "record", "record": redact_record(record.model_dump(mode="json"))})
 
     def append_event(self, kind: str, data: dict[str, Any] | None = None) -> None:
         if kind == "record":
             raise ValueError("use append_record() for records")
-        self._append_line({"type": kind, **(data or {}), "at": utc_now()})
+        self._append_line({"type": kind, **redact(data or {}), "at": utc_now()})
 
     # --- reads ---
     def lines(self) -> list[dict[str, Any]]:

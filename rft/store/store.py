@@ -29,7 +29,7 @@ from rft.errors import ChecksumError, ConfigError, InputError, NotFoundError, Rf
 from rft.schemas import FileEntry, Manifest, Record
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
-from rft.store.redaction import redact, redact_argv, redact_text
+from rft.store.redaction import known_secrets, redact, redact_argv, redact_record, redact_text
 from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
 from rft.store.run import RUN_JSON, Run, _claim_writer, utc_now
 
@@ -413,13 +413,8 @@ class Store:
         if "cost_usd" not in fields:
             fields["cost_usd"] = _sum_cost(r.outcome.cost_usd for r in records) if records else None
         fields.setdefault("validated", fields.get("stage", "generate") == "validate")
-        fields["command"] = redact_argv(list(fields.get("command") or _default_command()))
-        for key in ("config", "metadata", "validation"):
-            if fields.get(key) is not None:
-                fields[key] = redact(fields[key])
-        for key in ("teacher", "validator", "source_fingerprint"):
-            if isinstance(fields.get(key), str):
-                fields[key] = redact_text(fields[key])
+        command = redact_argv(list(fields.pop("command", None) or _default_command()))
+        fields = {**redact(fields), "command": command}  # every field, whatever holds a secret
         try:
             return Manifest(
                 name=name,
@@ -444,12 +439,19 @@ class Store:
     ) -> Manifest:
         files: dict[str, FileEntry] = {}
         w = _HashingWriter(tmp / DATA_FILE)
+        values = known_secrets()
         for r in records:
-            w.write(r.model_dump_json().encode("utf-8") + b"\n")
+            line = r.model_dump_json()
+            if r.outcome.error is not None or any(v in line for v in values):
+                line = Record.model_validate(
+                    redact_record(r.model_dump(mode="json"), values)
+                ).model_dump_json()
+            w.write(line.encode("utf-8") + b"\n")
         files[DATA_FILE] = w.close(rows=True)
         m = self._build_manifest(name, version, records, given)
-        text = redact_text(card) if card is not None else default_card(m, records)
+        text = card if card is not None else default_card(m, records)
         for fname, content in [(README, text), *extra.items()]:
+            content = _redact_file(content)
             w = _HashingWriter(tmp / fname)
             w.write(content.encode("utf-8") if isinstance(content, str) else content)
             files[fname] = w.close(rows=fname.endswith(".jsonl"))
@@ -632,3 +634,13 @@ def read_records(path: Path) -> list[Record]:
 
 
 __all__ = ["DatasetInfo", "LoadedVersion", "SealedVersion", "Store", "read_records"]
+
+
+def _redact_file(content: bytes | str) -> bytes | str:
+    """A text file (card, report) with secrets redacted; binary content as it is."""
+    if isinstance(content, str):
+        return redact_text(content)
+    try:
+        return redact_text(content.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return content

@@ -19,7 +19,7 @@ from rft.errors import TeacherError
 from rft.teachers.base import Completion
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
-from rft.teachers.http import classify, short
+from rft.teachers.http import check_endpoint, classify, read_key, short
 from rft.teachers.options import TeacherOptions
 
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -66,9 +66,10 @@ class AnthropicTeacher(ManagedTeacher):
 
     def __init__(self, spec: str, model: str, options: TeacherOptions):
         base_url = (options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL).rstrip("/")
+        check_endpoint(spec, base_url, options.api_key_env)
         super().__init__(spec, model, options, base_url=base_url)
         self.key_env = options.api_key_env or "ANTHROPIC_API_KEY"
-        key = os.environ.get(self.key_env)
+        key = read_key(self.key_env)
         official = (urlparse(base_url).hostname or "").endswith("anthropic.com")
         if not key:
             if options.api_key_env or official:

@@ -7,6 +7,7 @@ from time import time
 from typing import Any
 
 from rft.errors import TeacherError
+from rft.store.redaction import redact_text
 
 __all__ = ["TeacherError", "TransientError", "retry_after_from_headers"]
 
@@ -15,7 +16,7 @@ class TransientError(Exception):
     """A failure worth retrying (429, 5xx, 529, timeout, dropped connection, garbled body)."""
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
+        super().__init__(redact_text(message))  # may quote the server's body: no secret in it
         self.status = status
         self.retry_after = retry_after
 

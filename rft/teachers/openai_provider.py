@@ -21,7 +21,7 @@ from rft.errors import TeacherError
 from rft.teachers.base import Completion
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
-from rft.teachers.http import classify, short
+from rft.teachers.http import check_endpoint, classify, read_key, short
 from rft.teachers.options import TeacherOptions
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -74,9 +74,10 @@ class OpenAITeacher(ManagedTeacher):
 
     def __init__(self, spec: str, model: str, options: TeacherOptions):
         base_url = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+        check_endpoint(spec, base_url, options.api_key_env)
         super().__init__(spec, model, options, base_url=base_url)
         self.key_env = options.api_key_env or "OPENAI_API_KEY"
-        key = os.environ.get(self.key_env)
+        key = read_key(self.key_env)
         if not key:
             if options.api_key_env or _is_official(base_url):
                 raise TeacherError(
@@ -216,7 +217,9 @@ class OpenAITeacher(ManagedTeacher):
                 raise classify(
                     status, headers, raw.decode("utf-8", "replace"), spec=self.spec, key_env=self.key_env
                 ) from None
-            raise TransientError(f"invalid JSON in the response: {short(raw[:80])}") from None
+            raise TransientError(
+                f"invalid JSON in the response: {short(raw.decode('utf-8', 'replace'), 80)}"
+            ) from None
         if status >= 300:
             raise classify(status, headers, data, spec=self.spec, key_env=self.key_env)
         return completions_from_body(data, latency, self.model)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from rft.errors import ConfigError, InputError
 from rft.schemas import Record
+from rft.store.redaction import check_env_name, redact, register_url_secrets
 from rft.validate import fingerprints as fp_mod
 from rft.validate.benchmarks import BenchSource, parse_benchmarks, resolve_sources
 from rft.validate.checks import check_answer_verdict, check_steps
@@ -49,6 +50,8 @@ class ValidateConfig:
     workers: int | None = None  # lexical stage processes; None: 2 from 20,000 records on
 
     def __post_init__(self) -> None:
+        check_env_name("--judge-api-key-env", self.judge_api_key_env)
+        register_url_secrets(self.judge_base_url)
         get_method(self.method)
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
@@ -474,6 +477,22 @@ def check_judge(cfg: ValidateConfig) -> None:
         make_teacher(cfg.judge, cfg.judge_options())
 
 
+def report_json(report: Report) -> str:
+    """The report as written to disk: secrets (a key in --judge-base-url, ...) redacted."""
+    return json.dumps(redact(report.to_json()), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_report(out: Path, report: Report) -> None:
+    """Write the report to `out` atomically (a temp file renamed into place)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(report_json(report), encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+
+
 def run(
     store: Any,
     name: str,
@@ -494,18 +513,12 @@ def run(
     report = validate_records(
         records, cfg, dataset=name, parent=version, pre_flags=schema_flags, progress=progress
     )
-    payload = json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n"
+    payload = report_json(report)
     if report_only:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         out = store.dataset_dir(name) / "reports" / f"v{version}-validate-{stamp}.json"
         store.guard_writable(out.parent)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".tmp")
-            tmp.write_text(payload, encoding="utf-8")
-            tmp.replace(out)
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        write_report(out, report)
         return ValidateResult(report, None, out)
     dropped = report.dropped_ids
     kept = [r for _, r in records if r.id not in dropped]
