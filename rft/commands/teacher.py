@@ -43,10 +43,12 @@ def ping(
 ) -> None:
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.errors import ConfigError
+    from rft.teachers.local_model import check_device
     from rft.teachers.ping import ping as run_ping
 
     if transport not in ("auto", "sdk", "aiohttp"):
         raise ConfigError(f"--transport: expected auto, sdk or aiohttp, got {transport!r}")
+    check_device(device)
     opts = TeacherOptions(
         base_url=base_url,
         api_key_env=api_key_env,
