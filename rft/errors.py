@@ -68,6 +68,9 @@ def storage_error(exc: BaseException, target: object = None, then: str = "") -> 
     reason = storage_reason(exc)
     if reason is None:
         return None
-    if target is None:
+    verb = "cannot write"
+    if target is None:  # the central safety net: the failed call is not known to be a write
         target = getattr(exc, "filename", None) or "to disk"
-    return StorageError(f"cannot write {target}: {reason}" + (f"; {then}" if then else ""))
+        if reason == "permission denied":
+            verb = "cannot access"
+    return StorageError(f"{verb} {target}: {reason}" + (f"; {then}" if then else ""))

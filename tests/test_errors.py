@@ -213,6 +213,29 @@ def test_disk_full_in_the_response_cache_stops_the_run(capsys, tmp_path, problem
     assert [r.id for r in recs] == ["p0", "p1", "p2"] and all(r.outcome.error is None for r in recs)
 
 
+def test_disk_full_anywhere_else_is_still_one_line(capsys, tmp_path, problems, fake_teacher, monkeypatch):
+    """The safety net in rft.cli: here the run's own run.json cannot be written."""
+    import rft.store.fsutil as fsutil
+
+    real = fsutil.write_durable
+
+    def write_durable(path: Path, data: bytes) -> None:
+        if ".run.json.tmp" in path.name:
+            path.write_bytes(data[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(fsutil, "write_durable", write_durable)
+        code, _, err = generate(capsys, problems, tmp_path / "out")
+    assert code == 2
+    line = one_line(err)
+    assert line.startswith("error: cannot write ") and "run.json: the disk is full" in line, line
+    assert not no_temps(tmp_path / "out") and not list((tmp_path / "out").rglob("run.json"))
+    code, _, err = generate(capsys, problems, tmp_path / "out")
+    assert code == 0, err
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     s = Store(tmp_path / "out")
