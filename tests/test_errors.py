@@ -514,4 +514,5 @@ def test_validate_ctrl_c_says_what_was_kept(capsys, store: Store, monkeypatch, r
     line = one_line(err)
     assert "interrupted" in line and "demo@v1" in line and "untouched" in line and "re-run" in line, line
     assert ("no report was written" if report_only else "nothing was sealed") in line, line
+    assert err == line + "\n"  # no blank line left by the progress bar either
     assert store.versions("demo") == [1] and not no_temps(store.root)
