@@ -51,9 +51,25 @@ app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)
 
 
-def main() -> None:
+def _app() -> None:
+    """The app; a write refused by the disk (full, read-only, no permission) that no command turned
+    into a clearer error still ends as one line."""
+    import sqlite3
+
+    from rft.errors import storage_error
+
     try:
         app()
+    except (OSError, sqlite3.Error) as exc:
+        converted = storage_error(exc)
+        if converted is None:
+            raise
+        raise converted from exc
+
+
+def main() -> None:
+    try:
+        _app()
     except RftError as exc:
         err.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", soft_wrap=True)
         sys.exit(exc.exit_code)

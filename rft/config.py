@@ -112,6 +112,15 @@ class GenerateConfig(BaseModel):
             raise ValueError(problem)
         return v
 
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str | None) -> str | None:
+        from rft.teachers.local_model import DEVICE_RE, DEVICES
+
+        if v is not None and not DEVICE_RE.match(v):
+            raise ValueError(f"{v!r} is not a device: expected {DEVICES}")
+        return v
+
     @field_validator("shard")
     @classmethod
     def _shard(cls, v: str | None) -> str | None:

@@ -38,3 +38,46 @@ class NotFoundError(RftError):
 
 class TeacherError(RftError):
     """A teacher that cannot be used: unknown provider, missing key, unreachable server, auth failure."""
+
+
+class StorageError(RftError):
+    """A file that cannot be written: the disk is full, the file system is read-only, no permission."""
+
+
+def storage_reason(exc: BaseException) -> str | None:
+    """What an OSError or sqlite3 error says about the disk in a few words ("the disk is full"), or
+    None when it is some other error."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        detail = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"the disk is full ({detail})"
+        if exc.errno == errno.EROFS:
+            return "the file system is read-only"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "permission denied"
+        return None
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        if "disk is full" in text:
+            return f"the disk is full ({exc})"
+        if "readonly" in text or "read-only" in text:
+            return f"the file or file system is read-only ({exc})"
+    return None
+
+
+def storage_error(exc: BaseException, target: object = None, then: str = "") -> StorageError | None:
+    """The one-line StorageError for a write that failed because of the disk ("cannot write TARGET:
+    the disk is full (...); THEN"), or None for any other error. TARGET defaults to the file the
+    error names."""
+    reason = storage_reason(exc)
+    if reason is None:
+        return None
+    verb = "cannot write"
+    if target is None:  # the central safety net: the failed call is not known to be a write
+        target = getattr(exc, "filename", None) or "to disk"
+        if reason == "permission denied":
+            verb = "cannot access"
+    return StorageError(f"{verb} {target}: {reason}" + (f"; {then}" if then else ""))

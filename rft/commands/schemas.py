@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import typer
 
 from rft.console import out
-from rft.errors import InputError
+from rft.errors import InputError, storage_error
 from rft.schemas import Event, Manifest, Node, Outcome, Problem, Record, Trace
 
 app = typer.Typer(help="The record format as JSON Schema.", no_args_is_help=True)
@@ -36,8 +37,16 @@ def export_schemas(directory: Path) -> list[Path]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"rft/{name}.schema.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:  # e.g. a full disk: `path` keeps what it held, no temp file is left
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            kept = f"{len(written)} of {len(MODELS)} schema files were written"
+            raise storage_error(exc, path, kept) or InputError(
+                f"cannot write {path}: {exc.strerror or exc}"
+            ) from None
         written.append(path)
     return written
 

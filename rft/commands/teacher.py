@@ -44,12 +44,14 @@ def ping(
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.errors import ConfigError
     from rft.store.redaction import check_env_name
+    from rft.teachers.local_model import check_device
     from rft.teachers.ping import ping as run_ping
 
     check_env_name("--api-key-env", api_key_env)
 
     if transport not in ("auto", "sdk", "aiohttp"):
         raise ConfigError(f"--transport: expected auto, sdk or aiohttp, got {transport!r}")
+    check_device(device)
     opts = TeacherOptions(
         base_url=base_url,
         api_key_env=api_key_env,

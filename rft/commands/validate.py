@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rft.console import err, out
-from rft.errors import ConfigError
+from rft.errors import ConfigError, RftError
 from rft.store import Store, parse_ref
 from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
 from rft.validate.decontam import METHODS
@@ -33,6 +33,20 @@ def _paths(specs: list[str] | None) -> dict[str, Path]:
             )
         paths[name] = Path(path)
     return paths
+
+
+def _interrupted(store: Store, name: str, version: int | None, before: set[int], report_only: bool) -> str:
+    """What Ctrl-C left: the source version is never changed; a new version exists only when the
+    seal (an atomic rename) finished before the interrupt."""
+    try:
+        source = f"{name}@v{store.resolve(name, version)[0]}"
+    except RftError:
+        source = f"{name}@v{version}" if version else name
+    new = sorted(set(store.versions(name)) - before)
+    if new and not report_only:
+        return f"interrupted after sealing {name}@v{new[-1]}; {source} is untouched"
+    kept = "no report was written" if report_only else "nothing was sealed"
+    return f"interrupted: {kept} and {source} is untouched; re-run the same command to validate it"
 
 
 def validate(
@@ -122,24 +136,31 @@ def validate(
     )
     store = Store(out_dir)
     check_judge(cfg)  # before the progress bar starts drawing
-    with Progress(
-        TextColumn("decontaminating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("records", total=None)
-        result = run(
-            store,
-            name,
-            version,
-            cfg,
-            report_only=report_only,
-            command=["rft", "validate", *sys.argv[2:]],
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    before = set(store.versions(name))
+    try:
+        with Progress(
+            TextColumn("decontaminating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,  # off a terminal, a stopped bar leaves only a blank line
+        ) as bar:
+            task = bar.add_task("records", total=None)
+            result = run(
+                store,
+                name,
+                version,
+                cfg,
+                report_only=report_only,
+                command=["rft", "validate", *sys.argv[2:]],
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                judge_checked=True,
+            )
+    except KeyboardInterrupt:
+        err.print(_interrupted(store, name, version, before, report_only), markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     rep = result.report
     out.print(rep.sources_table())
     out.print(rep.table())

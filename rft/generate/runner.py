@@ -21,7 +21,7 @@ from typing import Any
 
 from rft.config import GenerateConfig
 from rft.console import err, out
-from rft.errors import ConfigError, RftError, TeacherError
+from rft.errors import ConfigError, RftError, StorageError, TeacherError
 from rft.generate.card import generate_card
 from rft.generate.estimate import estimate
 from rft.generate.progress import LiveProgress, Totals
@@ -404,6 +404,8 @@ class GenerateRun:
                 t0 = time.monotonic()
                 try:
                     res = await searcher.run(problem)
+                except StorageError:  # a full disk is no failed problem: the run stops, nothing recorded
+                    raise
                 except RftError as exc:
                     rec = _failure(problem, cfg, exc, time.monotonic() - t0)
                     totals.failed += 1

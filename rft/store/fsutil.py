@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -32,8 +33,13 @@ def write_durable(path: Path, data: bytes) -> None:
 def replace_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data`: temp file in the same folder, fsync, rename, fsync the folder."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write_durable(tmp, data)
-    os.replace(tmp, path)
+    try:
+        write_durable(tmp, data)
+        os.replace(tmp, path)
+    except OSError as exc:  # e.g. a full disk: `path` keeps its old content, no temp file is left
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     fsync_dir(path.parent)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from datasets import Dataset, Features, List, Value
 from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-from rft.errors import ConfigError, InputError
+from rft.errors import ConfigError, InputError, storage_error
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable
 from rft.store.store import EXPORT_FORMATS as FORMATS
@@ -70,9 +71,12 @@ def export_dataset(records: list[Record], fmt: str, output: Path) -> Path:
             ds.to_parquet(str(tmp))
         os.replace(tmp, output)
     except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        raise storage_error(exc, output, "nothing was exported") or InputError(
+            f"cannot write {output}: {exc.strerror or exc}"
+        ) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only folder even this fails
+            tmp.unlink(missing_ok=True)
         if bars:
             enable_progress_bars()
     return output

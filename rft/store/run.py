@@ -8,6 +8,7 @@ is ignored on read and cut off before the next append.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -18,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rft.errors import ConfigError, InputError, SealedVersionError
+from rft.errors import ConfigError, InputError, SealedVersionError, storage_error
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable, replace_atomic
 from rft.store.redaction import redact, redact_record
@@ -153,10 +154,32 @@ class Run:
                 _claim_writer(self.path, self.id)
                 self._repair_tail()
                 self._tail_checked = True
-            with open(self.events_path, "a", encoding="utf-8") as fh:
+            start = self.events_path.stat().st_size if self.events_path.exists() else 0
+            fh = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115
+            try:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())
+            except OSError as exc:
+                self._write_failed(fh, start, exc)
+                raise
+            finally:
+                fh.close()
+
+    def _write_failed(self, fh: Any, start: int, exc: OSError) -> None:
+        """A line that could not be appended (a full disk): cut what was written of it, so the lines
+        before it stay intact, and raise the one-line StorageError when the disk is the reason."""
+        with contextlib.suppress(OSError):
+            fh.close()  # retries the flush of the buffered part: it may fail again
+        with contextlib.suppress(OSError):
+            os.truncate(self.events_path, start)
+        failed = storage_error(
+            exc,
+            f"run file {self.events_path}",
+            "the problems finished so far are kept: make room and re-run the same command to continue",
+        )
+        if failed is not None:
+            raise failed from exc
 
     def append_record(self, record: Record) -> None:
         self._append_line({"type": "record", "record": redact_record(record.model_dump(mode="json"))})

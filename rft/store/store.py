@@ -16,7 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +26,16 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 import rft
-from rft.errors import ChecksumError, ConfigError, InputError, NotFoundError, RftError, SealedVersionError
+from rft.errors import (
+    ChecksumError,
+    ConfigError,
+    InputError,
+    NotFoundError,
+    RftError,
+    SealedVersionError,
+    StorageError,
+    storage_error,
+)
 from rft.schemas import FileEntry, Manifest, Record
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
@@ -174,6 +184,24 @@ class _HashingWriter:
         return FileEntry(sha256=self._h.hexdigest(), bytes=self.bytes, rows=self.rows if rows else None)
 
 
+@contextmanager
+def _dataset_lock(ddir: Path) -> Iterator[None]:
+    """The lock that serialises seals of one dataset. A folder where its lock file cannot be created
+    (read-only, full, no permission) is one StorageError naming the folder."""
+    lock = FileLock(str(ddir / ".lock"))
+    try:
+        lock.acquire()
+    except OSError as exc:
+        failed = storage_error(exc, f"to {ddir}", f"nothing was sealed and {ddir.name} is unchanged")
+        if failed is None:
+            raise
+        raise failed from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Store:
     """A folder of versioned datasets (default `datasets_out`)."""
 
@@ -312,7 +340,7 @@ class Store:
             ddir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create {ddir}: {exc.strerror}") from exc
-        with FileLock(str(ddir / ".lock")):
+        with _dataset_lock(ddir):
             found = self._find_sealed(name, ident) if ident is not None else None
             if found is not None:
                 self._adopt(found, run, len(records))
@@ -329,11 +357,13 @@ class Store:
             while (ddir / f"v{version}").exists():  # a folder without a manifest: never reuse its name
                 version += 1
             tmp = ddir / f"{TMP_PREFIX}{version}-{secrets.token_hex(4)}"
-            tmp.mkdir()
             try:
+                tmp.mkdir()
                 m = self._write_version(tmp, name, version, records, manifest, card, extra)
-            except BaseException:
+            except BaseException as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if (failed := self._write_failed(exc, name, version)) is not None:
+                    raise failed from exc
                 raise
             _crash_hook("BEFORE_RENAME")
             final = ddir / f"v{version}"
@@ -392,11 +422,25 @@ class Store:
         the mark), point LATEST at it when it lagged behind, mark the run, and return that version."""
         if run.sealed_as or self.sealed_version_of(run) is None:
             return None
-        with FileLock(str(self.dataset_dir(run.name) / ".lock")):
+        with _dataset_lock(self.dataset_dir(run.name)):
             found = self.sealed_version_of(run)
             if found is not None:
                 self._adopt(found, run, int(found.manifest.counts.get("records", 0)))
         return found
+
+    def _write_failed(self, exc: BaseException, name: str, version: int) -> StorageError | None:
+        """A version that could not be written (full disk, read-only folder) as one line saying
+        that nothing was sealed; None for any other error."""
+        try:
+            latest = self.latest(name)
+        except InputError:
+            latest = None
+        kept = f"LATEST still v{latest}" if latest else "no LATEST written"
+        return storage_error(
+            exc,
+            f"{format_ref(name, version)} to {self.dataset_dir(name)}",
+            f"nothing was sealed ({kept}) and the partial copy was removed",
+        )
 
     def _clean_temps(self, ddir: Path) -> None:
         """Remove temp folders left by seals that died before their rename (we hold the lock)."""

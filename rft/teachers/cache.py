@@ -13,7 +13,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rft.errors import ConfigError
+from pydantic import ValidationError
+
+from rft.errors import ConfigError, InputError, RftError, storage_error
 from rft.teachers.base import Completion
 
 SCHEMA = """
@@ -59,26 +61,51 @@ class ResponseCache:
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.execute(SCHEMA)
         except sqlite3.Error as exc:
-            raise ConfigError(f"response cache {self.path}: cannot open ({exc})") from None
+            raise self._error(exc, "cannot open") from None
         self._lock = threading.Lock()
 
+    def _error(self, exc: Exception, doing: str) -> RftError:
+        """One line for a cache that fails: a full disk or a read-only folder, a corrupt file (say
+        how to discard it: only cached responses are lost), or anything else sqlite reports."""
+        failed = storage_error(exc, f"the response cache {self.path}")
+        if failed is not None:
+            return failed
+        if isinstance(exc, ValidationError) or type(exc) is sqlite3.DatabaseError:
+            # "file is not a database", "database disk image is malformed", a row that is no completion
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return InputError(
+                f"response cache {self.path} is corrupt ({detail}): delete that file (and any "
+                f"{self.path.name}-wal / -shm beside it) and re-run; only cached teacher responses are "
+                "lost, they are asked again"
+            )
+        return ConfigError(f"response cache {self.path}: {doing} ({exc})")
+
     def get(self, key: str) -> Completion | None:
-        with self._lock:
-            row = self._db.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return Completion.model_validate_json(row[0])
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            return Completion.model_validate_json(row[0])
+        except (sqlite3.Error, ValidationError) as exc:
+            raise self._error(exc, "cannot read") from None
 
     def put(self, key: str, completion: Completion) -> None:
         blob = completion.model_copy(update={"cached": False}).model_dump_json()
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO completions (key, completion) VALUES (?, ?)", (key, blob)
-            )
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO completions (key, completion) VALUES (?, ?)", (key, blob)
+                )
+        except sqlite3.Error as exc:
+            raise self._error(exc, "cannot write") from None
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+        try:
+            with self._lock:
+                return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error(exc, "cannot read") from None
 
     def close(self) -> None:
         with self._lock:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from rft.errors import TeacherError
+from rft.errors import ConfigError, TeacherError
 
 ALIASES: dict[str, tuple[str, str]] = {
     # alias -> (python package holding the GGUF, cache folder name)
@@ -96,9 +97,22 @@ def resolve_local_model(name: str) -> Path:
     )
 
 
+DEVICES = "cpu, cuda, cuda:N (e.g. cuda:1), mps or auto"
+DEVICE_RE = re.compile(r"^(cpu|cuda|cuda:\d+|mps|auto)$")
+
+
+def check_device(device: str | None) -> str | None:
+    """`device` when it is one rft can use (None = auto); a ConfigError naming --device otherwise.
+    Pure string check: no torch import, so it runs before any work."""
+    if device is not None and not DEVICE_RE.match(device):
+        raise ConfigError(f"--device {device!r}: expected {DEVICES}")
+    return device
+
+
 def pick_device(device: str | None) -> str:
     import torch
 
+    check_device(device or None)
     if device in (None, "", "auto"):
         if torch.cuda.is_available():
             return "cuda"

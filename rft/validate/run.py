@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from rft.errors import ConfigError, InputError
+from rft.errors import ConfigError, InputError, RftError, TeacherError, storage_error
 from rft.schemas import Record
 from rft.store.redaction import check_env_name, redact, register_url_secrets
 from rft.validate import fingerprints as fp_mod
@@ -468,13 +469,37 @@ def seal_identity(name: str, version: int, parent: Any, cfg: ValidateConfig) -> 
     }
 
 
-def check_judge(cfg: ValidateConfig) -> None:
-    """A bad judge spec, a missing key or a missing local model ends here, before any work (no
-    request is sent)."""
-    if cfg.judge:
-        from rft.teachers import make_teacher
+JUDGE_PREFLIGHT_RETRIES = 2  # the judge has no --max-retries: a dead server fails in seconds
 
-        make_teacher(cfg.judge, cfg.judge_options())
+
+def check_judge(cfg: ValidateConfig) -> None:
+    """A bad judge spec, a missing key, a missing local model or an unreachable judge ends here,
+    before any work: one tiny request, as generate does, even when no pair will need the judge."""
+    if not cfg.judge:
+        return
+    import asyncio
+
+    from rft.teachers import make_teacher
+
+    opts = cfg.judge_options()
+    opts = opts.model_copy(update={"max_retries": min(opts.max_retries, JUDGE_PREFLIGHT_RETRIES)})
+    teacher = make_teacher(cfg.judge, opts)
+
+    async def preflight() -> None:
+        try:
+            await teacher.chat(
+                [{"role": "user", "content": "Reply with OK."}], n=1, temperature=0.0, max_tokens=2, seed=0
+            )
+        finally:
+            await teacher.aclose()
+
+    try:
+        asyncio.run(preflight())
+    except RftError as exc:
+        detail = str(exc).removeprefix(f"{teacher.spec}: ")
+        raise TeacherError(f"--judge {cfg.judge} is not usable: {detail}") from None
+    except Exception as exc:  # the provider's own exception types
+        raise TeacherError(f"--judge {cfg.judge} is not usable: {type(exc).__name__}: {exc}") from exc
 
 
 def report_json(report: Report) -> str:
@@ -484,13 +509,17 @@ def report_json(report: Report) -> str:
 
 def write_report(out: Path, report: Report) -> None:
     """Write the report to `out` atomically (a temp file renamed into place)."""
+    tmp = out.with_suffix(".tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
         tmp.write_text(report_json(report), encoding="utf-8")
         tmp.replace(out)
     except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise storage_error(exc, out, "no report was written") or InputError(
+            f"cannot write {out}: {exc.strerror or exc}"
+        ) from None
 
 
 def run(
@@ -502,10 +531,13 @@ def run(
     report_only: bool = False,
     command: list[str] | None = None,
     progress: Progress | None = None,
+    judge_checked: bool = False,
 ) -> ValidateResult:
     """Validate NAME@vN from `store`; seal the kept records as the next version (or only write the
-    report). Checksums are verified first; nothing is written unless everything succeeded."""
-    check_judge(cfg)
+    report). Checksums are verified first; nothing is written unless everything succeeded.
+    `judge_checked`: the caller already ran `check_judge(cfg)`."""
+    if not judge_checked:
+        check_judge(cfg)
     version, path = store.resolve(name, version)
     manifest = store.read_manifest(name, version)
     store.verify(path, manifest)
