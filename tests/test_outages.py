@@ -10,11 +10,12 @@ import json
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
-from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
+from cli_helpers import (
+    run_cli,
+    wide_console,  # noqa: F401 (autouse fixture)
+)
 from factories import make_record
 from fault_proxy import FaultProxy
 from test_search import SCRIPT

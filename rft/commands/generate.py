@@ -90,6 +90,12 @@ def generate(
     max_retries: int = typer.Option(
         None, "--max-retries", help="retries on 429/5xx/timeouts per request (default 4)", rich_help_panel=T
     ),
+    max_retry_wait: float = typer.Option(
+        None,
+        "--max-retry-wait",
+        help="longest wait in seconds before a retry (default 120); a Retry-After beyond it fails at once",
+        rich_help_panel=T,
+    ),
     prices_file: str = typer.Option(
         None, "--prices-file", help="JSON/YAML price table (USD per 1M tokens)", rich_help_panel=T
     ),
@@ -204,6 +210,7 @@ def generate(
         "tpm": tpm,
         "timeout_s": timeout_s,
         "max_retries": max_retries,
+        "max_retry_wait_s": max_retry_wait,
         "prices_file": prices_file,
         "device": device,
         "dtype": dtype,

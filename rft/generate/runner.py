@@ -91,6 +91,7 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
         tpm=cfg.tpm,
         timeout_s=cfg.timeout_s,
         max_retries=cfg.max_retries,
+        max_retry_wait_s=cfg.max_retry_wait_s,
         cache_path=cache_path,
         prices_file=cfg.prices_file,
         device=cfg.device,

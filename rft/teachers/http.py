@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rft.errors import TeacherError
-from rft.teachers.errors import TransientError, retry_after_from_headers
+from rft.teachers.errors import TeacherRefused, TransientError, retry_after_from_headers
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 
@@ -41,4 +41,4 @@ def classify(status: int, headers: Any, body: Any, *, spec: str, key_env: str | 
         return TeacherError(f"{spec}: the server {what} (HTTP {status}); {where}")
     if status == 404:
         return TeacherError(f"{spec}: not found (HTTP 404): {detail}; check the model name and --base-url")
-    return TeacherError(f"{spec}: request refused (HTTP {status}): {detail}")
+    return TeacherRefused(f"{spec}: request refused (HTTP {status}): {detail}")
