@@ -129,7 +129,13 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys, monkeypatch):
     """Through `rft.cli.main`: the count of failed problems on one line, exit 2, nothing sealed."""
     import rft.generate.runner as runner
 
-    teacher = FailsFor({"1"}, TeacherUnavailable(OUTAGE))
+    class FailsOnLegs(ScriptedTeacher):  # the second demo problem counts animals' legs
+        async def chat(self, messages, **kw):
+            if "legs" in messages[-1]["content"]:
+                raise TeacherUnavailable(OUTAGE)
+            return await super().chat(messages, **kw)
+
+    teacher = FailsOnLegs(SCRIPT)
     monkeypatch.setattr(runner, "_make_teacher", lambda spec, cfg, cache: teacher)
     args = ["generate", "--problems", "demo", "--limit", "3", "--validator", "answer", "--concurrency", "1"]
     args += ["--name", "toy", "--out", str(tmp_path / "out"), "--no-progress"]

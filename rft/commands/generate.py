@@ -186,6 +186,14 @@ def generate(
         rich_help_panel=O,
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live progress bar", rich_help_panel=O),
+    seal_partial: bool = typer.Option(
+        False,
+        "--seal-partial",
+        help="seal the finished problems even if some failed (teacher down or refusing); the manifest "
+        "says the version is incomplete. Without it a run with failures is kept, not sealed, and the "
+        "same command retries them",
+        rich_help_panel=O,
+    ),
 ) -> None:
     """Generate step-by-step traces with validator-ranked steps and recorded backtracking."""
     from rft.commands.problems import parse_fields
@@ -240,7 +248,9 @@ def generate(
     if resume and problems is None:
         flags["problems"] = "<from run>"  # replaced by the run's saved config
     cfg = build_config(config, flags)
-    runner = GenerateRun(cfg, ["rft", *sys.argv[1:]], resume=resume, progress=not no_progress)
+    runner = GenerateRun(
+        cfg, ["rft", *sys.argv[1:]], resume=resume, progress=not no_progress, seal_partial=seal_partial
+    )
     try:
         runner.execute(dry=dry_run)
     except KeyboardInterrupt:
