@@ -145,6 +145,19 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys, monkeypatch):
     assert len(lines) == 1 and lines[0].startswith("error: 1 of 3 problems failed (openai:x: gave up"), err
     assert "re-run the same command to retry" in lines[0]
     assert "sealed" not in out and Store(tmp_path / "out").versions("toy") == []
+    # the escape hatch: seal what finished, and say it is incomplete
+    code, out, err = run_cli(capsys, *args, "--seal-partial")
+    assert code == 0, err
+    assert "sealed toy@v1 (incomplete: 1 of 3 problems failed and are not in it): 2/3 problems" in out
+    assert "warning: 1 of 3 problems failed (openai:x: gave up after 2 attempts" in err
+    loaded = Store(tmp_path / "out").load_version("toy")
+    assert len(loaded.records) == 2 and loaded.manifest.metadata["complete"] is False
+
+
+def test_seal_partial_never_seals_an_empty_version(tmp_path):
+    with pytest.raises(RftError, match=r"^6 of 6 problems failed .*; 0 finished problems are kept in run"):
+        execute(make_cfg(tmp_path), FailsFor(set("012345"), TeacherRefused("HTTP 400")), seal_partial=True)
+    assert Store(tmp_path / "out").versions("toy") == []
 
 
 def test_a_dead_server_stops_new_problems_after_three_failures_in_a_row(tmp_path):

@@ -464,7 +464,7 @@ class GenerateRun:
                 raise
         if failures.errors:
             finished = len(run.done_ids() & {p.id for p in problems})
-            if not self.seal_partial:
+            if not self.seal_partial or not finished:  # --seal-partial never seals an empty version
                 hint = (
                     f" (or add --seal-partial to seal the {finished} finished ones without them)"
                     if finished
@@ -475,7 +475,9 @@ class GenerateRun:
                     f"{run.id}; re-run the same command to retry the failed ones{hint}"
                 )
             err.print(
-                f"warning: {failures.summary(len(problems))}; --seal-partial: sealing the {finished} finished"
+                f"warning: {failures.summary(len(problems))}; --seal-partial: sealing the {finished} finished",
+                markup=False,
+                soft_wrap=True,
             )
         if stop_reason["reason"]:
             err.print(
