@@ -4,6 +4,14 @@ Each finished problem is appended (fsynced) to the run at once, so a kill loses 
 in flight. The run id is derived from the name and the config, so re-running the same command
 resumes the same run; the teacher's response cache lives in the run folder, so a resumed problem
 repeats no call that already finished.
+
+A problem whose search fails (the teacher unreachable, 5xx/429/timeouts after the retries, a refusal
+such as a 400 for a prompt too long) is not data: it is a `problem_failed` event in the run, never a
+record, so the same command retries it. A run with failures is kept, not sealed: it ends with one line
+counting them (exit 2). `--seal-partial` seals the finished problems anyway, and the manifest says the
+version is incomplete and which problems failed. Refusals are treated like outages on purpose: a 400
+can be systemic (a parameter every request carries), and sealing it as data would repeat the outage
+defect; they differ only in that they do not trip the breaker that stops starting new problems.
 """
 
 from __future__ import annotations
