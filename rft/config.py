@@ -26,6 +26,7 @@ NON_SEMANTIC = frozenset(
         "tpm",
         "timeout_s",
         "max_retries",
+        "max_retry_wait_s",
         "dry_run",
         "allow_test_split",
         "resume",
@@ -71,6 +72,9 @@ class GenerateConfig(BaseModel):
     tpm: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0)
+    max_retry_wait_s: float = Field(
+        default=120.0, ge=0, description="longest wait before a retry; a Retry-After beyond it fails at once"
+    )
     prices_file: str | None = None
     device: str | None = None
     dtype: str | None = None

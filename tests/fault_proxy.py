@@ -40,7 +40,7 @@ class FaultProxy:
     seed: int = 0
     arrivals: list[Arrival] = field(default_factory=list)
     responses: dict[str, list[str]] = field(default_factory=dict)  # key -> texts the server returned
-    port: int = 0
+    port: int = 0  # 0 = any free port; give one to come back on the same address after a stop
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -60,7 +60,7 @@ class FaultProxy:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))

@@ -10,7 +10,7 @@ from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
 from rft.config import GenerateConfig, build_config
-from rft.errors import ConfigError, TeacherError
+from rft.errors import ConfigError, RftError, TeacherError
 from rft.generate.runner import GenerateRun, default_name
 from rft.schemas import Problem, check_integrity
 from rft.store import Store
@@ -145,12 +145,16 @@ class Failing(ScriptedTeacher):
         return await super().chat(messages, **kw)
 
 
-def test_per_problem_failure_is_recorded(tmp_path):
-    run(make_cfg(tmp_path), Failing(SCRIPT))
-    loaded = Store(tmp_path / "out").load_version("toy")
-    bad = loaded.record("p2")
-    assert bad.outcome.error == "server said 500 after 4 retries" and not bad.outcome.solved
-    assert loaded.manifest.counts["failed"] == 1 and len(loaded.records) == 6
+def test_per_problem_failure_is_an_event_not_a_record(tmp_path):
+    """A failed problem is not data: the run is kept unsealed and the failure is an event in it
+    (the rest of this rule is in test_outages.py)."""
+    with pytest.raises(RftError, match=r"1 of 6 problems failed \(server said 500 after 4 retries\)"):
+        run(make_cfg(tmp_path), Failing(SCRIPT))
+    store = Store(tmp_path / "out")
+    (run_,) = store.runs("toy")
+    assert store.versions("toy") == [] and "p2" not in run_.done_ids() and len(run_.done_ids()) == 5
+    [event] = [e for e in run_.lines() if e["type"] == "problem_failed"]
+    assert event["problem"] == "p2" and event["error"] == "server said 500 after 4 retries"
 
 
 class Unreachable(ScriptedTeacher):

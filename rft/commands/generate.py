@@ -132,6 +132,12 @@ def generate(
     max_retries: int = typer.Option(
         None, "--max-retries", help="retries on 429/5xx/timeouts per request (default 4)", rich_help_panel=T
     ),
+    max_retry_wait: float = typer.Option(
+        None,
+        "--max-retry-wait",
+        help="longest wait in seconds before a retry (default 120); a Retry-After beyond it fails at once",
+        rich_help_panel=T,
+    ),
     prices_file: str = typer.Option(
         None, "--prices-file", help="JSON/YAML price table (USD per 1M tokens)", rich_help_panel=T
     ),
@@ -222,6 +228,14 @@ def generate(
         rich_help_panel=O,
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live progress bar", rich_help_panel=O),
+    seal_partial: bool = typer.Option(
+        False,
+        "--seal-partial",
+        help="seal the finished problems even if some failed (teacher down or refusing); the manifest "
+        "says the version is incomplete. Without it a run with failures is kept, not sealed, and the "
+        "same command retries them",
+        rich_help_panel=O,
+    ),
 ) -> None:
     """Generate step-by-step traces with validator-ranked steps and recorded backtracking."""
     from rft.commands.problems import parse_fields
@@ -248,6 +262,7 @@ def generate(
         "tpm": tpm,
         "timeout_s": timeout_s,
         "max_retries": max_retries,
+        "max_retry_wait_s": max_retry_wait,
         "prices_file": prices_file,
         "device": device,
         "dtype": dtype,
@@ -278,7 +293,9 @@ def generate(
         flags["problems"] = "<from run>"  # replaced by the run's saved config
     cfg = build_config(config, flags)
     check_temperature(cfg)
-    runner = GenerateRun(cfg, ["rft", *sys.argv[1:]], resume=resume, progress=not no_progress)
+    runner = GenerateRun(
+        cfg, ["rft", *sys.argv[1:]], resume=resume, progress=not no_progress, seal_partial=seal_partial
+    )
     try:
         runner.execute(dry=dry_run)
     except KeyboardInterrupt:

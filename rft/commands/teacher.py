@@ -25,6 +25,12 @@ def ping(
     max_tokens: int = typer.Option(8, "--max-tokens", min=1, help="tokens to generate"),
     timeout_s: float = typer.Option(60.0, "--timeout", min=1, help="seconds per request"),
     retries: int = typer.Option(2, "--retries", min=0, help="retries on 429/5xx/timeouts"),
+    max_retry_wait: float = typer.Option(
+        120.0,
+        "--max-retry-wait",
+        min=0,
+        help="longest wait in seconds before a retry; a Retry-After beyond it fails at once",
+    ),
     transport: str = typer.Option("auto", "--transport", help="openai: auto, sdk (openai SDK) or aiohttp"),
     device: str | None = typer.Option(
         None, "--device", help="local: cpu, cuda, mps (default: best available)"
@@ -57,6 +63,7 @@ def ping(
         api_key_env=api_key_env,
         timeout_s=timeout_s,
         max_retries=retries,
+        max_retry_wait_s=max_retry_wait,
         transport=transport,  # type: ignore[arg-type]
         device=device,
         dtype=dtype,

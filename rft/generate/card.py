@@ -55,7 +55,12 @@ def generate_card(
             "samples were correct"
         )
     if counts.get("failed"):
-        lines.append(f"- {int(counts['failed'])} problems failed; see `outcome.error` in their records")
+        meta = manifest["metadata"]
+        skipped = f", {meta['not_started']} more were not started" if meta.get("not_started") else ""
+        lines.append(
+            f"- incomplete: {int(counts['failed'])} problems failed{skipped} (teacher errors) and are not "
+            "in this version, which was sealed with `--seal-partial`"
+        )
     if manifest["metadata"].get("stopped"):
         lines.append(
             f"- the run stopped early ({manifest['metadata']['stopped']}): not every problem is included"

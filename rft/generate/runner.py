@@ -4,6 +4,14 @@ Each finished problem is appended (fsynced) to the run at once, so a kill loses 
 in flight. The run id is derived from the name and the config, so re-running the same command
 resumes the same run; the teacher's response cache lives in the run folder, so a resumed problem
 repeats no call that already finished.
+
+A problem whose search fails (the teacher unreachable, 5xx/429/timeouts after the retries, a refusal
+such as a 400 for a prompt too long) is not data: it is a `problem_failed` event in the run, never a
+record, so the same command retries it. A run with failures is kept, not sealed: it ends with one line
+counting them (exit 2). `--seal-partial` seals the finished problems anyway, and the manifest says the
+version is incomplete and which problems failed. Refusals are treated like outages on purpose: a 400
+can be systemic (a parameter every request carries), and sealing it as data would repeat the outage
+defect; they differ only in that they do not trip the breaker that stops starting new problems.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import hashlib
 import re
 import shutil
 import sys
-import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +36,21 @@ from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
 from rft.generate.render import render
 from rft.generate.search import Searcher, SearchParams, SearchResult
-from rft.schemas import Outcome, Problem, Record, Trace
-from rft.store.redaction import REDACTED
+from rft.schemas import Outcome, Problem, Record
+from rft.store.redaction import REDACTED, redact_text
 from rft.teachers.base import Completion, Teacher
+from rft.teachers.errors import TeacherRefused
 from rft.validate.steps import make_validator
 
 TeacherFactory = Callable[[str, GenerateConfig, Path | None], Teacher]
+
+# After this many problems in a row failed for an outage (no problem finished in between), no new
+# problem is started: a dead server costs a few problems' retries, not the whole run's.
+OUTAGE_BREAKER = 3
+
+
+class IncompleteRunError(RftError):
+    """Some problems failed (the teacher unreachable, or refusing them): the run is kept, not sealed."""
 
 
 @dataclass
@@ -91,6 +108,7 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
         tpm=cfg.tpm,
         timeout_s=cfg.timeout_s,
         max_retries=cfg.max_retries,
+        max_retry_wait_s=cfg.max_retry_wait_s,
         cache_path=cache_path,
         prices_file=cfg.prices_file,
         device=cfg.device,
@@ -216,13 +234,29 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
     return rec
 
 
-def _failure(problem: Problem, cfg: GenerateConfig, exc: Exception, wall: float) -> Record:
-    return Record(
-        problem=problem,
-        trace=Trace(strategy=cfg.strategy),
-        outcome=Outcome(error=str(exc)[:500], stop_reason="error", wall_time_s=round(wall, 3)),
-        metadata={"strategy": cfg.strategy, "teacher": cfg.teacher},
-    )
+@dataclass
+class _Failures:
+    """Problems of this invocation that did not finish because a teacher call failed. A failure is
+    never a record (it is not data): it is an event in the run, and the same command retries it."""
+
+    errors: dict[str, str]  # problem id -> one-line error
+    not_started: list[str]  # left out once the breaker tripped
+
+    def reason(self) -> str:
+        counts = Counter(self.errors.values()).most_common()
+        top = counts[0][0] if counts else "?"
+        return top + (f"; and {len(counts) - 1} other errors" if len(counts) > 1 else "")
+
+    def summary(self, total: int) -> str:
+        what = f"{len(self.errors)} of {total} problems failed"
+        if self.not_started:
+            what += f" and {len(self.not_started)} were not started"
+        return f"{what} ({self.reason()})"
+
+
+def _one_line(exc: BaseException, limit: int = 500) -> str:
+    text = redact_text(" ".join(str(exc).split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class GenerateRun:
@@ -237,8 +271,10 @@ class GenerateRun:
         teacher_factory: TeacherFactory | None = None,
         progress: bool = True,
         problems: list[Problem] | None = None,
+        seal_partial: bool = False,
     ) -> None:
         self.cfg = cfg
+        self.seal_partial = seal_partial  # seal the finished problems even when some failed
         self.command = command
         self.resume = resume
         self.teacher_factory = teacher_factory or _make_teacher
@@ -313,6 +349,8 @@ class GenerateRun:
             return asyncio.run(
                 self._run(store, run, name, problems, fingerprint, validator_name, prompts, params)
             )
+        except IncompleteRunError:
+            raise  # the run is kept: its cache and finished problems are what the re-run resumes
         except RftError:
             if fresh and not run.done_ids():  # e.g. a missing API key: leave no empty run behind
                 shutil.rmtree(run.path, ignore_errors=True)
@@ -351,13 +389,13 @@ class GenerateRun:
         self, store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
     ):
         cfg = self.cfg
-        done = run.done_ids()
-        prior = [r for r in run.records()] if done else []
+        done = run.done_ids()  # failures of earlier invocations are not done: they are retried
+        prior = [r for r in run.records() if r.outcome.error is None] if done else []
         pending = [p for p in problems if p.id not in done]
         totals = Totals(
             done=len(prior),
             solved=sum(r.outcome.solved for r in prior),
-            failed=sum(r.outcome.error is not None for r in prior),
+            failed=0,
             backtracks=sum(r.outcome.backtracks for r in prior),
             tokens=sum(r.outcome.tokens_in + r.outcome.tokens_out for r in prior),
         )
@@ -367,6 +405,8 @@ class GenerateRun:
         spent = {"usd": prior_cost, "unknown": False}
         stop_reason: dict[str, str | None] = {"reason": None}
         warned = {"cost": False}
+        failures = _Failures({}, [])
+        outages_in_a_row = [0]
 
         def on_usage(c: Completion) -> None:
             totals.tokens += c.prompt_tokens + c.completion_tokens
@@ -401,18 +441,30 @@ class GenerateRun:
             async with sem:
                 if run_guard():
                     return
-                t0 = time.monotonic()
+                if outages_in_a_row[0] >= OUTAGE_BREAKER:  # the teacher is down: start nothing new
+                    failures.not_started.append(problem.id)
+                    return
                 try:
                     res = await searcher.run(problem)
                 except StorageError:  # a full disk is no failed problem: the run stops, nothing recorded
                     raise
-                except RftError as exc:
-                    rec = _failure(problem, cfg, exc, time.monotonic() - t0)
+                except RftError as exc:  # an outage or a refusal: an event, never a record
+                    refused = isinstance(exc, TeacherRefused)
+                    message = _one_line(exc)
+                    failures.errors[problem.id] = message
+                    run.append_event(
+                        "problem_failed",
+                        {"problem": problem.id, "kind": "refused" if refused else "outage", "error": message},
+                    )
+                    if not refused:
+                        outages_in_a_row[0] += 1
                     totals.failed += 1
-                else:
-                    if res.stop_reason == stop_reason["reason"] and res.stop_reason is not None:
-                        return  # cut short by the run-wide budget: not finished, not recorded
-                    rec = _record(problem, res, cfg, validator_name)
+                    live.refresh()
+                    return
+                if res.stop_reason == stop_reason["reason"] and res.stop_reason is not None:
+                    return  # cut short by the run-wide budget: not finished, not recorded
+                outages_in_a_row[0] = 0
+                rec = _record(problem, res, cfg, validator_name)
                 run.append_record(rec)
                 totals.done += 1
                 totals.solved += rec.outcome.solved
@@ -428,27 +480,48 @@ class GenerateRun:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
+        if failures.errors:
+            finished = len(run.done_ids() & {p.id for p in problems})
+            if not self.seal_partial or not finished:  # --seal-partial never seals an empty version
+                hint = (
+                    f" (or add --seal-partial to seal the {finished} finished ones without them)"
+                    if finished
+                    else ""
+                )
+                raise IncompleteRunError(
+                    f"{failures.summary(len(problems))}; {finished} finished problems are kept in run "
+                    f"{run.id}; re-run the same command to retry the failed ones{hint}"
+                )
+            err.print(
+                f"warning: {failures.summary(len(problems))}; --seal-partial: sealing the {finished} finished",
+                markup=False,
+                soft_wrap=True,
+            )
         if stop_reason["reason"]:
             err.print(
                 f"stopped: {stop_reason['reason']} reached (${spent['usd']:.4f} spent); sealing what is finished"
             )
         return self._seal(
-            store, run, name, problems, fingerprint, validator_name, teacher, stop_reason["reason"]
+            store, run, name, problems, fingerprint, validator_name, teacher, stop_reason["reason"], failures
         )
 
     def _seal(
-        self, store, run, name, problems, fingerprint, validator_name, teacher, stopped
+        self, store, run, name, problems, fingerprint, validator_name, teacher, stopped, failures=None
     ) -> GenerateOutcome:
         cfg = self.cfg
+        failures = failures or _Failures({}, [])
         order = {p.id: i for i, p in enumerate(problems)}
-        records = sorted((r for r in run.records() if r.id in order), key=lambda r: order[r.id])
+        # a failure (an old rft recorded some as records) is never sealed as data
+        records = sorted(
+            (r for r in run.records() if r.id in order and r.outcome.error is None), key=lambda r: order[r.id]
+        )
         n = len(records)
         counts: dict[str, float] = {
             "problems": len(problems),
             "records": n,
             "solved": sum(r.outcome.solved for r in records),
             "correct": sum(r.outcome.correct is True for r in records),
-            "failed": sum(r.outcome.error is not None for r in records),
+            "failed": len(failures.errors),
             "backtracks": sum(r.outcome.backtracks for r in records),
             "mean_backtracks": round(sum(r.outcome.backtracks for r in records) / n, 4) if n else 0.0,
             "teacher_calls": sum(r.outcome.teacher_calls for r in records),
@@ -480,6 +553,14 @@ class GenerateRun:
                 "complete": n == len(problems),
             },
         }
+        if failures.errors:  # sealed with --seal-partial: say what is missing and why
+            manifest["metadata"].update(
+                incomplete="seal_partial",
+                failed=len(failures.errors),
+                failed_ids=sorted(failures.errors, key=lambda i: order.get(i, 0)),
+                not_started=len(failures.not_started),
+                failure=failures.reason(),
+            )
         card = generate_card(store, name, records, manifest, cfg)
         sealed = store.seal(name, records, manifest=manifest, card=card, run=run)
         if sealed.reused:  # another process sealed this run first: its version, nothing new written
@@ -487,12 +568,21 @@ class GenerateRun:
             out.print(f"wrote {sealed.path}")
             return GenerateOutcome(name, run.id, sealed.ref, sealed.path, counts)
         solved = int(counts["solved"])
+        label = sealed.ref
+        if failures.errors:
+            what = f"{len(failures.errors)} of {len(problems)} problems failed"
+            if failures.not_started:
+                what += f" and {len(failures.not_started)} were not started; they are not in it"
+            else:
+                what += " and are not in it"
+            label += f" (incomplete: {what})"
         out.print(
-            f"sealed {sealed.ref}: {n}/{len(problems)} problems, {solved} solved"
+            f"sealed {label}: {n}/{len(problems)} problems, {solved} solved"
             f" ({solved / n:.0%}), {int(counts['correct'])} correct, "
             f"{counts['mean_backtracks']:.2f} backtracks/problem"
             if n
-            else f"sealed {sealed.ref}: 0 records"
+            else f"sealed {label}: 0 records",
+            soft_wrap=True,
         )
         out.print(f"wrote {sealed.path}")
         return GenerateOutcome(name, run.id, sealed.ref, sealed.path, counts)

@@ -215,8 +215,9 @@ class Run:
         return out
 
     def records(self) -> list[Record]:
-        """Finished records in append order; the first record of a problem id wins."""
-        seen: set[str] = set()
+        """Finished records in append order; the first record of a problem id wins, except that a
+        failure recorded by an older rft (`outcome.error`) gives way to a later retry that finished."""
+        seen: dict[str, int] = {}
         out: list[Record] = []
         for obj in self.lines():
             if obj["type"] != "record":
@@ -230,18 +231,25 @@ class Run:
                     f"{self.events_path}:{obj['_line']}: invalid record at {loc}: {first['msg']}"
                 ) from exc
             if rec.id in seen:
+                i = seen[rec.id]
+                if out[i].outcome.error is not None and rec.outcome.error is None:
+                    out[i] = rec
                 continue
-            seen.add(rec.id)
+            seen[rec.id] = len(out)
             out.append(rec)
         return out
 
     def done_ids(self) -> set[str]:
-        """Problem ids already finished (for resume); reads ids without validating whole records."""
+        """Problem ids already finished (for resume); reads ids without validating whole records.
+        A failure recorded as a record by an older rft (`outcome.error` set) is not finished."""
         ids: set[str] = set()
         for obj in self.lines():
             if obj["type"] == "record":
                 try:
-                    ids.add(obj["record"]["problem"]["id"])
+                    pid = obj["record"]["problem"]["id"]
                 except (KeyError, TypeError) as exc:
                     raise InputError(f"{self.events_path}:{obj['_line']}: record without problem.id") from exc
+                outcome = obj["record"].get("outcome")
+                if not (isinstance(outcome, dict) and outcome.get("error")):
+                    ids.add(pid)
         return ids

@@ -8,18 +8,19 @@ import random
 from abc import ABC, abstractmethod
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from rft.errors import TeacherError
 from rft.teachers.base import Completion, UsageTotals
 from rft.teachers.cache import ResponseCache, cache_key
-from rft.teachers.errors import TransientError
+from rft.teachers.errors import TeacherUnavailable, TransientError
 from rft.teachers.options import TeacherOptions
 from rft.teachers.prices import Price, price_of
 from rft.teachers.ratelimit import RateLimiter
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
+ANNOUNCE_WAIT_S = 10.0  # a wait before a retry longer than this is said on stderr
 
 
 def estimate_tokens(messages: list[dict[str, Any]], n: int, max_tokens: int) -> int:
@@ -158,7 +159,8 @@ class ManagedTeacher(ABC):
         est = estimate_tokens(messages, n, max_tokens)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.options.max_retries + 1),
-            retry=retry_if_exception_type(TransientError),
+            # a Retry-After beyond --max-retry-wait is not waited for at all: give up at once
+            retry=retry_if_exception(lambda e: isinstance(e, TransientError) and not self._too_long(e)),
             wait=self._wait,
             before_sleep=self._before_sleep,
             reraise=True,
@@ -175,7 +177,12 @@ class ManagedTeacher(ABC):
                     if not comps:
                         raise TransientError("the server returned no choices")
         except TransientError as exc:
-            raise TeacherError(
+            if self._too_long(exc):
+                raise TeacherUnavailable(
+                    f"{self.spec}: {exc}; the server asks to wait {exc.retry_after:.0f} s before retrying "
+                    f"(Retry-After), more than --max-retry-wait {self.options.max_retry_wait_s:g} s"
+                ) from None
+            raise TeacherUnavailable(
                 f"{self.spec}: gave up after {self.options.max_retries + 1} attempts: {exc}"
             ) from None
         actual = sum(c.prompt_tokens + c.completion_tokens for c in comps)
@@ -190,18 +197,45 @@ class ManagedTeacher(ABC):
             update["model"] = self.model
         return c.model_copy(update=update)
 
-    @staticmethod
-    def _wait(state: RetryCallState) -> float:
-        """Retry-After when the server gave one (never less), else exponential backoff with full jitter."""
+    def _too_long(self, exc: BaseException) -> bool:
+        """A Retry-After longer than --max-retry-wait: not worth sleeping through."""
+        return (
+            isinstance(exc, TransientError)
+            and exc.retry_after is not None
+            and exc.retry_after > self.options.max_retry_wait_s
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Retry-After when the server gave one (never less), else exponential backoff with full jitter;
+        never more than --max-retry-wait."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return exc.retry_after + random.uniform(0, min(0.25, exc.retry_after * 0.1 + 0.02))
-        cap = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1))
-        return random.uniform(BACKOFF_BASE_S / 2, cap)
+            wait = exc.retry_after + random.uniform(0, min(0.25, exc.retry_after * 0.1 + 0.02))
+        else:
+            cap = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1))
+            wait = random.uniform(BACKOFF_BASE_S / 2, cap)
+        return min(wait, max(self.options.max_retry_wait_s, 0.0))
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep or 0.0
         if isinstance(exc, TransientError) and exc.rate_limited:
-            wait = state.upcoming_sleep if state.upcoming_sleep else BACKOFF_BASE_S
-            self._limiter.cool_down(wait)
+            self._limiter.cool_down(wait or BACKOFF_BASE_S)
+        if wait > ANNOUNCE_WAIT_S and isinstance(exc, TransientError):
+            self._announce(exc, wait, state.attempt_number)
+
+    def _announce(self, exc: TransientError, wait: float, attempt: int) -> None:
+        """Say on stderr what a long wait is for, so a run never sleeps silently."""
+        from rft.console import err
+
+        if exc.retry_after is not None:
+            label = {429: "rate limited", 529: "overloaded"}.get(exc.status or 0, "server error")
+            status = f" (HTTP {exc.status})" if exc.status else ""
+            line = f"{self.spec} {label}{status}; waiting {wait:.0f} s as the server asks (Retry-After)"
+        else:
+            line = (
+                f"{self.spec}: {exc}; retrying in {wait:.0f} s "
+                f"(attempt {attempt + 1} of {self.options.max_retries + 1})"
+            )
+        err.print(line, markup=False, soft_wrap=True)

@@ -9,7 +9,13 @@ from typing import Any
 from rft.errors import TeacherError
 from rft.store.redaction import redact_text
 
-__all__ = ["TeacherError", "TransientError", "retry_after_from_headers"]
+__all__ = [
+    "TeacherError",
+    "TeacherRefused",
+    "TeacherUnavailable",
+    "TransientError",
+    "retry_after_from_headers",
+]
 
 
 class TransientError(Exception):
@@ -45,3 +51,13 @@ def retry_after_from_headers(headers: Any) -> float | None:
             return max(parsedate_to_datetime(ra).timestamp() - time(), 0.0)
         except (TypeError, ValueError):
             return None
+
+
+class TeacherUnavailable(TeacherError):
+    """The teacher cannot be reached or keeps failing (connection refused, timeouts, 5xx or 429 after
+    the retries, a Retry-After beyond --max-retry-wait): an outage, never a property of a problem."""
+
+
+class TeacherRefused(TeacherError):
+    """The server refused this one request (a 4xx other than auth/not-found, e.g. 400 for a prompt
+    too long): it says something about the request, and retrying it unchanged will not help."""

@@ -14,7 +14,7 @@ from rft.store.redaction import (
     register_secret,
     register_url_secrets,
 )
-from rft.teachers.errors import TransientError, retry_after_from_headers
+from rft.teachers.errors import TeacherRefused, TransientError, retry_after_from_headers
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 
@@ -51,7 +51,7 @@ def classify(status: int, headers: Any, body: Any, *, spec: str, key_env: str | 
         return TeacherError(f"{spec}: the server {what} (HTTP {status}); {where}")
     if status == 404:
         return TeacherError(f"{spec}: not found (HTTP 404): {detail}; check the model name and --base-url")
-    return TeacherError(f"{spec}: request refused (HTTP {status}): {detail}")
+    return TeacherRefused(f"{spec}: request refused (HTTP {status}): {detail}")
 
 
 def check_endpoint(spec: str, base_url: str, api_key_env: str | None) -> None:

@@ -20,6 +20,11 @@ class TeacherOptions(BaseModel):
     tpm: int | None = Field(default=None, ge=1, description="tokens per minute limit (prompt + completion)")
     timeout_s: float = Field(default=120.0, gt=0, description="per-request timeout")
     max_retries: int = Field(default=6, ge=0, description="retries on 429/5xx/timeouts/dropped connections")
+    max_retry_wait_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="longest wait before a retry; a Retry-After beyond it fails at once",
+    )
     cache_path: Path | None = Field(default=None, description="sqlite response cache; None = no cache")
     prices_file: Path | None = Field(
         default=None, description="YAML/JSON price overrides (USD per 1M tokens)"

@@ -43,9 +43,13 @@ def _excerpt(text: str, n: int = 160) -> str:
 
 
 def check_steps(record: Record) -> list[Flag]:
-    """Truncated, empty and degenerate steps on the trained path, and in assistant messages."""
+    """No assistant message at all; truncated, empty and degenerate steps on the trained path, and in
+    assistant messages."""
     flags: list[Flag] = []
     rid = record.id
+    if not any(m.role == "assistant" for m in record.messages):  # nothing to train on: never kept
+        why = {"error": record.outcome.error} if record.outcome.error else {"messages": len(record.messages)}
+        flags.append(Flag(rid, "no_messages", evidence=why))
     for node in record.trace.nodes:
         if node.parent is None or node.status not in _TRAINED:
             continue

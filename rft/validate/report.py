@@ -13,6 +13,7 @@ REPORT_FILE = "validation_report.json"
 # What each check means (also the order of the summary table).
 CHECKS = {
     "schema": "record fails the schema or the tree integrity rules",
+    "no_messages": "no assistant message to train on (e.g. a problem the teacher failed on)",
     "answer_mismatch": "stored verdict disagrees with the final answer re-verified against gold",
     "truncated": "a step on the trained path hit max_tokens",
     "empty_step": "an empty step or assistant message",
