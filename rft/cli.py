@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -67,7 +68,31 @@ def _app() -> None:
         raise converted from exc
 
 
+class _ScrubbedStream:
+    """A text stream that scrubs secrets from what is written to it: covers what rft's consoles do not
+    print themselves (Typer's usage errors quote the bad value, warnings from libraries)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact_text(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main() -> None:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ScrubbedStream(stdout), _ScrubbedStream(stderr)
+    try:
+        _main()
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main() -> None:
     try:
         _app()
     except RftError as exc:

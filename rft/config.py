@@ -205,4 +205,12 @@ def build_config(file: str | Path | None, flags: dict[str, Any]) -> GenerateConf
             raise ConfigError(f"{origin}: unknown option {field!r}") from exc
         if not field:  # a rule across options: its message names them
             raise ConfigError(f"{msg} ({origin})") from exc
-        raise ConfigError(f"--{field.replace('_', '-')} ({origin}): {msg}") from exc
+        raise ConfigError(f"{_flag(field)} ({origin}): {msg}") from exc
+
+
+# Config fields whose CLI flag is not the field name with `-` for `_`.
+FLAG_NAMES = {"timeout_s": "--timeout", "max_retry_wait_s": "--max-retry-wait", "fields": "--field"}
+
+
+def _flag(field: str) -> str:
+    return FLAG_NAMES.get(field) or "--" + field.split(".")[0].replace("_", "-")

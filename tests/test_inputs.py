@@ -364,3 +364,13 @@ def test_one_look_alike_problem_is_not_a_test_set(capsys, tmp_path, bench_dir):
     path = _rows(tmp_path / "one.jsonl", [row])
     code, out, err = _dry(capsys, tmp_path, "--problems", str(path), "--preset", "gsm8k")
     assert code == 0 and "problems: 1" in out and _lines(err) == [], err
+
+
+def test_a_bad_value_names_the_flag_as_typed(capsys, tmp_path):
+    """`--timeout 0` is refused naming --timeout (the flag), not the config field timeout_s."""
+    code, _, err = run_cli(capsys, "generate", "--problems", "demo", "--timeout", "0", "--out", str(tmp_path))
+    assert code == 2 and "--timeout (command line)" in err and "timeout-s" not in err
+    code, _, err = run_cli(
+        capsys, "generate", "--problems", "demo", "--max-retry-wait", "-1", "--out", str(tmp_path)
+    )
+    assert code == 2 and "--max-retry-wait (command line)" in err and "wait-s" not in err

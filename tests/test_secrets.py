@@ -395,3 +395,9 @@ def test_redaction_keeps_json_valid_and_data_intact(monkeypatch, tmp_path):
     q = "Parse https://example.com/a?token=abc123def456 and return the token."
     sealed = s.seal("urls", [make_record("u0", question=q)], manifest={"teacher": "t"})
     assert q in (sealed.path / "data.jsonl").read_text()
+
+
+def test_typer_usage_error_quoting_a_key_is_scrubbed(capsys, keys):
+    """Typer's own usage errors quote what was typed (No such command 'sk-...'): scrubbed too."""
+    code, out, err = rft(capsys, "teacher", PLANTED)
+    assert code == 2 and "<redacted>" in err and leaks(out, err) == []
