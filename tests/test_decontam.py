@@ -310,3 +310,89 @@ def test_builtin_demo_is_not_contaminated(shipped_index):
     ]
     flagged = lexical_flags(records, shipped_index)
     assert not flagged, [(f.record_id, f.item_id, f.evidence) for f in flagged]
+
+
+# --- comparable forms for the semantic stage (issue 8, item 13) ----------------------------------
+HUMANEVAL_3 = '''from typing import List
+
+
+def below_zero(operations: List[int]) -> bool:
+    """ You're given a list of deposit and withdrawal operations on a bank account that starts with
+    zero balance. Your task is to detect if at any point the balance of account fallls below zero, and
+    at that point function should return True. Otherwise it should return False.
+    >>> below_zero([1, 2, 3])
+    False
+    >>> below_zero([1, 2, -4, 5])
+    True
+    """
+'''
+
+
+def test_humaneval_prompt_is_embedded_as_its_docstring_prose():
+    """A rephrased HumanEval task is prose: the benchmark side is also embedded as the docstring's
+    prose, without the signature, the imports and the doctests."""
+    from rft.validate.views import benchmark_views, record_views
+
+    forms = dict(benchmark_views("humaneval", HUMANEVAL_3))
+    assert forms["as_is"] == HUMANEVAL_3
+    prose = forms["prose"]
+    assert prose.startswith("You're given a list of deposit and withdrawal operations")
+    assert prose.endswith("Otherwise it should return False.")
+    assert not any(s in prose for s in ("def ", "List[int]", ">>>", "below_zero(", "import"))
+    # a record that is itself a code prompt gets the same prose form
+    assert record_views(HUMANEVAL_3.replace("below_zero", "dips_negative"))[1] == prose
+
+
+def test_latex_is_also_embedded_read_out_in_words():
+    from rft.validate.views import benchmark_views, latex_in_words, record_views
+
+    assert latex_in_words(r"If $n \equiv 2 \pmod{7}$, then find the remainder") == (
+        "If n is congruent to 2 modulo 7 , then find the remainder"
+    )
+    assert (
+        latex_in_words(r"Compute $\frac{1}{\cos^2 10^\circ}$.")
+        == "Compute 1 over cosine squared 10 degrees ."
+    )
+    assert "in base two" in latex_in_words(r"The binary number $10101001110_{2}$")
+    forms = dict(benchmark_views("math", r"Compute $\arcsin \left( -\frac{1}{2} \right).$"))
+    assert forms["words"] == "Compute inverse sine of ( - one half )."
+    # GSM8K prices are not LaTeX; a record with LaTeX is read out too
+    assert record_views("Each costs $5 and she buys 3.") == ["Each costs $5 and she buys 3."]
+    assert len(record_views(r"Find $\sqrt{242}$.")) == 2
+    assert dict(benchmark_views("mbpp", "Write a python function to reverse a string."))["task"] == (
+        "reverse a string."
+    )
+
+
+def test_shipped_fingerprints_hold_every_comparable_form():
+    prov = json.loads((fingerprints.DATA_DIR / fingerprints.PROVENANCE).read_text())
+    forms = prov["embeddings"]["forms"]
+    assert forms["prose"] == 164 and forms["as_is"] == 3655 and forms["task"] >= 490 and forms["words"] >= 400
+    fps = fingerprints.load(["humaneval", "math"], embeddings=True)
+    he = [e for e in fps.emb_entries if e.item_id == "HumanEval/3"]
+    assert len(he) == 2 and len(fps.emb) == len(fps.emb_entries)
+
+
+def test_fingerprints_build_requires_out(capsys, bench_dir: Path):
+    """The builder never writes into the installed package by default: --out is required, and said so."""
+    with pytest.raises(SystemExit) as exc:
+        fingerprints.main(["build", "--from", str(bench_dir)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --out" in err
+    with pytest.raises(SystemExit):
+        fingerprints.main(["build", "--help"])
+    out = capsys.readouterr().out
+    assert "folder to write fingerprints.npz and fingerprints.json to" in " ".join(out.split())
+
+
+def test_fingerprints_build_shows_progress(capsys, bench_dir: Path, tmp_path: Path):
+    code = fingerprints.main(["build", "--from", str(bench_dir), "--out", str(tmp_path), "--no-embeddings"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "hashed" in out and "5/5" in out  # the progress bar's last state: 5 of 5 benchmarks
+    assert f"wrote {tmp_path / fingerprints.NPZ}" in " ".join(out.split())
+    assert (tmp_path / fingerprints.NPZ).is_file() and (tmp_path / fingerprints.PROVENANCE).is_file()
+    with pytest.raises(SystemExit) as exc:
+        fingerprints.main(["build", "--from", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--from: " in capsys.readouterr().err
