@@ -173,7 +173,13 @@ RG_TASKS = (  # reasoning-gym generators of MATH-like problems: clean and topica
     "fraction_simplification power_function complex_arithmetic count_primes simple_geometry basic_arithmetic"
 ).split()
 RECALL_TARGET, FP_TARGET = 0.90, 0.01
-TOPIC = {"gsm8k": "gsm8k", "math": "math", "humaneval": "code", "mbpp": "code", "arc": "arc"}
+TOPIC = {  # the clean negatives close to each benchmark
+    "gsm8k": ("gsm8k-train",),
+    "math": ("reasoning-gym", "math-hand"),
+    "humaneval": ("mbpp-train", "code-hand"),
+    "mbpp": ("mbpp-train", "code-hand"),
+    "arc": ("arc-hand",),
+}
 
 
 def paraphrase_set() -> list[dict]:
@@ -207,10 +213,12 @@ def negative_set(bench_dir: Path, n_gsm8k: int = 300, per_rg_task: int = 20) -> 
         if not 11 <= int(d["task_id"]) <= 510
     ]
     return {
-        "gsm8k": gsm[:n_gsm8k],
-        "math": rg + hand["math"],
-        "code": mbpp + hand["code"],
-        "arc": hand["arc"],
+        "gsm8k-train": gsm[:n_gsm8k],
+        "reasoning-gym": rg,
+        "math-hand": hand["math"],
+        "mbpp-train": mbpp,
+        "code-hand": hand["code"],
+        "arc-hand": hand["arc"],
     }
 
 
@@ -250,18 +258,8 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     text_index = build_index(ValidateConfig(**text_cfg))
     ship_index = build_index(ValidateConfig(hub=False, semantic=True))
     print(f"indexes built in {time.perf_counter() - t:.1f}s", flush=True)
-    truth = {}
-    for p in paras:
-        item = next(
-            (
-                e
-                for e in text_index.texts
-                if e.field == "question" and e.item_id.endswith(p["item_id"].split("/", 1)[1])
-            ),
-            None,
-        )
-        if item is not None:
-            truth[p["text"]] = text_index.texts[item]
+    prompt = {e.item_id: t for e, t in text_index.texts.items() if e.field == "question"}
+    truth = {p["text"]: prompt[p["item_id"]] for p in paras}  # paraphrase -> its item's question
 
     def measure(index, cfg) -> tuple[dict[str, str], dict]:
         lex = lexical_flags(recs, index)
@@ -272,22 +270,6 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
         dropped = {f.record_id: f.item_id for f in lex + sem if f.check == "contamination"}
         return dropped, stats
 
-    runs = {"embeddings only (shipped fingerprints)": (ship_index, ValidateConfig(hub=False, semantic=True))}
-    runs["embeddings only (benchmark text)"] = (text_index, ValidateConfig(**text_cfg))
-    real = run_mod.judge_pairs
-    results = {}
-    for name, (index, cfg) in runs.items():
-        results[name] = measure(index, cfg)
-    run_mod.judge_pairs = oracle_judge(truth)
-    try:
-        results["+ judge band, oracle judge (upper bound)"] = measure(
-            text_index, ValidateConfig(**text_cfg, judge="oracle:exact")
-        )
-    finally:
-        run_mod.judge_pairs = real
-    if judge:
-        results[f"+ judge band, {judge}"] = measure(text_index, ValidateConfig(**text_cfg, judge=judge))
-    n_neg = {t: len(v) for t, v in negs.items()}
     cfg0 = ValidateConfig(**text_cfg)
     print(
         f"defaults: --semantic-threshold {cfg0.semantic_threshold}, --suspect-threshold {cfg0.suspect_threshold}, "
@@ -295,7 +277,8 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
         f"{run_mod.JUDGE_PER_RECORD} asked per record; target: recall >= {RECALL_TARGET:.0%} per benchmark "
         f"at <= {FP_TARGET:.0%} false positives"
     )
-    for name, (dropped, stats) in results.items():
+
+    def report(name: str, dropped: dict[str, str], stats: dict) -> None:
         print(
             f"\n{name}"
             + (
@@ -305,29 +288,52 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
             )
         )
         print(
-            f"  {'benchmark':<10}{'recall':>14}{'vs target':>11}{'false pos (close clean)':>27}{'vs target':>11}  met"
+            f"  {'benchmark':<10}{'recall':>14}{'vs target':>11}{'false pos':>16}{'vs target':>11}  met    (close clean negatives)"
         )
         for b in BENCHMARKS:
             ids = [r for r, k in kind.items() if k == ("para", b)]
             hit = sum(1 for r in ids if r in dropped)
-            topic = TOPIC[b]
-            negs_b = [r for r, k in kind.items() if k == ("neg", topic)]
+            topic = "+".join(TOPIC[b])
+            negs_b = [r for r, k in kind.items() if k[0] == "neg" and k[1] in TOPIC[b]]
             fp = sum(1 for r in negs_b if r in dropped)
             rec_r, fp_r = hit / max(len(ids), 1), fp / max(len(negs_b), 1)
             met = rec_r >= RECALL_TARGET and fp_r <= FP_TARGET
             print(
                 f"  {b:<10}{f'{hit}/{len(ids)} {rec_r:.0%}':>14}{rec_r / RECALL_TARGET:>10.2f}x"
-                f"{f'{fp}/{len(negs_b)} {fp_r:.1%} ({topic})':>27}{fp_r / FP_TARGET:>10.2f}x  {'yes' if met else 'NO'}"
+                f"{f'{fp}/{len(negs_b)} {fp_r:.1%}':>16}{fp_r / FP_TARGET:>10.2f}x  {'yes' if met else 'NO ':<5}"
+                f"  ({topic})"
             )
         all_neg = [r for r, k in kind.items() if k[0] == "neg"]
         fps = [r for r in all_neg if r in dropped]
+        per_src = ", ".join(
+            f"{src} {sum(1 for r in fps if kind[r][1] == src)}/{len(v)}" for src, v in negs.items()
+        )
+        print(f"  clean negatives flagged, per source: {per_src}")
         print(
             f"  all clean negatives: {len(fps)}/{len(all_neg)} flagged ({len(fps) / len(all_neg):.2%})"
             + (f": {', '.join(f'{r}->{dropped[r]}' for r in fps[:8])}" if fps else "")
         )
         missed = [r for r, k in kind.items() if k[0] == "para" and r not in dropped]
         print(f"  missed paraphrases: {', '.join(paras[int(r[4:])]['item_id'] for r in missed) or 'none'}")
-    del n_neg
+
+    real = run_mod.judge_pairs
+    runs = [
+        ("embeddings only (shipped fingerprints)", ship_index, ValidateConfig(hub=False, semantic=True)),
+        ("embeddings only (benchmark text)", text_index, ValidateConfig(**text_cfg)),
+        (
+            "+ judge band, oracle judge (upper bound)",
+            text_index,
+            ValidateConfig(**text_cfg, judge="oracle:exact"),
+        ),
+    ]
+    if judge:
+        runs.append((f"+ judge band, {judge}", text_index, ValidateConfig(**text_cfg, judge=judge)))
+    for name, index, cfg in runs:
+        run_mod.judge_pairs = oracle_judge(truth) if cfg.judge == "oracle:exact" else real
+        try:
+            report(name, *measure(index, cfg))
+        finally:
+            run_mod.judge_pairs = real
 
 
 if __name__ == "__main__":
