@@ -249,9 +249,11 @@ def test_classic_rules_miss_what_containment_catches(bench_dir: Path, planted):
 
 @pytest.mark.slow
 def test_paraphrases_with_semantic(shipped_index, clean_records):
-    """Paraphrases written for the test (tests/data/paraphrases.jsonl) among 1,000 clean records."""
+    """GSM8K paraphrases written for the test (tests/data/paraphrases.jsonl) among 1,000 clean records
+    (the other benchmarks: test_paraphrase_recall_per_benchmark)."""
     paras = [json.loads(x) for x in (DATA / "paraphrases.jsonl").read_text().splitlines() if x.strip()]
-    assert len(paras) >= 50
+    paras = [p for p in paras if p["item_id"].startswith("gsm8k/")]
+    assert len(paras) >= 30
     leaked = [(10_000 + i, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
     records = leaked + clean_records
     cfg = ValidateConfig(hub=False, semantic=True)
@@ -408,16 +410,12 @@ def _paraphrases() -> list[dict]:
 
 
 def _close_negatives(bench_dir: Path) -> list[str]:
-    """Clean problems close to the benchmarks' topics: GSM8K train, MBPP outside its test split, and
-    the hand-written close-but-different ones."""
+    """Clean problems close to the benchmarks' topics: GSM8K train and the hand-written
+    close-but-different ones (MATH-, HumanEval/MBPP- and ARC-like). benchmarks/decontam.py adds
+    reasoning-gym problems and MBPP outside its test split (with its cross-split duplicates)."""
     gsm = [json.loads(x)["question"] for x in (bench_dir / "gsm8k" / "train.jsonl").read_text().splitlines()]
-    mbpp = [
-        d["text"]
-        for d in map(json.loads, (bench_dir / "mbpp" / "mbpp.jsonl").read_text().splitlines())
-        if not 11 <= int(d["task_id"]) <= 510
-    ]
     hand = [json.loads(x)["text"] for x in (DATA / "decontam_negatives.jsonl").read_text().splitlines()]
-    return gsm[:200] + mbpp[:200] + hand
+    return gsm[:200] + hand
 
 
 def test_paraphrase_set_covers_every_benchmark_without_shared_7_grams(bench_dir: Path):
@@ -437,9 +435,10 @@ def test_paraphrase_set_covers_every_benchmark_without_shared_7_grams(bench_dir:
         assert not [r for r in runs if r in item], p["item_id"]
 
 
-# Paraphrase recall per benchmark, --semantic at the defaults, from the shipped fingerprints (measured
-# by benchmarks/decontam.py; before the comparable forms: math 0.49, humaneval 0.04, mbpp 0.23, arc 0.58).
-EMBEDDING_RECALL_FLOORS = {"gsm8k": 0.95, "math": 0.0, "humaneval": 0.0, "mbpp": 0.0, "arc": 0.0}
+# Paraphrase recall per benchmark, lexical + --semantic at the defaults, shipped fingerprints, as measured
+# by benchmarks/decontam.py (34/35, 24/41, 7/26, 6/13, 8/12); the code before the comparable forms
+# caught 34/35, 21/41, 0/26, 2/13 and 8/12 of the same set. The rest is for the judge band.
+EMBEDDING_RECALL_FLOORS = {"gsm8k": 0.95, "math": 0.55, "humaneval": 0.25, "mbpp": 0.45, "arc": 0.65}
 BAND_RECALL_FLOOR = 0.90  # the item is among what the judge band asks about
 
 
