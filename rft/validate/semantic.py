@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -112,32 +111,6 @@ def nearest_items(
             cols = sorted(idx[j], key=lambda c: -best[j, c])
             out[int(r)] = [(int(items[c]), float(best[j, c])) for c in cols if best[j, c] >= floor]
     return out
-
-
-@dataclass
-class Pair:
-    record: int  # index of the record
-    item: int  # index of the benchmark row
-    score: float
-
-
-def neighbours(
-    bench: np.ndarray, recs: np.ndarray, *, top_k: int = TOP_K, floor: float = SUSPECT
-) -> list[Pair]:
-    """For each benchmark row, its top-k records by cosine, kept when >= floor."""
-    pairs: list[Pair] = []
-    if not len(bench) or not len(recs):
-        return pairs
-    k = min(top_k, len(recs))
-    for start in range(0, len(bench), 2048):
-        sims = bench[start : start + 2048] @ recs.T
-        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for row, cols in enumerate(idx):
-            for c in cols:
-                s = float(sims[row, c])
-                if s >= floor:
-                    pairs.append(Pair(int(c), start + row, s))
-    return pairs
 
 
 JUDGE_PROMPT = (
