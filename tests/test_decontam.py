@@ -249,9 +249,11 @@ def test_classic_rules_miss_what_containment_catches(bench_dir: Path, planted):
 
 @pytest.mark.slow
 def test_paraphrases_with_semantic(shipped_index, clean_records):
-    """Paraphrases written for the test (tests/data/paraphrases.jsonl) among 1,000 clean records."""
+    """GSM8K paraphrases written for the test (tests/data/paraphrases.jsonl) among 1,000 clean records
+    (the other benchmarks: test_paraphrase_recall_per_benchmark)."""
     paras = [json.loads(x) for x in (DATA / "paraphrases.jsonl").read_text().splitlines() if x.strip()]
-    assert len(paras) >= 50
+    paras = [p for p in paras if p["item_id"].startswith("gsm8k/")]
+    assert len(paras) >= 30
     leaked = [(10_000 + i, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
     records = leaked + clean_records
     cfg = ValidateConfig(hub=False, semantic=True)
@@ -310,3 +312,230 @@ def test_builtin_demo_is_not_contaminated(shipped_index):
     ]
     flagged = lexical_flags(records, shipped_index)
     assert not flagged, [(f.record_id, f.item_id, f.evidence) for f in flagged]
+
+
+# --- comparable forms for the semantic stage (issue 8, item 13) ----------------------------------
+HUMANEVAL_3 = '''from typing import List
+
+
+def below_zero(operations: List[int]) -> bool:
+    """ You're given a list of deposit and withdrawal operations on a bank account that starts with
+    zero balance. Your task is to detect if at any point the balance of account fallls below zero, and
+    at that point function should return True. Otherwise it should return False.
+    >>> below_zero([1, 2, 3])
+    False
+    >>> below_zero([1, 2, -4, 5])
+    True
+    """
+'''
+
+
+def test_humaneval_prompt_is_embedded_as_its_docstring_prose():
+    """A rephrased HumanEval task is prose: the benchmark side is also embedded as the docstring's
+    prose, without the signature, the imports and the doctests."""
+    from rft.validate.views import benchmark_views, record_views
+
+    forms = dict(benchmark_views("humaneval", HUMANEVAL_3))
+    assert forms["as_is"] == HUMANEVAL_3
+    prose = forms["prose"]
+    assert prose.startswith("You're given a list of deposit and withdrawal operations")
+    assert prose.endswith("Otherwise it should return False.")
+    assert not any(s in prose for s in ("def ", "List[int]", ">>>", "below_zero(", "import"))
+    # a record that is itself a code prompt gets the same prose form
+    assert record_views(HUMANEVAL_3.replace("below_zero", "dips_negative"))[1] == prose
+
+
+def test_latex_is_also_embedded_read_out_in_words():
+    from rft.validate.views import benchmark_views, latex_in_words, record_views
+
+    assert latex_in_words(r"If $n \equiv 2 \pmod{7}$, then find the remainder") == (
+        "If n is congruent to 2 modulo 7 , then find the remainder"
+    )
+    assert (
+        latex_in_words(r"Compute $\frac{1}{\cos^2 10^\circ}$.")
+        == "Compute 1 over cosine squared 10 degrees ."
+    )
+    assert "in base two" in latex_in_words(r"The binary number $10101001110_{2}$")
+    forms = dict(benchmark_views("math", r"Compute $\arcsin \left( -\frac{1}{2} \right).$"))
+    assert forms["words"] == "Compute inverse sine of ( - one half )."
+    # GSM8K prices are not LaTeX; a record with LaTeX is read out too
+    assert record_views("Each costs $5 and she buys 3.") == ["Each costs $5 and she buys 3."]
+    assert len(record_views(r"Find $\sqrt{242}$.")) == 2
+    assert dict(benchmark_views("mbpp", "Write a python function to reverse a string."))["task"] == (
+        "reverse a string."
+    )
+
+
+def test_shipped_fingerprints_hold_every_comparable_form():
+    prov = json.loads((fingerprints.DATA_DIR / fingerprints.PROVENANCE).read_text())
+    forms = prov["embeddings"]["forms"]
+    assert forms["prose"] == 164 and forms["as_is"] == 3655 and forms["task"] >= 490 and forms["words"] >= 400
+    fps = fingerprints.load(["humaneval", "math"], embeddings=True)
+    he = [e for e in fps.emb_entries if e.item_id == "HumanEval/3"]
+    assert len(he) == 2 and len(fps.emb) == len(fps.emb_entries)
+
+
+def test_fingerprints_build_requires_out(capsys, bench_dir: Path):
+    """The builder never writes into the installed package by default: --out is required, and said so."""
+    with pytest.raises(SystemExit) as exc:
+        fingerprints.main(["build", "--from", str(bench_dir)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --out" in err
+    with pytest.raises(SystemExit):
+        fingerprints.main(["build", "--help"])
+    out = capsys.readouterr().out
+    assert "folder to write fingerprints.npz and fingerprints.json to" in " ".join(out.split())
+
+
+def test_fingerprints_build_shows_progress(capsys, bench_dir: Path, tmp_path: Path):
+    code = fingerprints.main(["build", "--from", str(bench_dir), "--out", str(tmp_path), "--no-embeddings"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "hashed" in out and "5/5" in out  # the progress bar's last state: 5 of 5 benchmarks
+    assert f"wrote {tmp_path / fingerprints.NPZ}" in " ".join(out.split())
+    assert (tmp_path / fingerprints.NPZ).is_file() and (tmp_path / fingerprints.PROVENANCE).is_file()
+    with pytest.raises(SystemExit) as exc:
+        fingerprints.main(["build", "--from", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--from: " in capsys.readouterr().err
+
+
+def _paraphrases() -> list[dict]:
+    out = []
+    for d in map(json.loads, (DATA / "paraphrases.jsonl").read_text().splitlines()):
+        prefix = d["item_id"].split("/", 1)[0]
+        d["benchmark"] = {"math500": "math", "HumanEval": "humaneval"}.get(prefix, prefix)
+        out.append(d)
+    return out
+
+
+def _close_negatives(bench_dir: Path) -> list[str]:
+    """Clean problems close to the benchmarks' topics: GSM8K train and the hand-written
+    close-but-different ones (MATH-, HumanEval/MBPP- and ARC-like). benchmarks/decontam.py adds
+    reasoning-gym problems and MBPP outside its test split (with its cross-split duplicates)."""
+    gsm = [json.loads(x)["question"] for x in (bench_dir / "gsm8k" / "train.jsonl").read_text().splitlines()]
+    hand = [json.loads(x)["text"] for x in (DATA / "decontam_negatives.jsonl").read_text().splitlines()]
+    return gsm[:200] + hand
+
+
+def test_paraphrase_set_covers_every_benchmark_without_shared_7_grams(bench_dir: Path):
+    """The hand-written paraphrases: each benchmark covered, no 7-word run shared with the item."""
+    from rft.validate.benchmarks import load_dir
+
+    paras = _paraphrases()
+    counts = {
+        b: sum(p["benchmark"] == b for p in paras) for b in ("gsm8k", "math", "humaneval", "mbpp", "arc")
+    }
+    assert counts["math"] >= 35 and counts["humaneval"] >= 15 and counts["mbpp"] >= 10 and counts["arc"] >= 10
+    items = {it.item_id: it.fields["question"] for b in counts for it in load_dir(b, bench_dir).items}
+    for p in paras:
+        words = [w for w in p["text"].lower().split()]
+        item = " ".join(items[p["item_id"]].lower().split())
+        runs = [" ".join(words[i : i + 7]) for i in range(len(words) - 6)]
+        assert not [r for r in runs if r in item], p["item_id"]
+
+
+# Paraphrase recall per benchmark, lexical + --semantic at the defaults, shipped fingerprints, as measured
+# by benchmarks/decontam.py (34/35, 24/41, 7/26, 6/13, 8/12); the code before the comparable forms
+# caught 34/35, 21/41, 0/26, 2/13 and 8/12 of the same set. The rest is for the judge band.
+EMBEDDING_RECALL_FLOORS = {"gsm8k": 0.95, "math": 0.55, "humaneval": 0.25, "mbpp": 0.45, "arc": 0.65}
+BAND_RECALL_FLOOR = 0.90  # the item is among what the judge band asks about
+
+
+@pytest.fixture(scope="module")
+def paraphrase_run(shipped_index, bench_dir: Path):
+    """The paraphrases and the close clean negatives through lexical + semantic, shipped fingerprints."""
+    from rft.validate.run import _semantic_bench
+    from rft.validate.semantic import embed, nearest_items
+    from rft.validate.views import record_views
+
+    paras = _paraphrases()
+    negs = _close_negatives(bench_dir)
+    records = [(i + 1, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
+    records += [(5000 + i, synthetic_record(f"neg{i}", t, "#### 0")) for i, t in enumerate(negs)]
+    cfg = ValidateConfig(hub=False, semantic=True)
+    lex = lexical_flags(records, shipped_index)
+    sem = semantic_flags(records, shipped_index, cfg, skip={f.record_id for f in lex})
+    dropped = {f.record_id: f.item_id for f in lex + sem if f.check == "contamination"}
+    # what a judge band would be asked: each paraphrase's nearest items in [judge floor, threshold)
+    entries, bench, owner = _semantic_bench(shipped_index)
+    texts, rec_of = [], []
+    for j, p in enumerate(paras):
+        for t in record_views(p["text"]):
+            texts.append(t)
+            rec_of.append(j)
+    near = nearest_items(bench, owner, embed(texts), np.array(rec_of), len(paras), floor=cfg.judge_floor)
+    from rft.validate.semantic import JUDGE_PER_RECORD
+
+    asked = [{entries[it].item_id for it, _ in cands[:JUDGE_PER_RECORD]} for cands in near]
+    return paras, negs, dropped, asked
+
+
+def _same_item(flagged: str, want: str) -> bool:
+    return flagged == want
+
+
+@pytest.mark.slow
+def test_paraphrase_recall_per_benchmark(paraphrase_run):
+    """Hand-written paraphrases of GSM8K, MATH-500, HumanEval, MBPP and ARC items among clean, topically
+    close problems: recall per benchmark at the default settings, false positives <= 1%."""
+    paras, negs, dropped, _ = paraphrase_run
+    for b, floor in EMBEDDING_RECALL_FLOORS.items():
+        mine = [(f"para{i}", p) for i, p in enumerate(paras) if p["benchmark"] == b]
+        hit = [r for r, p in mine if r in dropped and _same_item(dropped[r], p["item_id"])]
+        print(f"{b}: {len(hit)}/{len(mine)}")
+        assert len(hit) / len(mine) >= floor, (b, len(hit), len(mine))
+    fps = [(negs[int(r[3:])][:60], it) for r, it in dropped.items() if r.startswith("neg")]
+    assert len(fps) / len(negs) <= 0.01, fps
+
+
+@pytest.mark.slow
+def test_judge_band_asks_about_the_right_item(paraphrase_run):
+    """With --judge, every benchmark's paraphrases are either flagged outright or their item is among
+    the nearest ones handed to the judge: a judge that answers right reaches >= 90% per benchmark."""
+    paras, _, dropped, asked = paraphrase_run
+    for b in EMBEDDING_RECALL_FLOORS:
+        mine = [(i, p) for i, p in enumerate(paras) if p["benchmark"] == b]
+        reach = [
+            i for i, p in mine if f"para{i}" in dropped or any(_same_item(x, p["item_id"]) for x in asked[i])
+        ]
+        assert len(reach) / len(mine) >= BAND_RECALL_FLOOR, (b, len(reach), len(mine))
+
+
+def test_judge_is_asked_about_a_records_nearest_items_nearest_first(bench_dir: Path, monkeypatch):
+    """The judged band: each record's nearest items in [judge floor, threshold) go to the judge,
+    nearest first, until it says YES (at most JUDGE_PER_RECORD); its answers decide and are counted."""
+    from rft.validate import run as run_mod
+    from rft.validate.semantic import JUDGE_PER_RECORD
+
+    paras = [p for p in _paraphrases() if p["benchmark"] == "humaneval"]
+    cfg = ValidateConfig(
+        benchmark_dir=bench_dir, benchmarks=["humaneval"], hub=False, semantic=True, judge="x:y"
+    )
+    index = build_index(cfg)
+    prompt = {e.item_id: t for e, t in index.texts.items() if e.field == "question"}
+    truth = {p["text"]: prompt[p["item_id"]] for p in paras}
+    calls: list[list[tuple[str, str]]] = []
+
+    def judge(spec, pairs, options=None):
+        calls.append(pairs)
+        return [truth.get(a) == b for a, b in pairs]
+
+    monkeypatch.setattr(run_mod, "judge_pairs", judge)
+    close = "Return the strings of a list that end with a given suffix."
+    records = [(i + 1, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
+    records.append((99, synthetic_record("close", close, "#### 0")))
+    stats: dict = {}
+    flags = semantic_flags(records, index, cfg, skip=set(), judge_stats=stats)
+    by_id = {f.record_id: f for f in flags}
+    judged = [f for f in flags if f.method == "semantic+judge(x:y)"]
+    assert judged and all(f.action == "dropped" and f.evidence["judge"] == "same problem" for f in judged)
+    found = [
+        i for i, p in enumerate(paras) if f"para{i}" in by_id and by_id[f"para{i}"].check == "contamination"
+    ]
+    assert all(by_id[f"para{i}"].item_id == paras[i]["item_id"] for i in found)
+    assert len(found) / len(paras) >= 0.9
+    assert "close" not in by_id  # the judge said NO to each of its nearest items
+    assert 1 < len(calls) <= JUDGE_PER_RECORD  # later rounds ask only the records still undecided
+    assert stats["asked"] == sum(map(len, calls)) == stats["same"] + stats["different"] + stats["unclear"]
+    assert stats["same"] == len(judged) and stats["band"] == [cfg.judge_floor, cfg.semantic_threshold]

@@ -262,7 +262,9 @@ def test_llm_judge_decides_the_ambiguous_band(capsys, tmp_path: Path, bench_dir:
     rows = [r for r in report["rows"] if r["check"] in ("contamination", "suspect")]
     by_judge = [r for r in rows if r["method"].startswith("semantic+judge(")]
     unclear = [r for r in rows if r["evidence"].get("judge") == "no clear YES/NO"]
-    assert len(by_judge) == judge["same"] and len(unclear) == judge["unclear"]
+    # a record's nearest items are asked in turn until a YES: one row per record, unclear ones kept
+    assert len(by_judge) == judge["same"] and len(unclear) <= judge["unclear"]
+    assert judge["records_asked"] <= judge["asked"] <= 3 * judge["records_asked"]
     assert all(r["action"] == "dropped" and r["evidence"]["judge"] == "same problem" for r in by_judge)
     assert f"judge {openai_server.spec}: asked about {judge['asked']} ambiguous pairs" in " ".join(
         out.split()

@@ -2,12 +2,14 @@
 
 No benchmark text is stored: only item ids, 32-bit hashes of number-masked word 5-grams (the
 `containment` method; gold solutions unmasked), 48-bit hashes of whole short items for exact
-matching, and int8-quantised all-MiniLM-L6-v2 embeddings of the questions. Provenance (source
-files and sha256, normalisation, model) sits beside them in `fingerprints.json`.
+matching, and int8-quantised all-MiniLM-L6-v2 embeddings of the questions in each comparable form
+(`rft.validate.views`: as they are, HumanEval docstring prose, LaTeX read out, ARC stems). Provenance
+(source files and sha256, normalisation, model) sits beside them in `fingerprints.json`.
 
-Build (from a folder with the layout of ../shared/benchmarks):
+Build (from a folder with the layout of ../shared/benchmarks; --out names the folder to write, the
+package's own data folder being rft/validate/data):
 
-    python -m rft.validate.fingerprints build --from ../shared/benchmarks
+    python -m rft.validate.fingerprints build --from ../shared/benchmarks --out rft/validate/data
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rft import __version__
-from rft.errors import InputError
+from rft.errors import InputError, RftError
 from rft.validate.benchmarks import BENCHMARKS, DIR_LAYOUT, items_from
 from rft.validate.decontam import METHODS, Entry, EntryGrams, entry_grams
 from rft.validate.normalize import NORMALISATION
@@ -46,7 +50,7 @@ class Fingerprints:
 
     benchmarks: list[str]
     items: list[EntryGrams]  # containment grams (GRAM_BITS wide)
-    emb_entries: list[Entry]  # the question rows of `emb`
+    emb_entries: list[Entry]  # the question of each row of `emb` (one row per comparable form)
     emb: np.ndarray  # float32, L2-normalised
     provenance: dict
 
@@ -70,20 +74,28 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build(src: Path, out_dir: Path = DATA_DIR, *, with_embeddings: bool = True) -> dict:
+Step = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: Step | None = None) -> dict:
     """Hash every benchmark under `src` and write fingerprints.npz + fingerprints.json to `out_dir`."""
+    from rft.validate.views import benchmark_views
+
+    step = progress or (lambda what, done, total: None)
     method = METHODS["containment"]
     bench, item, fld, indptr, grams = [], [], [], [0], []
     ex_len, ex_hash, ex_mhash = [], [], []
-    q_rows, q_texts = [], []
+    q_rows, q_texts, q_views = [], [], []
     sources = {}
-    for b in BENCHMARKS:
+    for bi, b in enumerate(BENCHMARKS):
+        step(f"reading {b}", bi, len(BENCHMARKS))
         sources[b] = []
         items = []
         for kind, rel in DIR_LAYOUT[b]:
             got = items_from(kind, str(src / rel))
             sources[b].append({"file": rel, "sha256": _sha256(src / rel), "rows": len(got)})
             items.extend(got)
+        step(f"hashing {b}", bi, len(BENCHMARKS))
         for it in items:
             for f, text in it.fields.items():
                 if f != "question" and _full_math_extra(b, it.item_id):
@@ -91,8 +103,10 @@ def build(src: Path, out_dir: Path = DATA_DIR, *, with_embeddings: bool = True) 
                 eg = entry_grams(Entry(b, it.item_id, f), text, method)
                 g = np.unique(eg.grams & np.uint64((1 << GRAM_BITS) - 1)).astype(np.uint32)
                 if f == "question" and not _full_math_extra(b, it.item_id):
-                    q_rows.append(len(bench))
-                    q_texts.append(text)
+                    for view, vtext in benchmark_views(b, text):
+                        q_rows.append(len(bench))
+                        q_texts.append(vtext)
+                        q_views.append(view)
                 bench.append(b)
                 item.append(it.item_id)
                 fld.append(f)
@@ -111,14 +125,16 @@ def build(src: Path, out_dir: Path = DATA_DIR, *, with_embeddings: bool = True) 
         "exact_hash": np.array(ex_hash, dtype=np.uint64),
         "exact_masked_hash": np.array(ex_mhash, dtype=np.uint64),
     }
+    step("hashed", len(BENCHMARKS), len(BENCHMARKS))
     if with_embeddings:
         from rft.validate.semantic import MODEL_NAME
 
-        q, scale = _embeddings(q_texts, out_dir / NPZ)
+        q, scale = _embeddings(q_texts, out_dir / NPZ, step)
         arrays |= {
             "emb": q,
             "emb_scale": scale,
             "emb_rows": np.array(q_rows, dtype=np.int32),
+            "emb_view": np.array(q_views),
             "emb_text_sha": np.array([_text_sha(t) for t in q_texts]),
         }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +155,7 @@ def build(src: Path, out_dir: Path = DATA_DIR, *, with_embeddings: bool = True) 
             {
                 "model": MODEL_NAME,
                 "field": "question",
+                "forms": {v: q_views.count(v) for v in dict.fromkeys(q_views)},
                 "dims": 384,
                 "quantization": "int8, per-row scale",
                 "rows": len(q_rows),
@@ -154,7 +171,7 @@ def build(src: Path, out_dir: Path = DATA_DIR, *, with_embeddings: bool = True) 
         "MATH-500 (MATH-500 is covered in full)",
         "sources": sources,
         "npz_sha256": _sha256(out_dir / NPZ),
-        "built_with": f"python -m rft.validate.fingerprints build --from {src}",
+        "built_with": f"python -m rft.validate.fingerprints build --from {src} --out {out_dir}",
     }
     (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     return provenance
@@ -165,7 +182,7 @@ def _text_sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _embeddings(texts: list[str], previous: Path) -> tuple[np.ndarray, np.ndarray]:
+def _embeddings(texts: list[str], previous: Path, step: Step) -> tuple[np.ndarray, np.ndarray]:
     """Quantised embeddings of `texts`; rows of the previous build are reused for unchanged texts."""
     from rft.validate.semantic import embed, quantize
 
@@ -181,9 +198,12 @@ def _embeddings(texts: list[str], previous: Path) -> tuple[np.ndarray, np.ndarra
     missing = [i for i, h in enumerate(shas) if h not in old]
     q = np.zeros((len(texts), 384), dtype=np.int8)
     scale = np.zeros(len(texts), dtype=np.float32)
-    if missing:
-        new_q, new_scale = quantize(embed([texts[i] for i in missing]))
-        q[missing], scale[missing] = new_q, new_scale
+    step("embedding", 0, len(missing))
+    for lo in range(0, len(missing), 256):  # in slices, so progress can be shown
+        part = missing[lo : lo + 256]
+        new_q, new_scale = quantize(embed([texts[i] for i in part]))
+        q[part], scale[part] = new_q, new_scale
+        step("embedding", lo + len(part), len(missing))
     for i, h in enumerate(shas):
         if h in old:
             q[i], scale[i] = old[h]
@@ -198,7 +218,8 @@ def load(benchmarks: list[str], data_dir: Path = DATA_DIR, *, embeddings: bool =
     """The shipped fingerprints of `benchmarks`."""
     if not available(data_dir):
         raise InputError(
-            f"shipped fingerprints not found in {data_dir} (rebuild: python -m rft.validate.fingerprints build)"
+            f"shipped fingerprints not found in {data_dir} (rebuild: python -m rft.validate.fingerprints "
+            f"build --from BENCHMARK_DIR --out {data_dir})"
         )
     provenance = json.loads((data_dir / PROVENANCE).read_text())
     with np.load(data_dir / NPZ) as z:
@@ -231,20 +252,54 @@ def load(benchmarks: list[str], data_dir: Path = DATA_DIR, *, embeddings: bool =
     return Fingerprints(list(benchmarks), items, emb_entries, emb_out, provenance)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rft.validate.fingerprints")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rft.validate.fingerprints",
+        description="Build the hashed fingerprints of the standard test sets that `rft validate` uses "
+        "when no benchmark text is available.",
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="hash the benchmark files into the package data")
+    b = sub.add_parser(
+        "build",
+        help="hash (and embed) the benchmark files into fingerprints.npz + fingerprints.json",
+        description="Hash (and embed) the benchmark files under --from into --out. Embedding takes a few "
+        "minutes on CPU; rows of a previous build in --out are reused.",
+    )
     b.add_argument(
         "--from", dest="src", required=True, type=Path, help="folder with the layout of ../shared/benchmarks"
     )
-    b.add_argument("--out", type=Path, default=DATA_DIR)
-    b.add_argument("--no-embeddings", action="store_true")
+    b.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help=f"folder to write fingerprints.npz and fingerprints.json to (the package's own: {DATA_DIR})",
+    )
+    b.add_argument("--no-embeddings", action="store_true", help="n-gram hashes only (no --semantic data)")
     args = parser.parse_args(argv)
-    prov = build(args.src, args.out, with_embeddings=not args.no_embeddings)
+    if not args.src.is_dir():
+        parser.error(f"--from: {args.src} is not a folder")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out: {args.out} is not a folder")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total or None)
+
+        try:
+            prov = build(args.src, args.out, with_embeddings=not args.no_embeddings, progress=step)
+        except (RftError, OSError) as exc:
+            bar.stop()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     size = (args.out / NPZ).stat().st_size
     print(f"wrote {args.out / NPZ} ({size / 1e6:.2f} MB) and {args.out / PROVENANCE}: {prov['benchmarks']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -26,7 +26,17 @@ from rft.validate.checks import check_answer_verdict, check_steps
 from rft.validate.decontam import Entry, EntryGrams, Hit, LexicalIndex, entry_grams, get_method
 from rft.validate.dedup import find_duplicates
 from rft.validate.report import REPORT_FILE, Flag, Report
-from rft.validate.semantic import SUSPECT, THRESHOLD, TOP_K, embed, judge_pairs, neighbours
+from rft.validate.semantic import (
+    JUDGE_FLOOR,
+    JUDGE_PER_RECORD,
+    SUSPECT,
+    THRESHOLD,
+    TOP_K,
+    embed,
+    judge_pairs,
+    nearest_items,
+)
+from rft.validate.views import benchmark_views, record_views
 
 Progress = Callable[[int, int], None]
 
@@ -41,6 +51,7 @@ class ValidateConfig:
     semantic: bool = False
     semantic_threshold: float = THRESHOLD
     suspect_threshold: float = SUSPECT
+    judge_floor: float = JUDGE_FLOOR  # with a judge, the judged band starts at min(this, suspect_threshold)
     top_k: int = TOP_K
     judge: str | None = None
     judge_base_url: str | None = None  # an OpenAI-compatible or Anthropic endpoint for the judge
@@ -334,6 +345,27 @@ def _embed_cached(texts: list[str]) -> np.ndarray:
     return vecs
 
 
+def _semantic_bench(index: BenchmarkIndex) -> tuple[list[Entry], np.ndarray, np.ndarray]:
+    """The benchmark questions, the embeddings of their comparable forms, and the question of each row."""
+    entries = [e for e in index.texts if e.field == "question"]
+    texts: list[str] = []
+    owner: list[int] = []
+    for k, e in enumerate(entries):
+        for _, text in benchmark_views(e.benchmark, index.texts[e]):
+            texts.append(text)
+            owner.append(k)
+    bench = _embed_cached(texts) if texts else np.zeros((0, 384), np.float32)
+    fps = index.fingerprints
+    if fps is not None and len(fps.emb):  # one row per shipped form; an entry may have several
+        pos: dict[Entry, int] = {}
+        for e in fps.emb_entries:
+            pos.setdefault(e, len(entries) + len(pos))
+        entries = entries + list(pos)
+        owner += [pos[e] for e in fps.emb_entries]
+        bench = np.concatenate([bench, fps.emb])
+    return entries, bench, np.array(owner, dtype=np.int64)
+
+
 def semantic_flags(
     records: Sequence[tuple[int, Record]],
     index: BenchmarkIndex,
@@ -341,59 +373,91 @@ def semantic_flags(
     skip: set[str],
     judge_stats: dict[str, Any] | None = None,
 ) -> list[Flag]:
-    """Embedding neighbours of each benchmark question among the record questions. With a judge,
-    `judge_stats` receives how many ambiguous pairs it was asked and what it answered."""
-    entries = [e for e in index.texts if e.field == "question"]
-    bench = _embed_cached([index.texts[e] for e in entries]) if entries else np.zeros((0, 384), np.float32)
-    if index.fingerprints is not None and len(index.fingerprints.emb):
-        entries = entries + index.fingerprints.emb_entries
-        bench = np.concatenate([bench, index.fingerprints.emb])
+    """The nearest benchmark questions of each record question, both embedded in every comparable
+    form. With a judge, a record's nearest items in the band are asked about (nearest first, at most
+    JUDGE_PER_RECORD) and `judge_stats` receives how many pairs it was asked and what it answered."""
+    entries, bench, owner = _semantic_bench(index)
     todo = [(line, r) for line, r in records if r.id not in skip]
     if not todo or not len(bench):
         return []
-    recs = embed([r.problem.question for _, r in todo])
-    pairs = neighbours(bench, recs, top_k=cfg.top_k, floor=cfg.suspect_threshold)
-    best: dict[int, Any] = {}
-    for p in pairs:  # keep the closest benchmark item per record
-        if p.record not in best or p.score > best[p.record].score:
-            best[p.record] = p
-    verdicts: dict[int, bool | None] = {}
-    band = [p for p in best.values() if p.score < cfg.semantic_threshold]
-    ambiguous = [p for p in band if entries[p.item] in index.texts]  # a judge needs the item's text
-    if cfg.judge and ambiguous:
-        answers = judge_pairs(
-            cfg.judge,
-            [(todo[p.record][1].problem.question, index.texts[entries[p.item]]) for p in ambiguous],
-            cfg.judge_options(),
-        )
-        verdicts = {p.record: a for p, a in zip(ambiguous, answers, strict=True)}
-    if cfg.judge and judge_stats is not None:
-        answered = list(verdicts.values())
-        judge_stats.update(
-            spec=cfg.judge,
-            asked=len(answered),
-            same=answered.count(True),
-            different=answered.count(False),
-            unclear=answered.count(None),
-            not_asked_no_text=len(band) - len(ambiguous),
-        )
+    rec_texts: list[str] = []
+    rec_of: list[int] = []
+    for j, (_, rec) in enumerate(todo):
+        for text in record_views(rec.problem.question):
+            rec_texts.append(text)
+            rec_of.append(j)
+    floor = min(cfg.suspect_threshold, cfg.judge_floor) if cfg.judge else cfg.suspect_threshold
+    near = nearest_items(
+        bench,
+        owner,
+        embed(rec_texts),
+        np.array(rec_of, dtype=np.int64),
+        len(todo),
+        top_k=cfg.top_k,
+        floor=floor,
+    )
+    # the judge: a record's band candidates with benchmark text, asked in rounds, nearest first
+    band = {
+        ri: [(it, sc) for it, sc in cands[:JUDGE_PER_RECORD] if sc < cfg.semantic_threshold]
+        for ri, cands in enumerate(near)
+        if cands and cands[0][1] < cfg.semantic_threshold
+    }
+    askable = (
+        {ri: [c for c in cs if entries[c[0]] in index.texts] for ri, cs in band.items()} if cfg.judge else {}
+    )
+    askable = {ri: cs for ri, cs in askable.items() if cs}
+    same: dict[int, tuple[int, float]] = {}  # record -> the item the judge called the same problem
+    unclear: set[int] = set()
+    answered: list[bool | None] = []
+    if cfg.judge:
+        for rnd in range(JUDGE_PER_RECORD):
+            ask = [(ri, cs[rnd]) for ri, cs in askable.items() if len(cs) > rnd and ri not in same]
+            if not ask:
+                break
+            answers = judge_pairs(
+                cfg.judge,
+                [(todo[ri][1].problem.question, index.texts[entries[it]]) for ri, (it, _) in ask],
+                cfg.judge_options(),
+            )
+            for (ri, cand), a in zip(ask, answers, strict=True):
+                answered.append(a)
+                if a is True:
+                    same[ri] = cand
+                elif a is None:
+                    unclear.add(ri)
+        if judge_stats is not None:
+            judge_stats.update(
+                spec=cfg.judge,
+                asked=len(answered),
+                same=answered.count(True),
+                different=answered.count(False),
+                unclear=answered.count(None),
+                records_asked=len(askable),
+                band=[round(floor, 4), cfg.semantic_threshold],
+                not_asked_no_text=len(band) - len(askable),
+            )
     flags = []
-    for ri, p in sorted(best.items()):
+    for ri, cands in enumerate(near):
+        if not cands:
+            continue
         line, rec = todo[ri]
-        e = entries[p.item]
-        ev: dict[str, Any] = {"nearest_item": e.item_id, "cosine": round(p.score, 4)}
+        item, score = same.get(ri, cands[0])
+        e = entries[item]
+        ev: dict[str, Any] = {"nearest_item": e.item_id, "cosine": round(score, 4)}
         if e in index.texts:
             ev["nearest_text"] = index.texts[e][:240]
-        if p.score >= cfg.semantic_threshold:
+        if score >= cfg.semantic_threshold:
             check, action, method = "contamination", "dropped", "semantic"
-        elif verdicts.get(ri) is True:
+        elif ri in same:
             check, action, method = "contamination", "dropped", f"semantic+judge({cfg.judge})"
             ev["judge"] = "same problem"
-        elif verdicts.get(ri) is False:
-            continue  # the judge says: a different problem
+        elif ri in askable and ri not in unclear:
+            continue  # the judge says: different problems
+        elif score < cfg.suspect_threshold and ri not in askable:
+            continue  # under the suspect threshold, and not for the judge to decide
         else:
             check, action, method = "suspect", "kept", "semantic"
-            if cfg.judge and e not in index.texts:
+            if cfg.judge and ri not in askable:
                 ev["judge"] = "not asked: no benchmark text (shipped fingerprints)"
             elif cfg.judge:
                 ev["judge"] = "no clear YES/NO"
@@ -405,7 +469,7 @@ def semantic_flags(
                 benchmark=e.benchmark,
                 item_id=e.item_id,
                 method=method,
-                score=p.score,
+                score=score,
                 evidence=ev,
                 line=line,
             )

@@ -1,7 +1,11 @@
-"""Semantic decontamination: all-MiniLM-L6-v2 embeddings, top-k records per benchmark item.
+"""Semantic decontamination: all-MiniLM-L6-v2 embeddings, the top-k nearest benchmark items per record.
 
-Pairs at or above `threshold` are flagged; pairs in the band [`suspect`, `threshold`) go to an LLM
-judge when one is given, otherwise they are reported as suspects and kept.
+Both sides are embedded in every comparable form (`rft.validate.views`: a HumanEval prompt also as its
+docstring prose, LaTeX also read out in words) and a (record, item) pair scores its best cosine over
+the forms. Pairs at or above `threshold` are flagged; with an LLM judge, a record's nearest items in
+the band [floor, `threshold`) are asked about, nearest first, the way the LLM Decontaminator does
+(retrieve the top-k items, ask whether the record is one of them rephrased); without one, the nearest
+item at or above `suspect` is reported as a suspect and kept.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +23,9 @@ from rft.errors import ConfigError
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 THRESHOLD = 0.85
 SUSPECT = 0.80
+JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
 TOP_K = 5
+JUDGE_PER_RECORD = 3  # nearest items in the band asked about per record, nearest first
 
 
 @lru_cache(maxsize=1)
@@ -71,30 +76,41 @@ def dequantize(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
-@dataclass
-class Pair:
-    record: int  # index of the record
-    item: int  # index of the benchmark row
-    score: float
-
-
-def neighbours(
-    bench: np.ndarray, recs: np.ndarray, *, top_k: int = TOP_K, floor: float = SUSPECT
-) -> list[Pair]:
-    """For each benchmark row, its top-k records by cosine, kept when >= floor."""
-    pairs: list[Pair] = []
+def nearest_items(
+    bench: np.ndarray,
+    bench_item: np.ndarray,
+    recs: np.ndarray,
+    rec_of: np.ndarray,
+    n_records: int,
+    *,
+    top_k: int = TOP_K,
+    floor: float = SUSPECT,
+    chunk: int = 2048,
+) -> list[list[tuple[int, float]]]:
+    """For each record, its `top_k` nearest benchmark items as (item, cosine), best first, kept when
+    >= floor. `bench` rows are forms of the items `bench_item` (sorted by item), `recs` rows forms of
+    the records `rec_of`; a pair scores the best cosine over its forms."""
+    out: list[list[tuple[int, float]]] = [[] for _ in range(n_records)]
     if not len(bench) or not len(recs):
-        return pairs
-    k = min(top_k, len(recs))
-    for start in range(0, len(bench), 2048):
-        sims = bench[start : start + 2048] @ recs.T
-        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for row, cols in enumerate(idx):
-            for c in cols:
-                s = float(sims[row, c])
-                if s >= floor:
-                    pairs.append(Pair(int(c), start + row, s))
-    return pairs
+        return out
+    order = np.argsort(bench_item, kind="stable")
+    bench, bench_item = bench[order], bench_item[order]
+    items, starts = np.unique(bench_item, return_index=True)
+    order = np.argsort(rec_of, kind="stable")
+    recs, rec_of = recs[order], rec_of[order]
+    k = min(top_k, len(items))
+    rec_ids, rec_starts = np.unique(rec_of, return_index=True)
+    bounds = np.append(rec_starts, len(recs))
+    for lo in range(0, len(rec_ids), chunk):  # `chunk` records at a time: memory stays bounded
+        hi = min(lo + chunk, len(rec_ids))
+        rows = slice(bounds[lo], bounds[hi])
+        per_item = np.maximum.reduceat(recs[rows] @ bench.T, starts, axis=1)
+        best = np.maximum.reduceat(per_item, rec_starts[lo:hi] - bounds[lo], axis=0)
+        idx = np.argpartition(-best, k - 1, axis=1)[:, :k]
+        for j, r in enumerate(rec_ids[lo:hi]):
+            cols = sorted(idx[j], key=lambda c: -best[j, c])
+            out[int(r)] = [(int(items[c]), float(best[j, c])) for c in cols if best[j, c] >= floor]
+    return out
 
 
 JUDGE_PROMPT = (
