@@ -223,6 +223,29 @@ def test_resume_by_run_id_uses_the_saved_config(tmp_path):
     assert len({r.id for r in loaded.records}) == len(PROBLEMS) == len(loaded.records)
 
 
+def test_resume_takes_the_non_semantic_options_given_now(tmp_path):
+    """--timeout and --max-retry-wait given with --resume apply to the resumed run (they change how it
+    runs, not what it produces); options left out keep the saved values."""
+    cfg = make_cfg(tmp_path, timeout_s=30.0, max_retries=2)
+    with pytest.raises(Crash):
+        run(cfg, Interrupting(after=25))
+    (run_,) = Store(tmp_path / "out").runs("toy")
+    seen = {}
+
+    def make(spec, c, cache_path):
+        seen.update(timeout_s=c.timeout_s, max_retry_wait_s=c.max_retry_wait_s, max_retries=c.max_retries)
+        return ScriptedTeacher(SCRIPT)
+
+    given = GenerateConfig(
+        problems="<from run>", out=str(tmp_path / "out"), timeout_s=5.0, max_retry_wait_s=7.0
+    )
+    GenerateRun(
+        given, ["rft", "generate", "--resume", run_.id], resume=run_.id, teacher_factory=make,
+        progress=False, problems=PROBLEMS,
+    ).execute()  # fmt: skip
+    assert seen == {"timeout_s": 5.0, "max_retry_wait_s": 7.0, "max_retries": 2}
+
+
 @pytest.mark.parametrize("strategy", ["beam", "best-first", "sample"])
 def test_every_strategy_seals_valid_records(tmp_path, strategy):
     teacher = ScriptedTeacher(SCRIPT, samples=["3+4=7. Final answer: 7", "Final answer: 8"])

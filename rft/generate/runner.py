@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rft.config import GenerateConfig
+from rft.config import NON_SEMANTIC, GenerateConfig
 from rft.console import err, out
 from rft.errors import ConfigError, RftError, StorageError, TeacherError
 from rft.generate.card import generate_card
@@ -293,7 +293,11 @@ class GenerateRun:
             saved = run.meta.get("config")
             if not saved:
                 raise ConfigError(f"--resume: run {self.resume} has no saved config")
-            keep = {k: getattr(cfg, k) for k in ("concurrency", "out")}
+            # how fast and where it runs may change on resume: --concurrency, --out, and any other
+            # non-semantic option given now (--timeout, --max-retry-wait, ...); what it produces may not
+            keep = {
+                k: getattr(cfg, k) for k in {"concurrency", "out"} | (cfg.model_fields_set & NON_SEMANTIC)
+            }
             for key, value in saved.items():  # secrets were never saved: they must be given again
                 if isinstance(value, str) and REDACTED in value:
                     given = getattr(cfg, key, None)
