@@ -289,3 +289,16 @@ def test_merging_the_same_parents_again_returns_the_first_merge(tmp_path: Path):
     again = store.merge("all", ["shard0@v1", "shard1@v1"])
     assert not first.reused and again.reused and again.ref == first.ref == "all@v1"
     assert store.versions("all") == [1]
+
+
+def test_runs_lists_the_rest_and_marks_a_broken_run(capsys, tmp_path: Path):
+    store = Store(tmp_path / "store")
+    good = store.open_run("demo", run_id="gen-good", meta={})
+    good.append_record(make_records(1)[0])
+    bad = store.open_run("demo", run_id="gen-bad", meta={})
+    (bad.path / "run.json").write_text("{not json")
+    code, out, err = rft(capsys, "datasets", "runs", "--out", str(tmp_path / "store"))
+    assert code == 0, err
+    rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.startswith("│")}
+    assert "in progress" in rows["gen-good"] and "broken" in rows["gen-bad"]
+    assert "run gen-bad is broken" in " ".join(err.split()) and "run.json" in err

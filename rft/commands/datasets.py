@@ -95,11 +95,17 @@ def runs(
     table = Table(title=f"runs in {out_dir}", title_justify="left")
     for col in ("dataset", "run id", "created", "records", "sealed as"):
         table.add_column(col, justify="right" if col == "records" else "left", overflow="fold")
+    broken: list[tuple[str, str]] = []
     for r in all_runs:
-        table.add_row(
-            r.name, r.id, _when(r.created_at or "-"), str(len(r.done_ids())), r.sealed_as or "in progress"
-        )
+        try:
+            row = (_when(r.created_at or "-"), str(len(r.done_ids())), r.sealed_as or "in progress")
+        except RftError as exc:  # one damaged run is marked; the others are still listed
+            broken.append((r.id, str(exc)))
+            row = ("-", "-", "broken")
+        table.add_row(r.name, r.id, *row)
     out.print(table)
+    for run_id, reason in broken:
+        err.print(f"warning: run {run_id} is broken: {reason}", markup=False, soft_wrap=True)
 
 
 def _summary(lv: LoadedVersion) -> Table:
