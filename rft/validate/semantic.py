@@ -26,14 +26,15 @@ SUSPECT = 0.80
 JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
 TOP_K = 5
 JUDGE_PER_RECORD = 3  # nearest items in the band asked about per record, nearest first
-# Per-benchmark calibration of the judged band (with a judge only): a cosine that CALIBRATION_QUANTILE
-# of a benchmark's items reach to a *different* item of the same benchmark is no evidence of sameness,
-# so with a judge the band of that benchmark reaches up to that level (capped at CEILING_MAX; never
-# below the threshold). Pairs at or above DUPLICATE are the same problem listed twice (MATH-500 is part
-# of MATH test) and are left out of the calibration.
-CALIBRATION_QUANTILE = 0.95
-CEILING_MAX = 0.97
-DUPLICATE = 0.98
+# Per-benchmark calibration of the judged band (with a judge only): a cosine that the top
+# 1 - CALIBRATION_QUANTILE of a benchmark's items reach to a *different* item of the same benchmark is
+# no evidence of sameness (MBPP's one-word template twins: "convert degrees to radians" / "radians to
+# degrees"), so with a judge the band of that benchmark reaches up to that level, never below the
+# threshold and at most CEILING_MAX (from there on a pair is dropped without asking). Pairs at or above
+# DUPLICATE are the same text listed twice (MATH-500 is part of MATH test) and are left out.
+CALIBRATION_QUANTILE = 0.99
+CEILING_MAX = 0.99
+DUPLICATE = 0.999
 
 
 @lru_cache(maxsize=1)
