@@ -3,7 +3,10 @@
 Methods:
 - `containment` (default): number-masked word 5-grams; an item's score is the share of its
   informative n-grams (those shared by few benchmark items) present in the record; flagged at
-  >= threshold. Items with too few informative n-grams need an exact normalised match.
+  >= threshold. Items with too few informative n-grams need an exact normalised match. A hit that
+  rests on fewer than WEAK_SPANS * n informative n-grams while no record segment is the whole item
+  (a short or templated item inside its one-word twin) is weak evidence: with a judge, the judge
+  decides it (`rft.validate.run.split_weak`); without one it is dropped like any hit.
 - `ngram13` (GPT-3 / lm-evaluation-harness) and `ngram8` (open-r1): unmasked word n-grams; one
   shared n-gram flags the record (or, with an explicit threshold, containment >= threshold).
 

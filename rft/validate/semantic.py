@@ -5,7 +5,9 @@ docstring prose, LaTeX also read out in words) and a (record, item) pair scores 
 the forms. Pairs at or above `threshold` are flagged; with an LLM judge, a record's nearest items in
 the band [floor, `threshold`) are asked about, nearest first, the way the LLM Decontaminator does
 (retrieve the top-k items, ask whether the record is one of them rephrased); without one, the nearest
-item at or above `suspect` is reported as a suspect and kept.
+item at or above `suspect` is reported as a suspect and kept. With a judge, each benchmark's band
+reaches up to its calibrated ceiling (`band_ceilings`), the cosine its own distinct items reach to each
+other, so one-word template twins (MBPP) are judged rather than dropped on their cosine.
 """
 
 from __future__ import annotations
