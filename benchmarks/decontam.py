@@ -11,6 +11,13 @@ Records: GSM8K train questions with their solution lines as generated steps and 
 five (GSM8K, MATH-500 + MATH test, HumanEval, MBPP, ARC-Challenge), every indexed field.
 Reference: Python sets of word 8-gram tuples (lowercased, whitespace-split), any shared 8-gram
 flags, the way open-r1's scripts/decontaminate.py works; run on the same records in the same run.
+
+The judge band rows route, as `rft validate --semantic --judge` does, weak lexical hits (few informative
+n-grams, not the whole item) and cosines under each benchmark's calibrated ceiling to the judge. The
+oracle judge answers by the labels: MBPP non-test tasks count as clean even where one states the same
+task as a test item in other words (about 21 of them, e.g. "remove all whitespaces from a string" /
+"... using regex"); a real judge would rightly call those the same, so its false-positive rate on
+mbpp-train is bounded below by them. Only tasks verbatim equal to a test task are left out (NOT_CLEAN).
 """
 
 from __future__ import annotations
