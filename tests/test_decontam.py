@@ -621,6 +621,12 @@ def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path, m
     assert not any(a == gsm for a, _ in asked)
     assert stats["weak_lexical"] == 1
     assert stats["band_ceilings"]["mbpp"] > 0.95 and stats["band_ceilings"]["gsm8k"] == cfg.semantic_threshold
+    # no clear answer: dropped, as without a judge (a lexical match, a cosine above the threshold)
+    monkeypatch.setattr(run_mod, "judge_pairs", lambda spec, pairs, options=None: [None for _ in pairs])
+    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, weak=weak)
+    by_id = {f.record_id: f for f in sem}
+    assert by_id["twin"].action == by_id["split"].action == "dropped"
+    assert by_id["twin"].evidence["judge"].startswith("no clear") and by_id["split"].method == "semantic"
     # without a judge: the weak hit and the twin's cosine are dropped, as before
     cfg0 = ValidateConfig(**base)
     lex0, weak0 = split_weak(lexical_flags(recs, index), index, cfg0)
