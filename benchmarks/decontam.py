@@ -11,6 +11,13 @@ Records: GSM8K train questions with their solution lines as generated steps and 
 five (GSM8K, MATH-500 + MATH test, HumanEval, MBPP, ARC-Challenge), every indexed field.
 Reference: Python sets of word 8-gram tuples (lowercased, whitespace-split), any shared 8-gram
 flags, the way open-r1's scripts/decontaminate.py works; run on the same records in the same run.
+
+The judge band rows route, as `rft validate --semantic --judge` does, weak lexical hits (few informative
+n-grams, not the whole item) and cosines under each benchmark's calibrated ceiling to the judge. The
+oracle judge answers by the labels: MBPP non-test tasks count as clean even where one states the same
+task as a test item in other words (about 21 of them, e.g. "remove all whitespaces from a string" /
+"... using regex"); a real judge would rightly call those the same, so its false-positive rate on
+mbpp-train is bounded below by them. Only tasks verbatim equal to a test task are left out (NOT_CLEAN).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from rft.validate.run import (  # noqa: E402
     lexical_flags,
     segments_of,
     semantic_flags,
+    split_weak,
 )
 
 
@@ -182,6 +190,15 @@ TOPIC = {  # the clean negatives close to each benchmark
 }
 
 
+# MBPP non-test tasks left out of the clean negatives: each is verbatim the same task as a test item
+# (the same prompt text word for word; only the test cases differ), so flagging it is right.
+NOT_CLEAN = {
+    602: "verbatim mbpp/217: 'Write a python function to find the first repeated character in a given string.'",
+    704: "verbatim mbpp/248: 'Write a function to calculate the harmonic sum of n-1.'",
+    872: "verbatim mbpp/216: 'Write a function to check if a nested list is a subset of another nested list.'",
+}
+
+
 def paraphrase_set() -> list[dict]:
     """The hand-written paraphrases, each with the benchmark of its item."""
     out = []
@@ -210,7 +227,7 @@ def negative_set(bench_dir: Path, n_gsm8k: int = 300, per_rg_task: int = 20) -> 
     mbpp = [
         d["text"]
         for d in map(json.loads, (bench_dir / "mbpp" / "mbpp.jsonl").read_text().splitlines())
-        if not 11 <= int(d["task_id"]) <= 510
+        if not 11 <= int(d["task_id"]) <= 510 and int(d["task_id"]) not in NOT_CLEAN
     ]
     return {
         "gsm8k-train": gsm[:n_gsm8k],
@@ -250,7 +267,8 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
         f"\nparaphrases: {len(paras)} hand-written ("
         + ", ".join(f"{b} {sum(p['benchmark'] == b for p in paras)}" for b in BENCHMARKS)
         + "); clean close negatives: "
-        + ", ".join(f"{t} {len(v)}" for t, v in negs.items()),
+        + ", ".join(f"{t} {len(v)}" for t, v in negs.items())
+        + f" (left out, verbatim a test task: {', '.join(f'mbpp/{k}' for k in NOT_CLEAN)})",
         flush=True,
     )
     text_cfg = dict(benchmark_dir=bench_dir, hub=False, semantic=True)
@@ -262,10 +280,10 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     truth = {p["text"]: prompt[p["item_id"]] for p in paras}  # paraphrase -> its item's question
 
     def measure(index, cfg) -> tuple[dict[str, str], dict]:
-        lex = lexical_flags(recs, index)
+        lex, weak = split_weak(lexical_flags(recs, index), index, cfg)
         stats: dict = {}
         t0 = time.perf_counter()
-        sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats)
+        sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak)
         stats["seconds"] = time.perf_counter() - t0
         dropped = {f.record_id: f.item_id for f in lex + sem if f.check == "contamination"}
         return dropped, stats
@@ -283,6 +301,11 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
             f"\n{name}"
             + (
                 f"  [judge: {stats.get('asked', 0)} pairs asked, {stats['seconds']:.0f}s]"
+                if "judge" in name
+                else ""
+            )
+            + (
+                f"\n  [band ceilings: {stats.get('band_ceilings')}; weak lexical hits judged: {stats.get('weak_lexical', 0)}]"
                 if "judge" in name
                 else ""
             )

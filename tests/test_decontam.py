@@ -18,7 +18,7 @@ from rft.validate.benchmarks import parse_benchmarks, resolve_sources
 from rft.validate.decontam import METHODS, Entry, LexicalIndex, entry_grams
 from rft.validate.families import FAMILIES, synthetic_record
 from rft.validate.normalize import NUM, mask, tokenize
-from rft.validate.run import ValidateConfig, build_index, lexical_flags, semantic_flags
+from rft.validate.run import ValidateConfig, build_index, lexical_flags, semantic_flags, split_weak
 
 DATA = Path(__file__).parent / "data"
 FLOORS = {"verbatim": 0.99, "format_noise": 0.99, "numbers_swapped": 0.99, "numbers_names_swapped": 0.90}
@@ -539,3 +539,97 @@ def test_judge_is_asked_about_a_records_nearest_items_nearest_first(bench_dir: P
     assert 1 < len(calls) <= JUDGE_PER_RECORD  # later rounds ask only the records still undecided
     assert stats["asked"] == sum(map(len, calls)) == stats["same"] + stats["different"] + stats["unclear"]
     assert stats["same"] == len(judged) and stats["band"] == [cfg.judge_floor, cfg.semantic_threshold]
+
+
+# --- weak lexical evidence and the calibrated judge band (issue 8, item 13) ----------------------
+TWIN = "Write a function that matches a word containing 'z', not at the start or end of the word."
+ITEM_454 = "Write a function that matches a word containing 'z'."
+
+
+def test_boilerplate_ngrams_do_not_count_towards_a_hit(dir_index):
+    """N-grams frequent across the benchmark index ("write a function to find the") are not indexed
+    at all: a template twin's hit counts only the informative n-grams it shares."""
+    lex = dir_index.lexical
+    boiler = entry_grams(Entry("x", "x", "question"), "Write a function to find the", lex.method).grams
+    assert len(boiler) and not np.isin(boiler, lex.keys).any()
+    twin = "Write a function to find the largest integers from a given list of numbers using heap queue algorithm."
+    [hit, *_] = lex.score([[twin]])[0]
+    all_grams = len(lex.entry_grams[hit.entry])
+    assert lex.entries[hit.entry].item_id != "mbpp/4"  # the twin itself is not a test item
+    assert hit.shared < all_grams  # the boilerplate n-grams it shares are not counted
+    assert hit.shared < lex.weak_min and lex.is_weak(hit, [twin])
+
+
+def test_template_twin_is_weak_but_a_verbatim_copy_is_not(dir_index, bench_dir: Path):
+    """A short item contained in a longer text (its one-word twin) rests on too few informative n-grams:
+    weak, and said so; the item itself as a segment, and a long item with its numbers swapped, are
+    strong. Without a judge all three are dropped."""
+    gsm = json.loads((bench_dir / "gsm8k" / "test.jsonl").read_text().splitlines()[0])["question"]
+    recs = [
+        (1, synthetic_record("twin", TWIN, "#### 0")),
+        (2, synthetic_record("copy", ITEM_454, "#### 0")),
+        (3, synthetic_record("long", gsm.replace("16", "23").replace("3", "5"), "#### 0")),
+    ]
+    flags = {f.record_id: f for f in lexical_flags(recs, dir_index)}
+    assert set(flags) == {"twin", "copy", "long"}
+    assert all(f.check == "contamination" and f.action == "dropped" for f in flags.values())
+    assert flags["twin"].item_id == flags["copy"].item_id == "mbpp/454"
+    assert "weak" in flags["twin"].evidence and "informative n-grams" in flags["twin"].evidence["weak"]
+    assert "weak" not in flags["copy"].evidence and "weak" not in flags["long"].evidence
+    assert flags["long"].evidence["shared_ngrams"] >= dir_index.lexical.weak_min
+    # without a judge nothing is handed on; with one only the weak hit is
+    assert split_weak(list(flags.values()), dir_index, ValidateConfig(hub=False))[1] == {}
+
+
+def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path, monkeypatch):
+    """With a judge: a weak lexical hit is asked about (its item first) and a NO keeps the record as a
+    `suspect` row; a cosine at the level MBPP's own distinct items reach to each other (one-word
+    twins) is judged instead of dropped; a verbatim long copy is dropped without asking. The band
+    ceilings come from the index (item-to-nearest-other-item cosines): MBPP's is high, GSM8K's stays at
+    the threshold."""
+    from rft.validate import run as run_mod
+
+    gsm = json.loads((bench_dir / "gsm8k" / "test.jsonl").read_text().splitlines()[0])["question"]
+    split_twin = "Write a function to split a string at uppercase letters."  # mbpp/15: "... lowercase ..."
+    recs = [
+        (1, synthetic_record("twin", TWIN, "#### 0")),
+        (2, synthetic_record("long", gsm, "#### 0")),
+        (3, synthetic_record("split", split_twin, "#### 0")),
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def judge(spec, pairs, options=None):
+        asked.extend(pairs)
+        return [False for _ in pairs]
+
+    monkeypatch.setattr(run_mod, "judge_pairs", judge)
+    base = dict(benchmark_dir=bench_dir, benchmarks=["gsm8k", "mbpp"], hub=False, semantic=True)
+    cfg = ValidateConfig(**base, judge="x:y")
+    index = build_index(cfg)
+    lex, weak = split_weak(lexical_flags(recs, index), index, cfg)
+    assert [f.record_id for f in lex] == ["long"] and set(weak) == {"twin"}
+    stats: dict = {}
+    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak)
+    by_id = {f.record_id: f for f in sem}
+    assert by_id["twin"].check == "suspect" and by_id["twin"].action == "kept"
+    assert (
+        by_id["twin"].method == "containment+judge(x:y)"
+        and by_id["twin"].evidence["judge"] == "different problem"
+    )
+    assert "split" not in by_id  # judged: different problems
+    assert (TWIN, ITEM_454) == asked[[a for a, _ in asked].index(TWIN)]  # its lexical item first
+    assert not any(a == gsm for a, _ in asked)
+    assert stats["weak_lexical"] == 1
+    assert stats["band_ceilings"]["mbpp"] > 0.95 and stats["band_ceilings"]["gsm8k"] == cfg.semantic_threshold
+    # no clear answer: dropped, as without a judge (a lexical match, a cosine above the threshold)
+    monkeypatch.setattr(run_mod, "judge_pairs", lambda spec, pairs, options=None: [None for _ in pairs])
+    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, weak=weak)
+    by_id = {f.record_id: f for f in sem}
+    assert by_id["twin"].action == by_id["split"].action == "dropped"
+    assert by_id["twin"].evidence["judge"].startswith("no clear") and by_id["split"].method == "semantic"
+    # without a judge: the weak hit and the twin's cosine are dropped, as before
+    cfg0 = ValidateConfig(**base)
+    lex0, weak0 = split_weak(lexical_flags(recs, index), index, cfg0)
+    sem0 = semantic_flags(recs, index, cfg0, skip={f.record_id for f in lex0}, weak=weak0)
+    dropped = {f.record_id for f in lex0 + sem0 if f.action == "dropped"}
+    assert dropped == {"twin", "long", "split"}

@@ -3,7 +3,10 @@
 Methods:
 - `containment` (default): number-masked word 5-grams; an item's score is the share of its
   informative n-grams (those shared by few benchmark items) present in the record; flagged at
-  >= threshold. Items with too few informative n-grams need an exact normalised match.
+  >= threshold. Items with too few informative n-grams need an exact normalised match. A hit that
+  rests on fewer than WEAK_SPANS * n informative n-grams while no record segment is the whole item
+  (a short or templated item inside its one-word twin) is weak evidence: with a judge, the judge
+  decides it (`rft.validate.run.split_weak`); without one it is dropped like any hit.
 - `ngram13` (GPT-3 / lm-evaluation-harness) and `ngram8` (open-r1): unmasked word n-grams; one
   shared n-gram flags the record (or, with an explicit threshold, containment >= threshold).
 
@@ -28,6 +31,11 @@ EXACT_MAX_TOKENS = 64  # an entry this short (in tokens) may be matched exactly
 # same numbers, while masked solution n-grams ("so he has to pay <num>") are generic.
 UNMASKED_FIELDS = frozenset({"solution"})
 SOLUTION_THRESHOLD = 0.5  # containment a gold-solution entry needs (when a threshold applies)
+# A containment hit is weak evidence when it rests on fewer than WEAK_SPANS * n informative n-grams
+# (about three n-gram widths of informative text: one changed word removes up to n n-grams, so a short
+# or templated item and its one-word twin share that much) and no record segment is the whole item
+# (same unmasked token sequence). With a judge such a hit is asked about; without one it is dropped.
+WEAK_SPANS = 3
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,7 @@ class LexicalIndex:
         # enough that its masked form is still specific. Entries shorter than n: hashed windows of
         # their length. Longer ones: all their n-grams must be present, then the sequence is checked.
         self.exact_len = ex_len
+        self.exact_raw_hash = np.array([it.exact_hash for it in items], dtype=np.uint64)
         self.exact_masked = np.array(
             [method.masked and it.exact_len >= exact_masked_min for it in items], dtype=bool
         )
@@ -309,6 +318,27 @@ class LexicalIndex:
             if hi - lo >= length and (rolling(ids[lo:hi], length) == self.exact_hash[entry]).any():
                 return True
         return False
+
+    @property
+    def weak_min(self) -> int:
+        """Informative n-grams a containment hit needs to be strong evidence on its own."""
+        return WEAK_SPANS * self.method.n
+
+    def is_weak(self, hit: Hit, texts: Sequence[str]) -> bool:
+        """Is `hit` weak evidence (see WEAK_SPANS)? Only containment hits can be: the classic rules
+        (ngram13/ngram8) flag on one shared n-gram by definition. An exact hit is on an item with too
+        few informative n-grams, so it is weak unless a segment is that whole item."""
+        if not self.method.drop_common or (not hit.exact and hit.shared >= self.weak_min):
+            return False
+        length = int(self.exact_len[hit.entry])
+        if not length:
+            return True
+        target = self.exact_raw_hash[hit.entry]
+        for text in texts:
+            raw = tok.tokens(tok.prepare(text)).raw
+            if len(raw) == length and int(rolling(raw, length)[0]) == int(target):
+                return False
+        return True
 
     # --- evidence ------------------------------------------------------------------------------
     def evidence(self, segments: Sequence[tuple[str, str]], hit: Hit, max_chars: int = 240) -> dict[str, str]:

@@ -21,7 +21,7 @@ CHECKS = {
     "duplicate": "exact duplicate question (normalised)",
     "near_duplicate": "near-duplicate question (MinHash LSH)",
     "contamination": "matches a benchmark test item",
-    "suspect": "semantically close to a benchmark item, in the ambiguous band (kept)",
+    "suspect": "close to a benchmark item: in the ambiguous semantic band, or a weak lexical match the judge called different (kept)",
 }
 
 

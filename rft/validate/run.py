@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from rft.validate.semantic import (
     SUSPECT,
     THRESHOLD,
     TOP_K,
+    band_ceilings,
     embed,
     judge_pairs,
     nearest_items,
@@ -299,7 +300,12 @@ def lexical_flags(
 def _contamination_flag(
     lex: LexicalIndex, rid: str, line: int, segs: list[tuple[str, str]], hits: list[Hit]
 ) -> Flag:
-    best = hits[0]
+    """The flag of a record's best hit; a strong hit is preferred over a weak one (see
+    `LexicalIndex.is_weak`), and a weak one says so in `evidence["weak"]`."""
+    texts = [t for _, t in segs]
+    strong = next((h for h in hits[:8] if not lex.is_weak(h, texts)), None)
+    best = strong or hits[0]
+    hits = [best] + [h for h in hits if h is not best]
     e = lex.entries[best.entry]
     ev = lex.evidence(segs, best)
     ev["shared_ngrams"] = best.shared
@@ -307,6 +313,11 @@ def _contamination_flag(
     ev["field"] = e.field
     if best.exact:
         ev["rule"] = "exact normalised match (short item)"
+    if strong is None:
+        ev["weak"] = (
+            f"{best.shared} informative n-grams (< {lex.weak_min}) and no segment is the whole item: "
+            "with --judge the judge decides, without one it is dropped"
+        )
     others = sorted({lex.entries[h.entry].item_id for h in hits[1:]} - {e.item_id})
     if others:
         ev["also"] = others[:5]
@@ -366,20 +377,45 @@ def _semantic_bench(index: BenchmarkIndex) -> tuple[list[Entry], np.ndarray, np.
     return entries, bench, np.array(owner, dtype=np.int64)
 
 
+def split_weak(
+    lex: list[Flag], index: BenchmarkIndex, cfg: ValidateConfig
+) -> tuple[list[Flag], dict[str, Flag]]:
+    """With a judge: the lexical flags that stand (strong, or weak on an item without benchmark text to
+    show the judge) and, by record, the weak ones the judge decides in `semantic_flags`. Without a judge
+    every lexical flag stands (weak hits are dropped conservatively and say so in their evidence)."""
+    if not cfg.judge:
+        return lex, {}
+    weak = {
+        f.record_id: f
+        for f in lex
+        if f.check == "contamination"
+        and "weak" in f.evidence
+        and Entry(str(f.benchmark), str(f.item_id), "question") in index.texts
+    }
+    return [f for f in lex if f.record_id not in weak], weak
+
+
 def semantic_flags(
     records: Sequence[tuple[int, Record]],
     index: BenchmarkIndex,
     cfg: ValidateConfig,
     skip: set[str],
     judge_stats: dict[str, Any] | None = None,
+    weak: dict[str, Flag] | None = None,
 ) -> list[Flag]:
     """The nearest benchmark questions of each record question, both embedded in every comparable
     form. With a judge, a record's nearest items in the band are asked about (nearest first, at most
-    JUDGE_PER_RECORD) and `judge_stats` receives how many pairs it was asked and what it answered."""
+    JUDGE_PER_RECORD) and `judge_stats` receives how many pairs it was asked and what it answered.
+
+    With a judge, the band of a benchmark reaches up to its calibrated ceiling (`band_ceilings`: the
+    cosine its own distinct items reach to each other) for items with benchmark text, and `weak`
+    lexical flags (by record, from `split_weak`) are judged too, their item asked about first: YES or
+    an unclear answer drops the record, NO keeps it as a `suspect` row."""
+    weak = weak or {}
     entries, bench, owner = _semantic_bench(index)
     todo = [(line, r) for line, r in records if r.id not in skip]
     if not todo or not len(bench):
-        return []
+        return list(weak.values())
     rec_texts: list[str] = []
     rec_of: list[int] = []
     for j, (_, rec) in enumerate(todo):
@@ -396,15 +432,40 @@ def semantic_flags(
         top_k=cfg.top_k,
         floor=floor,
     )
+    # where a pair is dropped without asking: the threshold, or with a judge the benchmark's ceiling
+    ceiling = np.full(len(entries), cfg.semantic_threshold)
+    ceilings: dict[str, float] = {}
+    if cfg.judge:
+        names = sorted({e.benchmark for e in entries})
+        group = np.array([names.index(e.benchmark) for e in entries], dtype=np.int64)
+        by_group = band_ceilings(bench, owner, group, cfg.semantic_threshold)
+        ceilings = {names[g]: round(c, 4) for g, c in by_group.items()}
+        for k, e in enumerate(entries):
+            if e in index.texts:
+                ceiling[k] = by_group[int(group[k])]
     # the judge: a record's band candidates with benchmark text, asked in rounds, nearest first
     band = {
-        ri: [(it, sc) for it, sc in cands[:JUDGE_PER_RECORD] if sc < cfg.semantic_threshold]
+        ri: [(it, sc) for it, sc in cands[:JUDGE_PER_RECORD] if sc < ceiling[it]]
         for ri, cands in enumerate(near)
-        if cands and cands[0][1] < cfg.semantic_threshold
+        if cands and cands[0][1] < ceiling[cands[0][0]]
     }
     askable = (
         {ri: [c for c in cs if entries[c[0]] in index.texts] for ri, cs in band.items()} if cfg.judge else {}
     )
+    # weak lexical hits: their item first (with its cosine when it is among the nearest)
+    pos = {e: k for k, e in enumerate(entries)}
+    weak_of: dict[int, int] = {}  # record -> entry of its weak lexical item
+    for ri, (_, rec) in enumerate(todo):
+        f = weak.get(rec.id)
+        if f is None:
+            continue
+        k = pos[Entry(str(f.benchmark), str(f.item_id), "question")]
+        weak_of[ri] = k
+        if near[ri] and near[ri][0][1] >= ceiling[near[ri][0][0]]:
+            continue  # dropped by its cosine anyway
+        cos = dict(near[ri]).get(k, float("nan"))
+        rest = [c for c in askable.get(ri, []) if c[0] != k]
+        askable[ri] = [(k, cos), *rest][:JUDGE_PER_RECORD]
     askable = {ri: cs for ri, cs in askable.items() if cs}
     same: dict[int, tuple[int, float]] = {}  # record -> the item the judge called the same problem
     unclear: set[int] = set()
@@ -434,25 +495,34 @@ def semantic_flags(
                 unclear=answered.count(None),
                 records_asked=len(askable),
                 band=[round(floor, 4), cfg.semantic_threshold],
-                not_asked_no_text=len(band) - len(askable),
+                band_ceilings=ceilings,
+                weak_lexical=len(weak_of),
+                not_asked_no_text=len(band) - len({ri for ri in band if ri in askable}),
             )
     flags = []
     for ri, cands in enumerate(near):
+        line, rec = todo[ri]
+        lf = weak.get(rec.id)
+        if lf is not None and not (cands and cands[0][1] >= ceiling[cands[0][0]]):
+            flags.append(_judged_weak(lf, cfg, same.get(ri), weak_of[ri], ri in unclear, entries, index))
+            continue
         if not cands:
             continue
-        line, rec = todo[ri]
         item, score = same.get(ri, cands[0])
         e = entries[item]
         ev: dict[str, Any] = {"nearest_item": e.item_id, "cosine": round(score, 4)}
         if e in index.texts:
             ev["nearest_text"] = index.texts[e][:240]
-        if score >= cfg.semantic_threshold:
+        if score >= ceiling[item]:
             check, action, method = "contamination", "dropped", "semantic"
         elif ri in same:
             check, action, method = "contamination", "dropped", f"semantic+judge({cfg.judge})"
             ev["judge"] = "same problem"
         elif ri in askable and ri not in unclear:
             continue  # the judge says: different problems
+        elif score >= cfg.semantic_threshold:  # above the threshold and no clear answer: dropped
+            check, action, method = "contamination", "dropped", "semantic"
+            ev["judge"] = "no clear YES/NO"
         elif score < cfg.suspect_threshold and ri not in askable:
             continue  # under the suspect threshold, and not for the judge to decide
         else:
@@ -477,6 +547,41 @@ def semantic_flags(
     return flags
 
 
+def _judged_weak(
+    lf: Flag,
+    cfg: ValidateConfig,
+    same: tuple[int, float] | None,
+    lex_item: int,
+    unclear: bool,
+    entries: list[Entry],
+    index: BenchmarkIndex,
+) -> Flag:
+    """The row of a record with a weak lexical hit, after the judge: YES on the lexical item or an
+    unclear answer keeps the lexical flag (dropped); YES on another item drops it as that item;
+    NO on everything asked keeps the record as a `suspect` row naming the lexical match."""
+    ev = dict(lf.evidence)
+    if same is not None and same[0] != lex_item:
+        e = entries[same[0]]
+        ev = {"nearest_item": e.item_id, "cosine": round(same[1], 4), "nearest_text": index.texts[e][:240]}
+        ev["judge"] = "same problem"
+        return replace(
+            lf,
+            benchmark=e.benchmark,
+            item_id=e.item_id,
+            method=f"semantic+judge({cfg.judge})",
+            score=same[1],
+            evidence=ev,
+        )
+    if same is not None:
+        ev["judge"] = "same problem"
+        return replace(lf, method=f"{lf.method}+judge({cfg.judge})", evidence=ev)
+    if unclear:
+        ev["judge"] = "no clear YES/NO (dropped: lexical match)"
+        return replace(lf, evidence=ev)
+    ev["judge"] = "different problem"
+    return replace(lf, check="suspect", action="kept", method=f"{lf.method}+judge({cfg.judge})", evidence=ev)
+
+
 def validate_records(
     records: Sequence[tuple[int, Record]],
     cfg: ValidateConfig,
@@ -498,12 +603,15 @@ def validate_records(
     timings["checks"] = time.perf_counter() - t
     t = time.perf_counter()
     lex = lexical_flags(records, index, cfg.batch_size, progress, cfg.workers)
+    lex, weak = split_weak(lex, index, cfg)
     flags += lex
     timings["lexical"] = time.perf_counter() - t
     judge_stats: dict[str, Any] = {}
     if cfg.semantic:
         t = time.perf_counter()
-        flags += semantic_flags(records, index, cfg, skip={f.record_id for f in lex}, judge_stats=judge_stats)
+        flags += semantic_flags(
+            records, index, cfg, skip={f.record_id for f in lex}, judge_stats=judge_stats, weak=weak
+        )
         timings["semantic"] = time.perf_counter() - t
     total = len(records) + sum(1 for f in (pre_flags or []) if f.check == "schema")
     return Report(

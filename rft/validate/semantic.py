@@ -5,7 +5,9 @@ docstring prose, LaTeX also read out in words) and a (record, item) pair scores 
 the forms. Pairs at or above `threshold` are flagged; with an LLM judge, a record's nearest items in
 the band [floor, `threshold`) are asked about, nearest first, the way the LLM Decontaminator does
 (retrieve the top-k items, ask whether the record is one of them rephrased); without one, the nearest
-item at or above `suspect` is reported as a suspect and kept.
+item at or above `suspect` is reported as a suspect and kept. With a judge, each benchmark's band
+reaches up to its calibrated ceiling (`band_ceilings`), the cosine its own distinct items reach to each
+other, so one-word template twins (MBPP) are judged rather than dropped on their cosine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ SUSPECT = 0.80
 JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
 TOP_K = 5
 JUDGE_PER_RECORD = 3  # nearest items in the band asked about per record, nearest first
+# Per-benchmark calibration of the judged band (with a judge only): a cosine that the top
+# 1 - CALIBRATION_QUANTILE of a benchmark's items reach to a *different* item of the same benchmark is
+# no evidence of sameness (MBPP's one-word template twins: "convert degrees to radians" / "radians to
+# degrees"), so with a judge the band of that benchmark reaches up to that level, never below the
+# threshold and at most CEILING_MAX (from there on a pair is dropped without asking). Pairs at or above
+# DUPLICATE are the same text listed twice (MATH-500 is part of MATH test) and are left out.
+CALIBRATION_QUANTILE = 0.99
+CEILING_MAX = 0.99
+DUPLICATE = 0.999
 
 
 @lru_cache(maxsize=1)
@@ -110,6 +121,40 @@ def nearest_items(
         for j, r in enumerate(rec_ids[lo:hi]):
             cols = sorted(idx[j], key=lambda c: -best[j, c])
             out[int(r)] = [(int(items[c]), float(best[j, c])) for c in cols if best[j, c] >= floor]
+    return out
+
+
+def nearest_other(
+    bench: np.ndarray, bench_item: np.ndarray, group: np.ndarray, chunk: int = 1024
+) -> np.ndarray:
+    """For each item (0..n-1, `bench` rows are its forms, `bench_item` their items), its best cosine to
+    another item of the same `group` (benchmark), pairs at or above DUPLICATE left out; -1 if none."""
+    n = int(bench_item.max()) + 1 if len(bench_item) else 0
+    out = np.full(n, -1.0, dtype=np.float32)
+    row_group = group[bench_item]
+    for g in np.unique(row_group):
+        rows = np.nonzero(row_group == g)[0]
+        b, it = bench[rows], bench_item[rows]
+        best = np.full(len(rows), -1.0, dtype=np.float32)
+        for lo in range(0, len(rows), chunk):
+            sim = b[lo : lo + chunk] @ b.T
+            sim[it[lo : lo + chunk, None] == it[None, :]] = -1.0
+            sim[sim >= DUPLICATE] = -1.0
+            best[lo : lo + chunk] = sim.max(axis=1)
+        np.maximum.at(out, it, best)
+    return out
+
+
+def band_ceilings(
+    bench: np.ndarray, bench_item: np.ndarray, group: np.ndarray, threshold: float
+) -> dict[int, float]:
+    """Per group (benchmark): where its judged band ends, from its own items (see CALIBRATION_QUANTILE)."""
+    nn = nearest_other(bench, bench_item, group)
+    out = {}
+    for g in np.unique(group):
+        vals = nn[(group == g) & (nn > -1.0)]
+        level = float(np.quantile(vals, CALIBRATION_QUANTILE)) if len(vals) else threshold
+        out[int(g)] = float(min(max(level, threshold), max(CEILING_MAX, threshold)))
     return out
 
 
