@@ -29,7 +29,7 @@ from typing import Any
 
 from rft.config import NON_SEMANTIC, GenerateConfig
 from rft.console import err, out
-from rft.errors import ConfigError, RftError, StorageError, TeacherError
+from rft.errors import ConfigError, RftError, StorageError
 from rft.generate.card import generate_card
 from rft.generate.estimate import estimate
 from rft.generate.progress import LiveProgress, Totals
@@ -40,6 +40,7 @@ from rft.schemas import Outcome, Problem, Record
 from rft.store.redaction import REDACTED, redact_text
 from rft.teachers.base import Completion, Teacher
 from rft.teachers.errors import TeacherRefused
+from rft.teachers.ping import preflight
 from rft.validate.steps import make_validator
 
 TeacherFactory = Callable[[str, GenerateConfig, Path | None], Teacher]
@@ -365,9 +366,9 @@ class GenerateRun:
         teacher = self.teacher_factory(cfg.teacher, cfg, run.cache_path)
         judge = self.teacher_factory(cfg.judge, cfg.for_judge(), run.cache_path) if cfg.judge else teacher
         try:
-            await self._preflight(teacher)
+            await preflight(teacher)
             if judge is not teacher:
-                await self._preflight(judge)
+                await preflight(judge)
             validator = make_validator(validator_name, judge, prompts, cfg.judge_max_tokens)
             outcome = await self._search_all(
                 store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
@@ -377,17 +378,6 @@ class GenerateRun:
             if judge is not teacher:
                 await judge.aclose()
         return outcome
-
-    async def _preflight(self, teacher: Teacher) -> None:
-        """One tiny call before the run starts: an unreachable teacher is one clear error, not N failures."""
-        try:
-            await teacher.chat(
-                [{"role": "user", "content": "Reply with OK."}], n=1, temperature=0.0, max_tokens=2, seed=0
-            )
-        except RftError:
-            raise
-        except Exception as exc:  # the provider's own exception types
-            raise TeacherError(f"teacher {teacher.spec} is not usable: {type(exc).__name__}: {exc}") from exc
 
     async def _search_all(
         self, store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params

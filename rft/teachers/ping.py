@@ -7,11 +7,24 @@ import time
 
 from pydantic import BaseModel
 
-from rft.teachers.base import Completion
+from rft.errors import RftError, TeacherError
+from rft.teachers.base import Completion, Teacher
 from rft.teachers.factory import make_teacher
 from rft.teachers.options import TeacherOptions
 
 PING_MESSAGES = [{"role": "user", "content": "What is 2 + 3? Answer with the number only."}]
+PREFLIGHT_MESSAGES = [{"role": "user", "content": "Reply with OK."}]
+
+
+async def preflight(teacher: Teacher) -> None:
+    """One tiny call before a stage starts work (generate's teacher and judge, validate's judge): an
+    unreachable or misconfigured teacher is one clear error, not N failures later."""
+    try:
+        await teacher.chat(PREFLIGHT_MESSAGES, n=1, temperature=0.0, max_tokens=2, seed=0)
+    except RftError:
+        raise
+    except Exception as exc:  # the provider's own exception types
+        raise TeacherError(f"teacher {teacher.spec} is not usable: {type(exc).__name__}: {exc}") from exc
 
 
 class PingResult(BaseModel):

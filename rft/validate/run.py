@@ -652,26 +652,25 @@ def check_judge(cfg: ValidateConfig) -> None:
     import asyncio
 
     from rft.teachers import make_teacher
+    from rft.teachers.ping import preflight
 
     opts = cfg.judge_options()
     opts = opts.model_copy(update={"max_retries": min(opts.max_retries, JUDGE_PREFLIGHT_RETRIES)})
     teacher = make_teacher(cfg.judge, opts)
 
-    async def preflight() -> None:
+    async def check() -> None:
         try:
-            await teacher.chat(
-                [{"role": "user", "content": "Reply with OK."}], n=1, temperature=0.0, max_tokens=2, seed=0
-            )
+            await preflight(teacher)
         finally:
             await teacher.aclose()
 
     try:
-        asyncio.run(preflight())
+        asyncio.run(check())
     except RftError as exc:
-        detail = str(exc).removeprefix(f"{teacher.spec}: ")
+        detail = (
+            str(exc).removeprefix(f"teacher {teacher.spec} is not usable: ").removeprefix(f"{teacher.spec}: ")
+        )
         raise TeacherError(f"--judge {cfg.judge} is not usable: {detail}") from None
-    except Exception as exc:  # the provider's own exception types
-        raise TeacherError(f"--judge {cfg.judge} is not usable: {type(exc).__name__}: {exc}") from exc
 
 
 def report_json(report: Report) -> str:
