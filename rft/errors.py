@@ -81,3 +81,9 @@ def storage_error(exc: BaseException, target: object = None, then: str = "") -> 
         if reason == "permission denied":
             verb = "cannot access"
     return StorageError(f"{verb} {target}: {reason}" + (f"; {then}" if then else ""))
+
+
+def write_error(exc: OSError, target: object, then: str = "") -> RftError:
+    """The one line for a failed write of `target`: the StorageError when the disk is the reason,
+    else an InputError with what the system said."""
+    return storage_error(exc, target, then) or InputError(f"cannot write {target}: {exc.strerror or exc}")

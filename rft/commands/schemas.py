@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from rft.console import out
-from rft.errors import InputError, storage_error
+from rft.errors import InputError, write_error
 from rft.schemas import Event, Manifest, Node, Outcome, Problem, Record, Trace
 
 app = typer.Typer(help="The record format as JSON Schema.", no_args_is_help=True)
@@ -44,9 +44,7 @@ def export_schemas(directory: Path) -> list[Path]:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             kept = f"{len(written)} of {len(MODELS)} schema files were written"
-            raise storage_error(exc, path, kept) or InputError(
-                f"cannot write {path}: {exc.strerror or exc}"
-            ) from None
+            raise write_error(exc, path, kept) from None
         written.append(path)
     return written
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from datasets import Dataset, Features, List, Value
 from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-from rft.errors import ConfigError, InputError, storage_error
+from rft.errors import ConfigError, InputError, write_error
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable
 from rft.store.store import EXPORT_FORMATS as FORMATS
@@ -71,9 +71,7 @@ def export_dataset(records: list[Record], fmt: str, output: Path) -> Path:
             ds.to_parquet(str(tmp))
         os.replace(tmp, output)
     except OSError as exc:
-        raise storage_error(exc, output, "nothing was exported") or InputError(
-            f"cannot write {output}: {exc.strerror or exc}"
-        ) from exc
+        raise write_error(exc, output, "nothing was exported") from exc
     finally:
         with contextlib.suppress(OSError):  # on a read-only folder even this fails
             tmp.unlink(missing_ok=True)

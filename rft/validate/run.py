@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from rft.errors import ConfigError, InputError, RftError, TeacherError, storage_error
+from rft.errors import ConfigError, InputError, RftError, TeacherError, write_error
 from rft.schemas import Record
 from rft.store.redaction import check_env_name, redact, register_url_secrets
 from rft.validate import fingerprints as fp_mod
@@ -629,8 +629,6 @@ class ValidateResult:
 def seal_identity(name: str, version: int, parent: Any, cfg: ValidateConfig) -> dict[str, Any]:
     """What a validate seal is of: the parent version (and its data hash) and the settings that decide
     what is kept. Validating the same parent the same way again returns the version sealed before."""
-    from rft.store.redaction import redact
-
     settings = {k: v for k, v in cfg.to_dict().items() if k not in ("workers", "batch_size")}
     blob = json.dumps(redact(settings), sort_keys=True, default=str).encode("utf-8")
     return {
@@ -688,9 +686,7 @@ def write_report(out: Path, report: Report) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise storage_error(exc, out, "no report was written") or InputError(
-            f"cannot write {out}: {exc.strerror or exc}"
-        ) from None
+        raise write_error(exc, out, "no report was written") from None
 
 
 def run(
@@ -716,7 +712,6 @@ def run(
     report = validate_records(
         records, cfg, dataset=name, parent=version, pre_flags=schema_flags, progress=progress
     )
-    payload = report_json(report)
     if report_only:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         out = store.dataset_dir(name) / "reports" / f"v{version}-validate-{stamp}.json"
@@ -740,7 +735,7 @@ def run(
             "counts": {"validate_in": float(report.total), "validate_dropped": float(len(dropped))},
             "validation": {**summary, "report": REPORT_FILE},
         },
-        extra_files={REPORT_FILE: payload},
+        extra_files={REPORT_FILE: report_json(report)},
         identity=seal_identity(name, version, manifest, cfg),
     )
     return ValidateResult(report, sealed, sealed.path / REPORT_FILE)
