@@ -37,9 +37,10 @@ from rft.generate.prompts import PromptSet
 from rft.generate.render import render
 from rft.generate.search import Searcher, SearchParams, SearchResult
 from rft.schemas import Outcome, Problem, Record
-from rft.store.redaction import REDACTED, redact_text
+from rft.store.redaction import REDACTED
 from rft.teachers.base import Completion, Teacher
 from rft.teachers.errors import TeacherRefused
+from rft.teachers.http import short
 from rft.teachers.ping import preflight
 from rft.validate.steps import make_validator
 
@@ -248,16 +249,14 @@ class _Failures:
         top = counts[0][0] if counts else "?"
         return top + (f"; and {len(counts) - 1} other errors" if len(counts) > 1 else "")
 
-    def summary(self, total: int) -> str:
+    def counted(self, total: int) -> str:
         what = f"{len(self.errors)} of {total} problems failed"
         if self.not_started:
             what += f" and {len(self.not_started)} were not started"
-        return f"{what} ({self.reason()})"
+        return what
 
-
-def _one_line(exc: BaseException, limit: int = 500) -> str:
-    text = redact_text(" ".join(str(exc).split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    def summary(self, total: int) -> str:
+        return f"{self.counted(total)} ({self.reason()})"
 
 
 class GenerateRun:
@@ -444,7 +443,7 @@ class GenerateRun:
                     raise
                 except RftError as exc:  # an outage or a refusal: an event, never a record
                     refused = isinstance(exc, TeacherRefused)
-                    message = _one_line(exc)
+                    message = short(exc, 500)  # one line, secrets scrubbed
                     failures.errors[problem.id] = message
                     run.append_event(
                         "problem_failed",
@@ -564,12 +563,8 @@ class GenerateRun:
         solved = int(counts["solved"])
         label = sealed.ref
         if failures.errors:
-            what = f"{len(failures.errors)} of {len(problems)} problems failed"
-            if failures.not_started:
-                what += f" and {len(failures.not_started)} were not started; they are not in it"
-            else:
-                what += " and are not in it"
-            label += f" (incomplete: {what})"
+            they = "; they" if failures.not_started else " and"
+            label += f" (incomplete: {failures.counted(len(problems))}{they} are not in it)"
         out.print(
             f"sealed {label}: {n}/{len(problems)} problems, {solved} solved"
             f" ({solved / n:.0%}), {int(counts['correct'])} correct, "
