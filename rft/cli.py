@@ -96,15 +96,15 @@ def _main() -> None:
     try:
         _app()
     except RftError as exc:
-        err.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # err scrubs secrets
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception:  # a bug: keep the traceback for the report, without the secrets it may quote
+    except Exception:  # a bug: keep the traceback for the report (stderr is scrubbed by main)
         import traceback
 
-        sys.stderr.write(redact_text(traceback.format_exc()))
+        sys.stderr.write(traceback.format_exc())
         sys.exit(1)
 
 

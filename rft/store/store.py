@@ -278,7 +278,12 @@ class Store:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise InputError(f"cannot create run folder {path}: {exc.strerror}") from exc
-            info = {"id": run_id, "name": name, "created_at": utc_now(), "meta": redact(meta or {})}
+            info = {
+                "id": run_id,
+                "name": name,
+                "created_at": utc_now(),
+                "meta": meta or {},
+            }  # redacted by _write_info
             run._write_info(info)
             fsutil.fsync_dir(path.parent)
         return run

@@ -13,7 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from rft.errors import TeacherError
 from rft.teachers.base import Completion, UsageTotals
 from rft.teachers.cache import ResponseCache, cache_key
-from rft.teachers.errors import TeacherUnavailable, TransientError
+from rft.teachers.errors import TeacherUnavailable, TransientError, status_label
 from rft.teachers.options import TeacherOptions
 from rft.teachers.prices import Price, price_of
 from rft.teachers.ratelimit import RateLimiter
@@ -214,7 +214,7 @@ class ManagedTeacher(ABC):
         else:
             cap = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1))
             wait = random.uniform(BACKOFF_BASE_S / 2, cap)
-        return min(wait, max(self.options.max_retry_wait_s, 0.0))
+        return min(wait, self.options.max_retry_wait_s)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
@@ -230,7 +230,7 @@ class ManagedTeacher(ABC):
         from rft.console import err
 
         if exc.retry_after is not None:
-            label = {429: "rate limited", 529: "overloaded"}.get(exc.status or 0, "server error")
+            label = status_label(exc.status)
             status = f" (HTTP {exc.status})" if exc.status else ""
             line = f"{self.spec} {label}{status}; waiting {wait:.0f} s as the server asks (Retry-After)"
         else:

@@ -15,7 +15,14 @@ __all__ = [
     "TeacherUnavailable",
     "TransientError",
     "retry_after_from_headers",
+    "status_label",
 ]
+
+
+def status_label(status: int | None) -> str:
+    """How a retryable HTTP status reads in a message: rate limited (429), overloaded (529), else
+    server error."""
+    return {429: "rate limited", 529: "overloaded"}.get(status or 0, "server error")
 
 
 class TransientError(Exception):

@@ -14,7 +14,7 @@ from rft.store.redaction import (
     register_secret,
     register_url_secrets,
 )
-from rft.teachers.errors import TeacherRefused, TransientError, retry_after_from_headers
+from rft.teachers.errors import TeacherRefused, TransientError, retry_after_from_headers, status_label
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 
@@ -41,7 +41,7 @@ def classify(status: int, headers: Any, body: Any, *, spec: str, key_env: str | 
     """The exception to raise for a non-2xx answer: TransientError (retry) or TeacherError (stop)."""
     detail = error_detail(body)
     if status in RETRYABLE or status >= 500:
-        label = {429: "rate limited", 529: "overloaded"}.get(status, "server error")
+        label = status_label(status)
         return TransientError(
             f"HTTP {status} {label}: {detail}", status=status, retry_after=retry_after_from_headers(headers)
         )
