@@ -119,10 +119,10 @@ class GenerateConfig(BaseModel):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
-        from rft.teachers.local_model import DEVICE_RE, DEVICES
+        from rft.teachers.local_model import device_problem
 
-        if v is not None and not DEVICE_RE.match(v):
-            raise ValueError(f"{v!r} is not a device: expected {DEVICES}")
+        if problem := device_problem(v):
+            raise ValueError(problem)
         return v
 
     @field_validator("shard")

@@ -101,11 +101,18 @@ DEVICES = "cpu, cuda, cuda:N (e.g. cuda:1), mps or auto"
 DEVICE_RE = re.compile(r"^(cpu|cuda|cuda:\d+|mps|auto)$")
 
 
-def check_device(device: str | None) -> str | None:
-    """`device` when it is one rft can use (None = auto); a ConfigError naming --device otherwise.
-    Pure string check: no torch import, so it runs before any work."""
+def device_problem(device: str | None) -> str | None:
+    """Why `device` is not one rft can use (None = auto is fine), else None. Pure string check: no
+    torch import, so it runs before any work."""
     if device is not None and not DEVICE_RE.match(device):
-        raise ConfigError(f"--device {device!r}: expected {DEVICES}")
+        return f"{device!r} is not a device: expected {DEVICES}"
+    return None
+
+
+def check_device(device: str | None) -> str | None:
+    """`device` when it is one rft can use; a ConfigError naming --device otherwise."""
+    if problem := device_problem(device):
+        raise ConfigError(f"--device {problem}")
     return device
 
 

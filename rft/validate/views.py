@@ -56,7 +56,8 @@ def docstring_prose(prompt: str) -> str:
 
 
 # --- LaTeX read out ------------------------------------------------------------------------------
-_WORDS = [
+# Constructs that may nest (a fraction inside a root): applied until nothing changes.
+_NESTED = [
     (r"\\pmod\s*\{([^{}]*)\}", r" modulo \1"),
     (r"\\bmod", " modulo "),
     (r"\\mod\b", " modulo "),
@@ -69,6 +70,9 @@ _WORDS = [
     (r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r" \1 over \2 "),
     (r"\\[dt]?frac\s*(\d)\s*(\d)", r" \1 over \2 "),
     (r"\^\s*\\circ", " degrees "),
+]
+# Then, once, the rest: symbols and names read out, leftover markup removed.
+_WORDS = [
     (r"\^\s*\{?\s*2\s*\}?", " squared "),
     (r"\^\s*\{?\s*3\s*\}?", " cubed "),
     (r"\^\s*\{([^{}]*)\}", r" to the power \1 "),
@@ -122,6 +126,7 @@ _WORDS = [
     (r"<", " is less than "),
     (r">", " is greater than "),
 ]
+_NESTED_RE = [(re.compile(p, re.S), r) for p, r in _NESTED]
 _WORDS_RE = [(re.compile(p, re.S), r) for p, r in _WORDS]
 _LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\^|_\{?\d|\$[^$\d\s]")  # "$5" (a price) is not LaTeX
 
@@ -135,11 +140,11 @@ def latex_in_words(text: str) -> str:
     text = re.sub(r"\[asy\].*?\[/asy\]", " ", text, flags=re.S)
     for _ in range(3):  # nested braces: inner constructs first
         before = text
-        for pattern, repl in _WORDS_RE[:12]:
+        for pattern, repl in _NESTED_RE:
             text = pattern.sub(repl, text)
         if text == before:
             break
-    for pattern, repl in _WORDS_RE[12:]:
+    for pattern, repl in _WORDS_RE:
         text = pattern.sub(repl, text)
     return re.sub(r"\s+", " ", text).strip()
 
