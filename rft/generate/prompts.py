@@ -128,6 +128,8 @@ class PromptSet:
     judge: Template
     sample_systems: dict[str, str]
     sample: Template
+    reflect_system: str = ""
+    reflect: Template | None = None
 
     @property
     def step_system(self) -> str:
@@ -148,6 +150,8 @@ class PromptSet:
             else Template.package("judge.j2", JUDGE_FIELDS),
             sample_systems=_domain_texts("sample_system"),
             sample=Template.package("sample.j2", STEP_FIELDS),
+            reflect_system=_package_text("reflect_system.txt").strip(),
+            reflect=Template.package("reflect.j2", STEP_FIELDS),
         )
 
     def step_messages(self, question: str, steps: list[str], domain: str) -> list[dict[str, str]]:
@@ -160,6 +164,12 @@ class PromptSet:
     ) -> list[dict[str, str]]:
         user = self.judge.render(**step_values(question, steps, domain), candidate=candidate)
         return [{"role": "system", "content": self.judge_system}, {"role": "user", "content": user}]
+
+    def reflect_messages(self, question: str, steps: list[str], domain: str) -> list[dict[str, str]]:
+        """Ask the teacher to check `steps` (whose final answer failed) without the correct answer."""
+        assert self.reflect is not None
+        user = self.reflect.render(**step_values(question, steps, domain))
+        return [{"role": "system", "content": self.reflect_system}, {"role": "user", "content": user}]
 
     def sample_messages(self, question: str, domain: str) -> list[dict[str, str]]:
         user = self.sample.render(**step_values(question, [], domain))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rft.schemas.problem import Problem
 from rft.schemas.trace import Trace
@@ -20,6 +20,7 @@ class Outcome(BaseModel):
     correct: bool | None = Field(default=None, description="None when there is no gold answer")
     nodes: int = 0
     backtracks: int = 0
+    pruned: int = Field(default=0, description="beam: paths that fell out of the beam (not backtracks)")
     teacher_calls: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -27,6 +28,11 @@ class Outcome(BaseModel):
     wall_time_s: float = 0.0
     stop_reason: str | None = None
     error: str | None = Field(default=None, description="a recorded per-problem failure")
+    trainable: bool = Field(
+        default=False,
+        description="a demonstration worth training on: solved and, where gold exists, correct"
+        " (derived from the fields above on every load)",
+    )
 
 
 class Message(BaseModel):
@@ -47,6 +53,20 @@ class Record(BaseModel):
     render: str | None = Field(default=None, description="renderer style that produced `messages`")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _derive_trainable(self) -> Record:
+        self.outcome.trainable = is_trainable(self)
+        return self
+
     @property
     def id(self) -> str:
         return self.problem.id
+
+
+def is_trainable(record: Record) -> bool:
+    """Solved, without error, and correct wherever a gold answer exists (a failed search, or an
+    answer the gold check rejects or cannot read, is not a demonstration)."""
+    o = record.outcome
+    if not o.solved or o.error is not None:
+        return False
+    return o.correct is True if record.problem.answer else True

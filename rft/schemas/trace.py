@@ -30,12 +30,18 @@ class Verdict(StrEnum):
 
 
 class NodeKind(StrEnum):
-    """What a node holds. Only `root` and `step` are produced today; the others leave room for
-    program-of-thought/tool-use steps that carry an observation, and for whole-solution samples."""
+    """What a node holds. `root`, `step`, `solution_sample` (a whole written solution, the `sample`
+    strategy) and `reflection` are produced; `code`/`tool` leave room for steps with an observation.
+
+    A `reflection` is the teacher's self-check of the steps so far, written after a final answer
+    failed its check, without being told the correct answer. It is a child of the final step it
+    checks, is never a step of a path, and carries `metadata["blames"]` = the id of the step it
+    names as wrong (absent when it names none)."""
 
     root = "root"
     step = "step"
     solution_sample = "solution_sample"
+    reflection = "reflection"
     code = "code"
     tool = "tool"
 
@@ -65,10 +71,15 @@ class Node(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     teacher: str | None = Field(default=None, description="teacher spec that proposed this step")
     validator: str | None = None
-    # Room for what comes next (not produced yet): a step that runs code/tools carries its
-    # observation; per-step value labels for process-reward data.
+    # A step that runs code/tools carries its observation (room for what comes next).
     observation: str | None = None
-    value: float | None = None
+    value: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="process label: share of the explored final answers below (and at) this step that"
+        " are correct; the validator score where none below was explored",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -78,6 +89,8 @@ class EventType(StrEnum):
     backtrack = "backtrack"  # left `from_node` (a dead end) and went back to `to_node`
     solve = "solve"  # `node` concluded with an accepted final answer
     give_up = "give_up"  # the search stopped without a solution; `reason` says why
+    reflect = "reflect"  # the teacher checked the path to `from_node` and wrote reflection `node`
+    prune = "prune"  # beam: `node` fell out of the beam (not a backtrack: nothing was wrong with it)
 
 
 class Event(BaseModel):
@@ -96,7 +109,8 @@ class Event(BaseModel):
         t = self.type
         if t == EventType.backtrack and (self.from_node is None or self.to_node is None):
             raise ValueError("backtrack event needs from_node and to_node")
-        if t in (EventType.expand, EventType.select, EventType.solve) and self.node is None:
+        needs_node = (EventType.expand, EventType.select, EventType.solve, EventType.reflect, EventType.prune)
+        if t in needs_node and self.node is None:
             raise ValueError(f"{t.value} event needs node")
         return self
 
