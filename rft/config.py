@@ -100,8 +100,14 @@ class GenerateConfig(BaseModel):
     prompt_template: str | None = None
     judge_template: str | None = None
     # output
-    render: Literal["backtrack", "path", "search"] = "backtrack"
+    reflect: Literal["teacher", "critique", "none"] = Field(
+        default="teacher",
+        description="reason of a backtrack: the judge's critique, else a self-check the teacher writes "
+        "(teacher); critiques only (critique); no reasons (none)",
+    )
+    render: Literal["backtrack", "path", "search", "think"] = "backtrack"
     max_wrong_per_node: int = Field(default=2, ge=0)
+    system: str | None = Field(default=None, description="system message put first in every record's messages")
     name: str | None = None
     out: str = "datasets_out"
 

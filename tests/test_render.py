@@ -10,7 +10,7 @@ from test_search_support import ScriptedTeacher, ScriptedValidator
 
 from rft.errors import ConfigError
 from rft.generate.prompts import PromptSet
-from rft.generate.render import render, render_with_backtracks
+from rft.generate.render import backtrack_parts, render, render_with_backtracks
 from rft.generate.search import Searcher, SearchParams
 from rft.schemas import EventType, Outcome, Record
 from rft.validate.answer_check import extract_final_answer
@@ -40,29 +40,47 @@ def test_deterministic_for_a_seed(strategy, style):
     assert extract_final_answer(a[1].content) == "7"
 
 
-@pytest.mark.parametrize("strategy", ["dfs", "beam", "best-first"])
+@pytest.mark.parametrize("strategy", ["dfs", "best-first"])
 def test_every_rendered_backtrack_is_a_backtrack_event(strategy):
     rec = record_for(strategy)
     events = {(e.from_node, e.to_node) for e in rec.trace.iter_events(EventType.backtrack)}
     text, rendered = render_with_backtracks(rec, "backtrack", seed=0, max_wrong_per_node=5)
     assert rendered, "the scripted tree has backtracks to render"
     assert set(rendered) <= events
-    # each rendered backtrack appears as one sentence naming the step it returns to
-    assert sum(text.count(t) for t in ("step 1", "the beginning")) >= len(rendered)
+    backs = [p for p in backtrack_parts(rec, seed=0, max_wrong_per_node=5) if p.kind == "back"]
+    # each rendered backtrack names the step it blames and the step it returns to
+    for p in backs:
+        assert f"step {p.number}" in p.text.lower()
+
+
+def test_a_pruned_beam_is_not_rendered_as_a_backtrack():
+    rec = record_for("beam")
+    assert list(rec.trace.iter_events(EventType.prune)), "A fell out of the beam"
+    assert render_with_backtracks(rec, "backtrack")[1] == []
+    assert render(rec, "backtrack")[1].content == "Step 1: B\n\nStep 2: B1. Final answer: 7"
 
 
 def test_backtrack_render_dfs_story():
     rec = record_for("dfs")
-    text, rendered = render_with_backtracks(rec, "backtrack", seed=0)
-    paras = text.split("\n\n")
-    # A, its wrong child A1, back to step 1 (with the critique), back to the beginning, then B, B1
-    assert paras[0] == "A"
-    assert paras[1] == "A1. Final answer: 5"
-    assert "3 + 4 is not 5." in paras[2] and "step 1" in paras[2]
-    assert "the beginning" in paras[3]
-    assert paras[4:] == ["B", "B1. Final answer: 7"]
+    parts = backtrack_parts(rec, seed=0)
+    paras = [p.text for p in parts]
+    # A, its wrong child A1, one backtrack (A1's critique, to the beginning: A has nothing else), then B, B1
+    assert paras[0] == "Step 1: A"
+    assert paras[1] == "Step 2: A1. Final answer: 5"
+    assert "step 2" in paras[2].lower() and "3 + 4 is not 5." in paras[2] and "beginning" in paras[2]
+    assert paras[3:] == ["Step 1: B", "Step 2: B1. Final answer: 7"]
     ids = rec.trace.by_id()
-    assert [(ids[f].text, ids[t].text) for f, t in rendered] == [("A1. Final answer: 5", "A"), ("A", "")]
+    back = parts[2]
+    assert (back.kind, ids[back.node].text, back.target, back.source) == (
+        "back",
+        "A1. Final answer: 5",
+        0,
+        back.node,
+    )
+    assert [ids[i].text for i in back.abandoned] == ["A1. Final answer: 5", "A"]
+    text, rendered = render_with_backtracks(rec, "backtrack", seed=0)
+    assert text == "\n\n".join(paras)
+    assert [(ids[f].text, ids[t].text) for f, t in rendered] == [("A", "")]
 
 
 def test_phrasing_varies_with_seed_and_max_wrong():
@@ -70,16 +88,31 @@ def test_phrasing_varies_with_seed_and_max_wrong():
     texts = {render(rec, "backtrack", seed=s)[1].content for s in range(12)}
     assert len(texts) > 1
     none = render_with_backtracks(rec, "backtrack", seed=0, max_wrong_per_node=0)
-    assert none[1] == [] and none[0] == "B\n\nB1. Final answer: 7"
+    assert none[1] == [] and none[0] == "Step 1: B\n\nStep 2: B1. Final answer: 7"
 
 
-def test_path_and_search_styles():
+def test_path_search_and_think_styles():
     rec = record_for("dfs")
     assert render(rec, "path")[1].content == "Step 1: B\nStep 2: B1. Final answer: 7"
     search = render(rec, "search")[1].content
-    assert "Backtracking to node 0.1" in search and "Goal reached" in search
+    assert "(a.a) A1. Final answer: 5 (3 + 4 is not 5.)" in search  # the critique, never a score
+    assert "Step 1 (a) does not work out. Backtracking to the beginning." in search
+    assert "Goal reached at (b.a). Final answer: 7" in search
+    assert "score" not in search.lower()
+    think = render(rec, "think")[1].content
+    exploration, solution = think.split("</think>")
+    assert exploration.startswith("<think>\nStep 1: A") and "3 + 4 is not 5." in exploration
+    assert solution.strip() == "Step 1: B\nStep 2: B1. Final answer: 7"
+    with_system = render(rec, "path", system="You reason step by step.")
+    assert [m.role for m in with_system] == ["system", "user", "assistant"]
     with pytest.raises(ConfigError, match="--render"):
         render(rec, "tree")
+
+
+def test_an_unsolved_path_has_no_assistant_turn():
+    rec = record_for("dfs", max_backtracks=0)
+    assert not rec.outcome.solved and not rec.outcome.trainable
+    assert [m.role for m in render(rec, "path")] == ["user"]
 
 
 def test_sample_renders_the_correct_sample():

@@ -61,10 +61,9 @@ def story(res):
 def test_dfs_backtrack_order_and_statuses():
     res, _ = run("dfs")
     check_integrity(res.trace)
+    # A1's final answer failed its check: a wrong candidate (its critique says why), not a step to try
     assert story(res) == [
         ("select", "A"),
-        ("select", "A1. Final answer: 5"),
-        ("back", "A1. Final answer: 5", "A"),
         ("back", "A", ""),
         ("select", "B"),
         ("select", "B1. Final answer: 7"),
@@ -72,16 +71,15 @@ def test_dfs_backtrack_order_and_statuses():
     ]
     status = {n.text: n.status for n in res.trace.nodes}
     assert status["A"] == NodeStatus.dead_end
-    assert status["A1. Final answer: 5"] == NodeStatus.dead_end
+    assert status["A1. Final answer: 5"] == NodeStatus.rejected
     assert status["A2"] == NodeStatus.rejected  # ranked, below threshold, never followed
     assert status["C"] == NodeStatus.rejected
     assert status["B"] == NodeStatus.selected
     assert status["B1. Final answer: 7"] == NodeStatus.solution
     assert status["B2"] == NodeStatus.rejected
-    assert res.backtracks == 2 and res.correct is True and res.final_answer == "7"
-    # the backtrack reason carries the critique
+    assert res.backtracks == 1 and res.correct is True and res.final_answer == "7"
     back = next(res.trace.iter_events(EventType.backtrack))
-    assert back.reason == "3 + 4 is not 5."
+    assert back.reason == "the best remaining step scored 0.30, below the threshold 0.50"
     # ranks: best first, A scored highest
     ranks = {n.text: n.rank for n in res.trace.nodes}
     assert (ranks["A"], ranks["B"], ranks["C"]) == (0, 1, 2)
@@ -96,10 +94,10 @@ def test_dfs_every_candidate_is_a_node_and_usage_counted():
 
 
 def test_dfs_max_backtracks_stops_cleanly():
-    res, _ = run("dfs", max_backtracks=1)
+    res, _ = run("dfs", max_backtracks=0)
     check_integrity(res.trace)
     assert res.stop_reason == "max_backtracks" and res.solution is None
-    assert res.backtracks == 1
+    assert res.backtracks == 0
     assert res.trace.events[-1].type == EventType.give_up
 
 
@@ -143,8 +141,17 @@ def test_beam_width_and_solution():
     assert res.correct is True and res.final_answer == "7"
     path = [n.text for n in res.trace.selected_path()]
     assert path == ["", "B", "B1. Final answer: 7"]
-    # the wrong final answer A1 was backtracked out of
-    assert ("back", "A1. Final answer: 5", "A") in story(res)
+    # A's path fell out of the beam: pruned, which is no backtrack and spends no backtrack budget
+    assert res.backtracks == 0 and res.pruned == 1
+    pruned = [e for e in res.trace.events if e.type == EventType.prune]
+    assert [res.trace.by_id()[e.node].text for e in pruned] == ["A"]
+
+
+def test_beam_takes_a_correct_final_step_even_when_the_backtrack_budget_is_spent():
+    # two wrong finals beside the correct one: recording them must not stop the search first
+    script = {(): ["Step 1: A"], ("A",): ["A1. Final answer: 5", "A3. Final answer: 6", "B1. Final answer: 7"]}
+    res, _ = run("beam", script=script, max_backtracks=0, beam_width=2)
+    assert res.final_answer == "7" and res.correct is True and res.stop_reason == "solved"
 
 
 def test_beam_width_one_is_greedy():
@@ -257,3 +264,42 @@ def test_system_prompts_follow_the_problem_domain():
     assert "math tutor" in math and "Final answer: 14" in math
     assert prompts.step_messages("x", [], "code")[0]["content"] == math
     assert "letter" in prompts.sample_messages("Which is a gas? A. ice B. steam", "text")[0]["content"]
+
+
+def test_identical_sibling_candidates_are_merged_not_judged_twice():
+    script = {(): ["Step 1: B", "Step 1:  b", "Step 1: A"], ("B",): ["B1. Final answer: 7"]}
+    res, teacher = run("dfs", script=script)
+    first = [n for n in res.trace.nodes if n.depth == 1]
+    assert [n.text for n in first] == ["B", "A"]
+    assert first[0].metadata["duplicates"] == 1
+    assert first[0].usage.completion_tokens == 10  # both proposals' tokens are accounted
+    assert res.final_answer == "7"
+
+
+def test_a_wrong_final_answer_with_no_critique_asks_the_teacher_for_a_self_check_once():
+    script = {
+        (): ["Step 1: 3 + 4 = 8"],
+        ("3 + 4 = 8",): ["So the answer is 8. Final answer: 8"],
+    }
+    reflections = {"<reflect>": ["Step 1: 3 + 4 is not 8."]}
+    teacher = ScriptedTeacher(script, reflections=reflections["<reflect>"])
+    params = SearchParams(strategy="dfs", branches=1, threshold=0.5, max_backtracks=4)
+    searcher = Searcher(teacher, ScriptedValidator({"3 + 4 = 8": 0.9}), PromptSet.load(), params)
+    res = asyncio.run(searcher.run(PROBLEM))
+    kinds = [n.kind.value for n in res.trace.nodes]
+    assert kinds.count("reflection") == 1
+    refl = next(n for n in res.trace.nodes if n.kind.value == "reflection")
+    wrong_step = next(n for n in res.trace.nodes if n.text == "3 + 4 = 8")
+    assert refl.metadata["blames"] == wrong_step.id
+    assert "Final answer" not in teacher.reflect_prompts[0] or "7" not in teacher.reflect_prompts[0]
+    # the self-check named step 1: one backtrack goes straight back to the beginning
+    backs = list(res.trace.iter_events(EventType.backtrack))
+    assert [(b.from_node, b.to_node) for b in backs][0] == (refl.parent, "n0")
+    assert wrong_step.status == NodeStatus.dead_end
+    # with --reflect critique the teacher is never asked
+    teacher2 = ScriptedTeacher(script, reflections=reflections["<reflect>"])
+    params2 = SearchParams(strategy="dfs", branches=1, threshold=0.5, reflect="critique")
+    s2 = Searcher(teacher2, ScriptedValidator({"3 + 4 = 8": 0.9}), PromptSet.load(), params2)
+    res2 = asyncio.run(s2.run(PROBLEM))
+    assert not teacher2.reflect_prompts
+    assert all(n.kind.value != "reflection" for n in res2.trace.nodes)

@@ -18,15 +18,26 @@ class ScriptedTeacher:
 
     spec = "scripted:test"
 
-    def __init__(self, script: dict[tuple[str, ...], list[str]], samples: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        script: dict[tuple[str, ...], list[str]],
+        samples: list[str] | None = None,
+        reflections: list[str] | None = None,
+    ) -> None:
         self.script = script
         self.samples = samples or []
+        self.reflections = reflections or []  # answers to self-check prompts, in turn
+        self.reflect_prompts: list[str] = []
         self.calls: list[tuple[tuple[str, ...], int]] = []
         self.usage = UsageTotals()
 
     async def chat(self, messages, n=1, temperature=0.7, max_tokens=256, stop=None, seed=None):
         user = messages[-1]["content"]
-        if "Write only Step" not in user:  # whole-solution sample prompt
+        if "name the first wrong step" in user:  # a self-check after a wrong final answer
+            self.reflect_prompts.append(user)
+            texts = [self.reflections.pop(0) if self.reflections else "All steps look right."]
+            key = ("<reflect>",)
+        elif "Write only Step" not in user:  # whole-solution sample prompt
             texts = (self.samples * n)[:n]
             key: tuple[str, ...] = ("<sample>",)
         else:

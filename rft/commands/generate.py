@@ -204,11 +204,24 @@ def generate(
     judge_template: str = typer.Option(
         None, "--judge-template", help="judge prompt file (Jinja or {field} format)", rich_help_panel=S
     ),
+    reflect: str = typer.Option(
+        None,
+        "--reflect",
+        help="reason of a backtrack: the judge's critique, else a self-check the teacher writes without "
+        "the answer (teacher, default) | critiques only (critique) | no reasons (none)",
+        rich_help_panel=S,
+    ),
     render: str = typer.Option(
-        None, "--render", help="messages rendering: backtrack (default) | path | search", rich_help_panel=O
+        None,
+        "--render",
+        help="messages rendering: backtrack (default) | path | search | think",
+        rich_help_panel=O,
     ),
     max_wrong_per_node: int = typer.Option(
-        None, "--max-wrong-per-node", help="wrong attempts rendered per step", rich_help_panel=O
+        None, "--max-wrong-per-node", help="wrong attempts rendered per step (default 2)", rich_help_panel=O
+    ),
+    system: str = typer.Option(
+        None, "--system", help="system message put first in every record's messages", rich_help_panel=O
     ),
     name: str = typer.Option(
         None, "--name", help="dataset name (default: derived from the source)", rich_help_panel=O
@@ -284,8 +297,10 @@ def generate(
         "seed": seed,
         "prompt_template": prompt_template,
         "judge_template": judge_template,
+        "reflect": reflect,
         "render": render,
         "max_wrong_per_node": max_wrong_per_node,
+        "system": system,
         "name": name,
         "out": out_dir,
     }

@@ -80,6 +80,7 @@ def search_params(cfg: GenerateConfig) -> SearchParams:
         max_backtracks=cfg.max_backtracks,
         max_tokens_per_problem=cfg.max_tokens_per_problem,
         seed=cfg.seed,
+        reflect=cfg.reflect,
     )
     p.check()
     return p
@@ -217,9 +218,10 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
     outcome = Outcome(
         solved=res.solution is not None,
         final_answer=res.final_answer,
-        correct=res.correct if problem.answer else None,
+        correct=res.correct,
         nodes=len(res.trace.nodes),
         backtracks=res.backtracks,
+        pruned=res.pruned,
         teacher_calls=res.meter.calls,
         tokens_in=res.meter.prompt_tokens,
         tokens_out=res.meter.completion_tokens,
@@ -227,11 +229,18 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
         wall_time_s=round(res.wall_time_s, 3),
         stop_reason=res.stop_reason,
     )
-    meta = {"strategy": cfg.strategy, "validator": validator, "teacher": cfg.teacher, **res.metadata}
+    meta = {
+        "strategy": cfg.strategy,
+        "validator": validator,
+        "teacher": cfg.teacher,
+        "reflect": cfg.reflect,
+        "threshold": cfg.threshold,
+        **res.metadata,
+    }
     if cfg.judge:
         meta["judge"] = cfg.judge
     rec = Record(problem=problem, trace=res.trace, outcome=outcome, metadata=meta)
-    rec.messages = render(rec, cfg.render, cfg.seed, cfg.max_wrong_per_node)
+    rec.messages = render(rec, cfg.render, cfg.seed, cfg.max_wrong_per_node, system=cfg.system)
     rec.render = cfg.render
     return rec
 

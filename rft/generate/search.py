@@ -7,6 +7,7 @@ injected, so it runs the same against a real model and against a scripted test t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import time
 from collections.abc import Callable
@@ -14,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rft.errors import ConfigError
+from rft.generate.blame import blame_by_critique, parse_reflection
 from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
 from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
 from rft.teachers.base import Completion, Teacher
+from rft.validate.answer_check import check_answer
 from rft.validate.steps import Candidate, Judgement, StepValidator
 
 STRATEGIES = ("dfs", "beam", "best-first", "sample")
+REFLECT = ("teacher", "critique", "none")
 
 
 @dataclass
@@ -39,12 +43,17 @@ class SearchParams:
     max_backtracks: int = 8
     max_tokens_per_problem: int | None = None
     seed: int = 0
+    # where a backtrack's reason comes from: the judge's critiques plus, when nothing else explains a
+    # wrong final answer, a self-check the teacher writes (teacher); critiques only; or none at all
+    reflect: str = "teacher"
 
     def check(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ConfigError(
                 f"--strategy: unknown strategy {self.strategy!r} (choose from {', '.join(STRATEGIES)})"
             )
+        if self.reflect not in REFLECT:
+            raise ConfigError(f"--reflect: unknown value {self.reflect!r} (choose from {', '.join(REFLECT)})")
         for flag, value, low in (
             ("--branches", self.branches, 1),
             ("--beam-width", self.beam_width, 1),
@@ -69,20 +78,25 @@ class SearchResult:
     backtracks: int
     wall_time_s: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    pruned: int = 0
+    correct: bool | None = None  # the gold check of the final answer, whatever validator ranked steps
 
     @property
     def final_answer(self) -> str | None:
         return self.solution.final_answer if self.solution is not None else None
 
-    @property
-    def correct(self) -> bool | None:
-        if self.solution is None:
-            return None
-        if self.solution.verdict == Verdict.correct:
-            return True
-        if self.solution.verdict == Verdict.incorrect:
-            return False
+
+def final_correct(problem: Problem, solution: Node | None) -> bool | None:
+    """Whether the accepted final answer is right: checked against the gold answer where there is one
+    (the validator that ranked the steps may never have seen it, e.g. a judge), else the verdict."""
+    if solution is None or solution.final_answer is None:
         return None
+    verdict = (
+        check_answer(solution.final_answer, problem.answer, problem.domain.value)
+        if problem.answer
+        else solution.verdict
+    )
+    return {Verdict.correct: True, Verdict.incorrect: False}.get(verdict)  # type: ignore[arg-type]
 
 
 async def gather_all(*aws):
@@ -127,7 +141,7 @@ class Searcher:
         meta: dict[str, Any] = {}
         try:
             if self.p.strategy == "dfs":
-                solution, why = await ctx.dfs(root)
+                solution, why, _ = await ctx.dfs(root)
             elif self.p.strategy == "beam":
                 solution, why = await ctx.beam(root)
             elif self.p.strategy == "best-first":
@@ -148,6 +162,8 @@ class Searcher:
             backtracks=tree.backtracks,
             wall_time_s=time.monotonic() - t0,
             metadata=meta,
+            pruned=tree.pruned,
+            correct=final_correct(problem, solution),
         )
 
 
@@ -156,6 +172,7 @@ class _Ctx:
 
     def __init__(self, s: Searcher, problem: Problem, tree: Tree, meter: Meter) -> None:
         self.s, self.p, self.problem, self.tree, self.meter = s, s.p, problem, tree, meter
+        self.located: dict[str, Node | None] = {}  # failed final -> the step found wrong (None: none)
 
     # --- proposal and judging ---
     def _seed(self, *parts: object) -> int:
@@ -241,11 +258,81 @@ class _Ctx:
     def wrong_reason(node: Node) -> str:
         return node.critique or f"the final answer {node.final_answer} does not check out"
 
+    def failed(self, node: Node) -> bool:
+        """A candidate whose final answer failed its check."""
+        return node.final_answer is not None and node.verdict == Verdict.incorrect
+
+    async def review(self, kids: list[Node]) -> tuple[Node, Node] | None:
+        """Find the wrong step behind every failed final answer among new candidates. Returns (the
+        failed final, the earlier step shown wrong) for the first whose fault lies above it."""
+        for k in kids:
+            if self.failed(k):
+                blamed = await self.locate(k)
+                if blamed is not None and blamed.depth < k.depth:
+                    return k, blamed
+        return None
+
+    async def locate(self, final: Node) -> Node | None:
+        """The step on the path to `final` (a final answer that was not accepted) that was wrong.
+
+        The judge's critiques along the path decide where they found a step wrong; when the only
+        evidence is the failed final answer and `reflect` is `teacher`, the teacher is asked once to
+        check its steps without being told the correct answer, and its self-check is recorded as a
+        reflection node (renders then need no teacher)."""
+        if final.id in self.located:
+            return self.located[final.id]
+        path = self.tree.ancestors(final)[::-1][1:]
+        blamed = blame_by_critique(path, self.p.threshold)
+        if blamed is not None or self.p.reflect != "teacher" or final.verdict != Verdict.incorrect:
+            self.located[final.id] = blamed
+            return blamed
+        messages = self.s.prompts.reflect_messages(
+            self.problem.question, [n.text for n in path], self.problem.domain.value
+        )
+        comps = await self.meter.chat(
+            self.s.teacher,
+            messages,
+            n=1,
+            temperature=0.0,
+            max_tokens=self.p.max_tokens_per_step,
+            stop=None,
+            seed=self._seed("reflect", final.id),
+        )
+        c = comps[0] if comps else None
+        text = c.text.strip()[:600] if c is not None else ""
+        blamed, _ = parse_reflection(text, path)
+        usage = Usage(
+            prompt_tokens=c.prompt_tokens if c else 0, completion_tokens=c.completion_tokens if c else 0
+        )
+        self.tree.add_reflection(final, text, usage, self.s.teacher.spec, blamed)
+        self.located[final.id] = blamed
+        return blamed
+
     # --- dfs ---
-    async def dfs(self, node: Node) -> tuple[Node | None, str]:
+    async def dfs(self, node: Node) -> tuple[Node | None, str, int | None]:
+        """(solution, why not, depth to unwind to). A wrong final answer whose fault lies in an
+        earlier step goes back to the step before that one in one backtrack, not level by level."""
         kids = await self.expand(node)
+        if kids and kids[0].final_answer is not None and self.accepts(kids[0]):
+            self.tree.select(kids[0])
+            self.tree.solve(kids[0])
+            with contextlib.suppress(Stop):  # the wrong finals beside it, as far as budgets allow
+                await self.review(kids[1:])
+            return kids[0], "solved", None
+        jump = await self.review(kids)
+        if jump is not None:
+            final, blamed = jump
+            to = next(a for a in self.tree.ancestors(final) if a.depth == blamed.depth - 1)
+            if self.tree.backtracks >= self.p.max_backtracks:
+                raise Stop("max_backtracks")
+            reason = f"step {blamed.depth} was wrong ({self.wrong_reason(final)})"
+            self.tree.select(final)
+            self.tree.abandon(final, to, reason)
+            return None, reason, to.depth
         why = "no candidate step led to an accepted answer"
         for child in kids:
+            if self.failed(child):
+                continue  # reviewed above: a wrong candidate, never a step to build on
             if self.below(child):
                 score = "unknown" if child.score is None else f"{child.score:.2f}"
                 why = f"the best remaining step scored {score}, below the threshold {self.p.threshold:.2f}"
@@ -254,17 +341,21 @@ class _Ctx:
             if child.final_answer is not None:
                 if self.accepts(child):
                     self.tree.solve(child)
-                    return child, "solved"
+                    return child, "solved", None
                 self.backtrack(child, node, self.wrong_reason(child))
                 continue
             if child.depth >= self.p.max_depth:
                 self.backtrack(child, node, f"no final answer within {self.p.max_depth} steps")
                 continue
-            found, sub_why = await self.dfs(child)
+            found, sub_why, unwind = await self.dfs(child)
             if found is not None:
-                return found, "solved"
+                return found, "solved", None
+            if unwind is not None:
+                if unwind < node.depth:
+                    return None, sub_why, unwind
+                continue  # the backtrack came back to this step: try its next candidate
             self.backtrack(child, node, sub_why)
-        return None, why
+        return None, why, None
 
     # --- beam ---
     async def beam(self, root: Node) -> tuple[Node | None, str]:
@@ -281,26 +372,25 @@ class _Ctx:
             pool.sort(key=lambda k: (-self.tree.effective(k), order[k.id]))
             finals = [k for k in pool if k.final_answer is not None]
             winners = [k for k in finals if self.accepts(k)]
-            for k in finals:
-                if k not in winners:
-                    self.backtrack(k, self.tree.nodes[k.parent], self.wrong_reason(k))
-            if winners:
+            if winners:  # a correct final step is taken before any budget can stop the search
                 best = winners[0]
                 on_path = {a.id for a in self.tree.ancestors(best)}
-                for n in frontier:  # the other paths in the beam are abandoned here
+                for n in frontier:  # the other paths in the beam are left here: pruned, not wrong
                     if n.id not in on_path:
-                        to = next(a for a in self.tree.ancestors(n) if a.id in on_path)
-                        self.backtrack(n, to, "another path in the beam reached an accepted answer")
+                        self.tree.prune(n, "another path in the beam reached an accepted answer")
                 self.tree.select(best)
                 self.tree.solve(best)
+                with contextlib.suppress(Stop):  # the wrong finals beside it, as far as budgets allow
+                    await self.review([k for k in finals if k.parent == best.parent])
                 return best, "solved"
+            await self.review(finals)
             keep = [k for k in pool if k.final_answer is None and not self.below(k)][: self.p.beam_width]
             for k in keep:
                 self.tree.select(k)
             kept_parents = {k.parent for k in keep}
             for n in frontier:
                 if n.parent is not None and n.id not in kept_parents:
-                    self.backtrack(n, self.tree.nodes[n.parent], "its continuations fell out of the beam")
+                    self.tree.prune(n, "its continuations fell out of the beam")
             if out_of_room:
                 raise Stop("max_nodes")
             if not keep:
@@ -321,7 +411,12 @@ class _Ctx:
                 heapq.heappush(heap, (-self.tree.effective(k), seq, k.id))
                 seq += 1
 
-        push(await self.expand(root))
+        async def expand(node: Node) -> None:
+            kids = await self.expand(node)
+            push(kids)
+            await self.review(kids)
+
+        await expand(root)
         current: Node = root
         while heap:
             _, _, nid = heapq.heappop(heap)
@@ -346,12 +441,13 @@ class _Ctx:
                 if self.accepts(node):
                     self.tree.solve(node)
                     return node, "solved"
+                await self.locate(node)
                 node.metadata["left_because"] = self.wrong_reason(node)
                 continue
             if node.depth >= self.p.max_depth:
                 node.metadata["left_because"] = f"no final answer within {self.p.max_depth} steps"
                 continue
-            push(await self.expand(node))
+            await expand(node)
         if current is not root:
             self.backtrack(current, root, current.metadata.pop("left_because", None) or "no open steps left")
             for a in self.tree.ancestors(current)[1:-1]:

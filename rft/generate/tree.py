@@ -19,6 +19,11 @@ class Stop(Exception):
         self.reason = reason
 
 
+def same_text_key(text: str) -> str:
+    """Two step texts with the same key say the same thing (case and spacing aside)."""
+    return " ".join(text.lower().split())
+
+
 def derive_seed(*parts: object) -> int:
     """A stable 31-bit seed from any parts (run seed, problem id, node id)."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
@@ -83,6 +88,7 @@ class Tree:
     nodes: dict[str, Node] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     backtracks: int = 0
+    pruned: int = 0
     _next: int = 0
 
     def add_root(self) -> Node:
@@ -92,8 +98,21 @@ class Tree:
         return root
 
     def add_candidates(self, parent: Node, proposals: Sequence[Proposal], kind=NodeKind.step) -> list[Node]:
-        out = []
+        """New candidate nodes under `parent`. Identical siblings (same text up to case and spacing)
+        are merged into the first: counted in its `metadata["duplicates"]`, their usage added to it,
+        never judged twice."""
+        out: list[Node] = []
+        seen: dict[str, Node] = {}
         for p in proposals:
+            key = same_text_key(p.text)
+            if key and key in seen:
+                first = seen[key]
+                first.metadata["duplicates"] = first.metadata.get("duplicates", 0) + 1
+                first.usage = Usage(
+                    prompt_tokens=first.usage.prompt_tokens + p.usage.prompt_tokens,
+                    completion_tokens=first.usage.completion_tokens + p.usage.completion_tokens,
+                )
+                continue
             node = Node(
                 id=f"n{self._next}",
                 parent=parent.id,
@@ -111,8 +130,29 @@ class Tree:
             self._next += 1
             self.nodes[node.id] = node
             out.append(node)
+            if key:
+                seen[key] = node
         self.event(EventType.expand, node=parent.id, children=[n.id for n in out])
         return out
+
+    def add_reflection(self, final: Node, text: str, usage: Usage, teacher: str, blames: Node | None) -> Node:
+        """The teacher's self-check of the path to `final` (a failed final answer), as a node."""
+        node = Node(
+            id=f"n{self._next}",
+            parent=final.id,
+            depth=final.depth + 1,
+            kind=NodeKind.reflection,
+            text=text,
+            status=NodeStatus.dead_end,
+            usage=usage,
+            teacher=teacher,
+        )
+        if blames is not None:
+            node.metadata["blames"] = blames.id
+        self._next += 1
+        self.nodes[node.id] = node
+        self.event(EventType.reflect, node=node.id, from_node=final.id)
+        return node
 
     def effective(self, node: Node) -> float:
         """Score used for ranking/threshold: an unknown score counts as exactly the threshold."""
@@ -146,6 +186,20 @@ class Tree:
         frm.status = NodeStatus.dead_end
         self.backtracks += 1
         self.event(EventType.backtrack, from_node=frm.id, to_node=to.id, reason=reason)
+
+    def abandon(self, frm: Node, to: Node, reason: str) -> None:
+        """Backtrack from `frm` to its ancestor `to`: every step between them is a dead end too."""
+        self.backtrack(frm, to, reason)
+        for a in self.ancestors(frm)[1:]:
+            if a.id == to.id:
+                break
+            a.status = NodeStatus.dead_end
+
+    def prune(self, node: Node, reason: str) -> None:
+        """Beam: `node`'s path fell out of the beam. Not a backtrack (nothing was found wrong with it)."""
+        node.status = NodeStatus.dead_end
+        self.pruned += 1
+        self.event(EventType.prune, node=node.id, reason=reason)
 
     def solve(self, node: Node) -> None:
         node.status = NodeStatus.solution
