@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.text import Text
 from rich.tree import Tree
 
-from rft.schemas import EventType, Node, NodeStatus, Record, Verdict
+from rft.schemas import EventType, Node, NodeKind, NodeStatus, Record, Verdict
 
 STYLE = {
     NodeStatus.selected: "bold green",
@@ -32,6 +32,12 @@ def _short(text: str, limit: int) -> str:
 
 def node_label(node: Node, backtracks: list[tuple[str, str | None]], *, width: int = 160) -> Text:
     """One node: badge, id, status, score/rank, step text; then answer/verdict, critique, backtracks."""
+    if node.kind == NodeKind.reflection:
+        label = Text(f"✎ {node.id} [self-check]", style="magenta")
+        if node.metadata.get("blames"):
+            label.append(f" blames {node.metadata['blames']}", style="bold magenta")
+        label.append("\n" + _short(node.text or "(empty)", width), style="magenta")
+        return label
     style = STYLE[node.status]
     label = Text()
     label.append(f"{BADGE[node.status]} {node.id} ", style=style)
@@ -43,6 +49,10 @@ def node_label(node: Node, backtracks: list[tuple[str, str | None]], *, width: i
         label.append(f" rank {node.rank}", style="dim")
     if node.truncated:
         label.append(" (truncated)", style="yellow")
+    if node.value is not None:
+        label.append(f" value {node.value:.2f}", style="dim")
+    if node.metadata.get("duplicates"):
+        label.append(f" (+{node.metadata['duplicates']} identical)", style="dim")
     text = node.text if node.text.strip() else "(empty step)"
     label.append("\n" + _short(text, width), style=style if node.status != NodeStatus.selected else "green")
     if node.final_answer is not None:
@@ -108,11 +118,14 @@ def outcome_line(record: Record) -> Text:
         t.append("correct" if o.correct else "incorrect", style="green" if o.correct else "red")
     cost = "unknown" if o.cost_usd is None else f"${o.cost_usd:.4f}"
     t.append(
-        f"  nodes {o.nodes}  backtracks {o.backtracks}  teacher calls {o.teacher_calls}"
+        f"  nodes {o.nodes}  backtracks {o.backtracks}"
+        + (f"  pruned {o.pruned}" if o.pruned else "")
+        + f"  teacher calls {o.teacher_calls}"
         f"  tokens {o.tokens_in}/{o.tokens_out}  cost {cost}  {o.wall_time_s:.1f}s"
     )
     if o.stop_reason:
         t.append(f"  stop: {o.stop_reason}", style="dim")
+    t.append("  trainable" if o.trainable else "  not trainable", style="green" if o.trainable else "dim")
     if o.error:
         t.append(f"\nerror: {o.error}", style="red")
     return t

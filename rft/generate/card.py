@@ -22,6 +22,15 @@ STRATEGY_TEXT = {
 }
 
 
+REFLECT_TEXT = {
+    "teacher": "the judge's critique of the step found wrong, else a self-check the teacher wrote after a "
+    "wrong final answer without being told the correct one (a `reflection` node of the trace)",
+    "critique": "the judge's critique of the step found wrong only; a dead end no critique explains is "
+    "left out of the rendered text",
+    "none": "none: backtracks are rendered without a reason (an ablation)",
+}
+
+
 def generate_card(
     store, name: str, records: list[Record], manifest: dict[str, Any], cfg: GenerateConfig
 ) -> str:
@@ -43,9 +52,14 @@ def generate_card(
         f"- teacher: `{cfg.teacher}`; validator: `{manifest['validator']}`; threshold {cfg.threshold}",
         f"- branches per step: {cfg.branches}; max depth {cfg.max_depth}; max nodes {cfg.max_nodes}; "
         f"max backtracks {cfg.max_backtracks}; temperature {cfg.temperature}; seed {cfg.seed}",
-        f"- `messages` rendered with `{cfg.render}` (max {cfg.max_wrong_per_node} wrong attempts shown per step); "
-        "the full search tree and event log are in `trace`, so `path`, `backtrack` and `search` renderings "
-        "can be made later without calling a teacher",
+        f"- `messages` rendered with `{cfg.render}` (max {cfg.max_wrong_per_node} wrong attempts shown per step)"
+        + (f", system message: {cfg.system!r}" if cfg.system else "")
+        + "; the full search tree and event log are in `trace`, so `path`, `backtrack`, `search` and "
+        "`think` renderings can be made later without calling a teacher",
+        f"- backtrack reasons (`--reflect {cfg.reflect}`): {REFLECT_TEXT[cfg.reflect]}; never a score, a "
+        "checker's verdict or the gold answer",
+        f"- trainable records (solved and, where gold exists, correct): {int(counts.get('trainable', 0))} "
+        f"of {int(counts.get('records', len(records)))}",
         f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
         f"{int(counts.get('teacher_calls', 0))}",
     ]

@@ -523,6 +523,7 @@ class GenerateRun:
             "records": n,
             "solved": sum(r.outcome.solved for r in records),
             "correct": sum(r.outcome.correct is True for r in records),
+            "trainable": sum(r.outcome.trainable for r in records),
             "failed": len(failures.errors),
             "backtracks": sum(r.outcome.backtracks for r in records),
             "mean_backtracks": round(sum(r.outcome.backtracks for r in records) / n, 4) if n else 0.0,
@@ -576,7 +577,7 @@ class GenerateRun:
             label += f" (incomplete: {failures.counted(len(problems))}{they} are not in it)"
         out.print(
             f"sealed {label}: {n}/{len(problems)} problems, {solved} solved"
-            f" ({solved / n:.0%}), {int(counts['correct'])} correct, "
+            f" ({solved / n:.0%}), {int(counts['correct'])} correct, {int(counts['trainable'])} trainable, "
             f"{counts['mean_backtracks']:.2f} backtracks/problem"
             if n
             else f"sealed {label}: 0 records",
