@@ -82,7 +82,7 @@ def test_stepwise_export_loads_and_its_labels_are_the_tree_values(capsys, out_di
 def test_prompt_completion_export_has_no_empty_completion(capsys, out_dir, tmp_path):
     target = tmp_path / "pc.json"
     out = export(capsys, out_dir, "--format", "prompt-completion", "-o", str(target), "--system", "Be brief.")
-    assert "left out 1 records with no assistant text: blank" in out
+    assert "left out 1 record with no assistant text: blank" in out
     assert f"exported demo@v1 (6 records, prompt-completion, jsonl) to {target}" in out
     ds = load_dataset("json", data_files=str(target), split="train")
     assert ds.column_names == ["id", "prompt", "completion", "answer", "trainable"]
@@ -105,7 +105,7 @@ def test_trainable_only_counts(capsys, out_dir, tmp_path):
         "trainable only: kept 4 of 7 records, dropped 3 "
         "(1 unsolved, 1 incorrect against gold, 1 gold could not be checked)"
     ) in out
-    assert "left out 1 records with no assistant text: blank" in out
+    assert "left out 1 record with no assistant text: blank" in out
     ds = load_dataset("parquet", data_files=str(target), split="train")
     assert ds["id"] == ["p0", "p1", "s1"] and all(ds["trainable"])
     assert "messages" in ds.column_names and "record" in ds.column_names

@@ -286,9 +286,8 @@ def export(
     done = store.export_records(sel.records, fmt, output)
     if done.no_assistant_text:
         ids = ", ".join(done.no_assistant_text[:5]) + (" ..." if len(done.no_assistant_text) > 5 else "")
-        out.print(
-            f"left out {len(done.no_assistant_text)} records with no assistant text: {ids}", soft_wrap=True
-        )
+        n = len(done.no_assistant_text)
+        out.print(f"left out {n} record{'s' * (n != 1)} with no assistant text: {ids}", soft_wrap=True)
     if fmt in LEGACY_FORMATS:
         what = f"{done.rows} records, {fmt}"
     elif columns == "stepwise":
