@@ -147,7 +147,10 @@ def one_line_error(code: int, out: str, err: str, *needles: str) -> None:
         (["show", "demo@vx"], ["invalid dataset reference 'demo@vx'"]),
         (["show", "demo", "--record", "zz"], ["no record with id 'zz' in demo@v2"]),
         (["merge", "m", "demo@v1", "demo@v1"], ["demo@v1 is given twice"]),
-        (["export", "demo", "--format", "csv", "-o", "x.csv"], ["--format must be one of jsonl, parquet"]),
+        (
+            ["export", "demo", "--format", "csv", "-o", "x.csv"],
+            ["--format must be one of messages, prompt-completion, stepwise", "got 'csv'"],
+        ),
     ],
     ids=["unknown-dataset", "unknown-version", "bad-ref", "unknown-record", "merge-twice", "bad-format"],
 )

@@ -326,7 +326,8 @@ def test_to_hf_dataset_columns(store: Store):
     ds = store.to_hf_dataset(lv)
     assert len(ds) == 3
     assert ds.column_names == [
-        "id", "question", "answer", "domain", "messages", "solved", "correct", "backtracks", "render", "record",
+        "id", "question", "answer", "domain", "messages", "solved", "correct", "trainable", "backtracks", "render",
+        "record",
     ]  # fmt: skip
     row = ds[0]
     assert row["id"] == "p0" and row["answer"] == "31" and row["domain"] == "math"

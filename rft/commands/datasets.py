@@ -13,7 +13,7 @@ from rft.console import err, out
 from rft.errors import ConfigError, RftError
 from rft.store import LoadedVersion, Store, parse_ref
 from rft.store.refs import check_name
-from rft.store.store import EXPORT_FORMATS as FORMATS
+from rft.store.store import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
 
 app = typer.Typer(help="Versioned datasets: list, inspect, merge, export.", no_args_is_help=True)
 
@@ -244,16 +244,54 @@ def merge(
 @app.command("export")
 def export(
     ref: str = typer.Argument(..., help="NAME or NAME@vN"),
-    fmt: str = typer.Option(..., "--format", "-f", help="jsonl | parquet"),
-    output: Path = typer.Option(..., "--output", "-o", help="file to write"),
+    fmt: str = typer.Option(
+        "messages",
+        "--format",
+        "-f",
+        help=f"columns: {' | '.join(EXPORT_FORMATS)} (file type from the --output suffix:"
+        f" {', '.join(FILE_TYPES)}); {' | '.join(LEGACY_FORMATS)}: messages in that file type",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="file to write (.jsonl, .json or .parquet)"),
+    trainable_only: bool = typer.Option(
+        False, "--trainable-only", help="only records that are solved and, where gold exists, correct"
+    ),
+    render_style: str = typer.Option(
+        None, "--render", help="re-render every record's messages from its trace in this style first"
+    ),
+    system: str = typer.Option(None, "--system", help="a system message at the start of every conversation"),
     out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
 ) -> None:
-    """Export a version's TRL-ready columns (id, question, answer, messages, ..., record) via `datasets`."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    """Export a version's TRL-ready columns via `datasets`: chat messages (with the full record),
+    prompt/completion, or stepwise (process-supervision) rows."""
+    from rft.store.export import prepare
+    from rft.store.hf import resolve_format
+    from rft.validate.report import UNTRAINABLE
+
+    columns, _ = resolve_format(fmt, output)
+    if columns == "stepwise" and (render_style is not None or system is not None):
+        raise ConfigError("--render and --system shape chat messages; --format stepwise has none")
     parse_ref(ref)
     store = Store(out_dir)
     store.guard_writable(output)
     lv = store.load_ref(ref)
-    path = store.export(lv, fmt, output)
-    out.print(f"exported {lv.ref} ({len(lv.records)} records, {fmt}) to {path}", soft_wrap=True)
+    sel = prepare(lv.records, trainable_only=trainable_only, render_style=render_style, system=system)
+    if trainable_only:
+        n = sum(sel.dropped.values())
+        why = ", ".join(f"{c} {UNTRAINABLE[r]}" for r, c in sel.dropped.items())
+        out.print(
+            f"trainable only: kept {len(sel.records)} of {len(lv.records)} records, dropped {n}"
+            + (f" ({why})" if why else ""),
+            soft_wrap=True,
+        )
+    done = store.export_records(sel.records, fmt, output)
+    if done.no_assistant_text:
+        ids = ", ".join(done.no_assistant_text[:5]) + (" ..." if len(done.no_assistant_text) > 5 else "")
+        n = len(done.no_assistant_text)
+        out.print(f"left out {n} record{'s' * (n != 1)} with no assistant text: {ids}", soft_wrap=True)
+    if fmt in LEGACY_FORMATS:
+        what = f"{done.rows} records, {fmt}"
+    elif columns == "stepwise":
+        what = f"{done.rows} stepwise rows from {len(sel.records)} records, {done.file_type}"
+    else:
+        what = f"{done.rows} records, {columns}, {done.file_type}"
+    out.print(f"exported {lv.ref} ({what}) to {done.path}", soft_wrap=True)

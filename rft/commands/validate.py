@@ -115,6 +115,13 @@ def validate(
     report_only: bool = typer.Option(
         False, "--report-only", help="write only the report, no new version", rich_help_panel=C
     ),
+    keep_unsolved: bool = typer.Option(
+        False,
+        "--keep-unsolved",
+        help="keep untrainable records (unsolved, incorrect against gold, gold not checked): their trees"
+        " still give stepwise labels; dropped by default",
+        rich_help_panel=C,
+    ),
 ) -> None:
     """Check, deduplicate and decontaminate NAME@vN; seal the kept records as the next version."""
     name, version = parse_ref(ref)
@@ -133,6 +140,7 @@ def validate(
         dedup_threshold=dedup_threshold,
         hub=not no_hub,
         workers=workers,
+        keep_unsolved=keep_unsolved,
     )
     store = Store(out_dir)
     check_judge(cfg)  # before the progress bar starts drawing
@@ -164,6 +172,11 @@ def validate(
     rep = result.report
     out.print(rep.sources_table())
     out.print(rep.table())
+    untrainable = rep.untrainable()
+    line = rep.untrainable_line()
+    if any(c["dropped"] for c in untrainable.values()):
+        line += "; --keep-unsolved keeps them"
+    out.print(line, markup=False, soft_wrap=True)
     notes: dict[str, list[str]] = {}
     for b, s in rep.sources.items():
         if s.get("note"):

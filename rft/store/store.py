@@ -54,7 +54,9 @@ STORE_FIELDS = {
     "name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version", "manifest_sha256"
 }  # fmt: skip
 EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-EXPORT_FORMATS = ("jsonl", "parquet")
+EXPORT_FORMATS = ("messages", "prompt-completion", "stepwise")  # the columns an export writes
+FILE_TYPES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}  # by --output suffix
+LEGACY_FORMATS = ("jsonl", "parquet")  # --format as the file type: messages columns
 
 
 @dataclass(frozen=True)
@@ -654,10 +656,14 @@ class Store:
         return to_hf_dataset(loaded.records)
 
     def export(self, loaded: LoadedVersion, fmt: str, output: Path | str) -> Path:
-        """Write the flat TRL-ready columns of `loaded` to `output` as jsonl or parquet (atomically)."""
+        """Write the flat TRL-ready columns of `loaded` to `output` (atomically); `fmt` is a column
+        set (EXPORT_FORMATS, file type from the suffix) or, as before, `jsonl`/`parquet`."""
+        return self.export_records(loaded.records, fmt, output).path
+
+    def export_records(self, records: list[Record], fmt: str, output: Path | str):  # -> hf.Exported
         from rft.store.hf import export_dataset
 
-        return export_dataset(loaded.records, fmt, Path(output))
+        return export_dataset(records, fmt, Path(output))
 
 
 def read_records(path: Path) -> list[Record]:

@@ -130,3 +130,29 @@ def check_answer_verdict(record: Record) -> Flag | None:
                 },
             )
     return None
+
+
+def untrainable_reason(record: Record) -> str | None:
+    """Why a record is not a demonstration to train on (`Outcome.trainable` is False): `unsolved` (no
+    solution, or a recorded failure), `incorrect` (wrong against the gold answer) or `gold_unchecked`
+    (a gold answer exists but the final answer was not checked against it); None when trainable."""
+    if record.outcome.trainable:
+        return None
+    o = record.outcome
+    if not o.solved or o.error is not None:
+        return "unsolved"
+    return "incorrect" if o.correct is False else "gold_unchecked"
+
+
+def check_trainable(record: Record, keep: bool = False) -> Flag | None:
+    """A row for an untrainable record: dropped, or kept with `keep` (`--keep-unsolved`)."""
+    reason = untrainable_reason(record)
+    if reason is None:
+        return None
+    o = record.outcome
+    if reason == "unsolved":
+        fields = {"stop_reason": o.stop_reason, "error": o.error}
+    else:
+        fields = {"final_answer": o.final_answer, "gold": record.problem.answer}
+    evidence = {k: v for k, v in fields.items() if v is not None}
+    return Flag(record.id, reason, action="kept" if keep else "dropped", evidence=evidence)

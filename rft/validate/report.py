@@ -9,10 +9,19 @@ from typing import Any
 from rich.table import Table
 
 REPORT_FILE = "validation_report.json"
+UNTRAINABLE = {
+    "unsolved": "unsolved",
+    "incorrect": "incorrect against gold",
+    "gold_unchecked": "gold could not be checked",
+}
 
 # What each check means (also the order of the summary table).
+# The first three are the untrainable records, dropped unless `--keep-unsolved` keeps them.
 CHECKS = {
     "schema": "record fails the schema or the tree integrity rules",
+    "unsolved": "the search found no solution (or the problem failed): not a demonstration",
+    "incorrect": "the final answer is wrong against the gold answer",
+    "gold_unchecked": "a gold answer exists but the final answer could not be checked against it",
     "no_messages": "no assistant message to train on (e.g. a problem the teacher failed on)",
     "answer_mismatch": "stored verdict disagrees with the final answer re-verified against gold",
     "truncated": "a step on the trained path hit max_tokens",
@@ -70,12 +79,32 @@ class Report:
             "records_out": self.total - dropped,
             "dropped": dropped,
             "flags": dict(by_check),
+            "untrainable": self.untrainable(),
             "contamination_by_benchmark": dict(contam),
             "benchmark_sources": {b: s.get("kind") for b, s in self.sources.items()},
             "method": self.config.get("method"),
             "semantic": self.config.get("semantic", False),
             **({"judge": self.judge} if self.judge else {}),
         }
+
+    def untrainable(self) -> dict[str, dict[str, int]]:
+        """Untrainable records by reason, with how many were dropped and kept."""
+        out: dict[str, dict[str, int]] = {r: {"dropped": 0, "kept": 0} for r in UNTRAINABLE}
+        for f in self.flags:
+            if f.check in out:
+                out[f.check][f.action] += 1
+        return out
+
+    def untrainable_line(self) -> str:
+        """`untrainable: 1 unsolved, ... dropped` for the printed summary."""
+        counts = self.untrainable()
+        parts = []
+        for action in ("dropped", "kept"):
+            n = sum(c[action] for c in counts.values())
+            if n:
+                what = ", ".join(f"{c[action]} {UNTRAINABLE[r]}" for r, c in counts.items() if c[action])
+                parts.append(f"{n} {action} ({what})")
+        return "untrainable records: " + ("; ".join(parts) if parts else "none")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,10 +124,13 @@ class Report:
         t.add_column("action")
         t.add_column("meaning")
         counts = Counter(f.check for f in self.flags)
+        actions: dict[str, set[str]] = {}
+        for f in self.flags:
+            actions.setdefault(f.check, set()).add(f.action)
         for check, meaning in CHECKS.items():
             n = counts.get(check, 0)
-            action = "kept" if check == "suspect" else "dropped"
-            t.add_row(check, str(n), action if n else "", meaning)
+            action = "/".join(sorted(actions.get(check, ())))  # dropped, kept or dropped/kept
+            t.add_row(check, str(n), action, meaning)
         t.add_row(
             "total", f"{len(self.dropped_ids)} dropped", f"{self.total - len(self.dropped_ids)} kept", ""
         )

@@ -22,7 +22,7 @@ from rft.schemas import Record
 from rft.store.redaction import check_env_name, redact, register_url_secrets
 from rft.validate import fingerprints as fp_mod
 from rft.validate.benchmarks import BenchSource, parse_benchmarks, resolve_sources
-from rft.validate.checks import check_answer_verdict, check_steps
+from rft.validate.checks import check_answer_verdict, check_steps, check_trainable
 from rft.validate.decontam import Entry, EntryGrams, Hit, LexicalIndex, entry_grams, get_method
 from rft.validate.dedup import find_duplicates
 from rft.validate.report import REPORT_FILE, Flag, Report
@@ -61,6 +61,7 @@ class ValidateConfig:
     hub: bool = True
     batch_size: int = 512
     workers: int | None = None  # lexical stage processes; None: 2 from 20,000 records on
+    keep_unsolved: bool = False  # keep untrainable records (unsolved, incorrect, gold unchecked)
 
     def __post_init__(self) -> None:
         check_env_name("--judge-api-key-env", self.judge_api_key_env)
@@ -215,16 +216,24 @@ def build_index(cfg: ValidateConfig) -> BenchmarkIndex:
 
 
 # --- stages --------------------------------------------------------------------------------------
-def record_checks(records: Sequence[tuple[int, Record]], dedup_threshold: float) -> list[Flag]:
+def record_checks(
+    records: Sequence[tuple[int, Record]], dedup_threshold: float, keep_unsolved: bool = False
+) -> list[Flag]:
+    """Per-record checks and dedup. An untrainable record (unsolved, incorrect, gold unchecked) is
+    dropped, or with `keep_unsolved` kept for its tree, with its missing or empty assistant turn
+    (exports leave such a record out of the chat formats)."""
     flags: list[Flag] = []
     for line, rec in records:
-        for f in check_steps(rec):
+        own = check_steps(rec)
+        untrainable = check_trainable(rec, keep_unsolved)
+        if untrainable is not None and keep_unsolved:
+            for f in own:
+                if f.check == "no_messages" or (f.check == "empty_step" and "message" in f.evidence):
+                    f.action = "kept"
+        own += [f for f in (untrainable, check_answer_verdict(rec)) if f is not None]
+        for f in own:
             f.line = line
-            flags.append(f)
-        f = check_answer_verdict(rec)
-        if f is not None:
-            f.line = line
-            flags.append(f)
+        flags += own
     lines = {rec.id: line for line, rec in records}
     dups = find_duplicates(
         [r.id for _, r in records], [r.problem.question for _, r in records], dedup_threshold
@@ -599,7 +608,7 @@ def validate_records(
     timings["benchmarks"] = time.perf_counter() - t
     flags = list(pre_flags or [])
     t = time.perf_counter()
-    flags += record_checks(records, cfg.dedup_threshold)
+    flags += record_checks(records, cfg.dedup_threshold, cfg.keep_unsolved)
     timings["checks"] = time.perf_counter() - t
     t = time.perf_counter()
     lex = lexical_flags(records, index, cfg.batch_size, progress, cfg.workers)
