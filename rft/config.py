@@ -107,7 +107,9 @@ class GenerateConfig(BaseModel):
     )
     render: Literal["backtrack", "path", "search", "think"] = "backtrack"
     max_wrong_per_node: int = Field(default=2, ge=0)
-    system: str | None = Field(default=None, description="system message put first in every record's messages")
+    system: str | None = Field(
+        default=None, description="system message put first in every record's messages"
+    )
     name: str | None = None
     out: str = "datasets_out"
 

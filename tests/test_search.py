@@ -149,7 +149,10 @@ def test_beam_width_and_solution():
 
 def test_beam_takes_a_correct_final_step_even_when_the_backtrack_budget_is_spent():
     # two wrong finals beside the correct one: recording them must not stop the search first
-    script = {(): ["Step 1: A"], ("A",): ["A1. Final answer: 5", "A3. Final answer: 6", "B1. Final answer: 7"]}
+    script = {
+        (): ["Step 1: A"],
+        ("A",): ["A1. Final answer: 5", "A3. Final answer: 6", "B1. Final answer: 7"],
+    }
     res, _ = run("beam", script=script, max_backtracks=0, beam_width=2)
     assert res.final_answer == "7" and res.correct is True and res.stop_reason == "solved"
 
@@ -278,18 +281,20 @@ def test_identical_sibling_candidates_are_merged_not_judged_twice():
 
 def test_a_wrong_final_answer_with_no_critique_asks_the_teacher_for_a_self_check_once():
     script = {
-        (): ["Step 1: 3 + 4 = 8"],
-        ("3 + 4 = 8",): ["So the answer is 8. Final answer: 8"],
+        (): ["Step 1: Three and four make eight."],
+        ("Three and four make eight.",): ["So the answer is 8. Final answer: 8"],
     }
-    reflections = {"<reflect>": ["Step 1: 3 + 4 is not 8."]}
+    reflections = {"<reflect>": ["Step 1: three and four do not make eight."]}
     teacher = ScriptedTeacher(script, reflections=reflections["<reflect>"])
     params = SearchParams(strategy="dfs", branches=1, threshold=0.5, max_backtracks=4)
-    searcher = Searcher(teacher, ScriptedValidator({"3 + 4 = 8": 0.9}), PromptSet.load(), params)
+    searcher = Searcher(
+        teacher, ScriptedValidator({"Three and four make eight.": 0.9}), PromptSet.load(), params
+    )
     res = asyncio.run(searcher.run(PROBLEM))
     kinds = [n.kind.value for n in res.trace.nodes]
     assert kinds.count("reflection") == 1
     refl = next(n for n in res.trace.nodes if n.kind.value == "reflection")
-    wrong_step = next(n for n in res.trace.nodes if n.text == "3 + 4 = 8")
+    wrong_step = next(n for n in res.trace.nodes if n.text == "Three and four make eight.")
     assert refl.metadata["blames"] == wrong_step.id
     assert "Final answer" not in teacher.reflect_prompts[0] or "7" not in teacher.reflect_prompts[0]
     # the self-check named step 1: one backtrack goes straight back to the beginning
@@ -299,7 +304,7 @@ def test_a_wrong_final_answer_with_no_critique_asks_the_teacher_for_a_self_check
     # with --reflect critique the teacher is never asked
     teacher2 = ScriptedTeacher(script, reflections=reflections["<reflect>"])
     params2 = SearchParams(strategy="dfs", branches=1, threshold=0.5, reflect="critique")
-    s2 = Searcher(teacher2, ScriptedValidator({"3 + 4 = 8": 0.9}), PromptSet.load(), params2)
+    s2 = Searcher(teacher2, ScriptedValidator({"Three and four make eight.": 0.9}), PromptSet.load(), params2)
     res2 = asyncio.run(s2.run(PROBLEM))
     assert not teacher2.reflect_prompts
     assert all(n.kind.value != "reflection" for n in res2.trace.nodes)

@@ -23,11 +23,31 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def usable_critique(node: Node) -> str | None:
-    """The node's critique when it is a model's reasoning about the step (not a checker's verdict)."""
+    """The node's critique when it is reasoning about the step that says what is wrong with it (not
+    a checker's verdict, not praise, not a copy of the step)."""
     text = (node.critique or "").strip()
     if not text or (node.validator or "") in CHECKER_VALIDATORS:
         return None
-    return text
+    return text if explains_a_mistake(text, node.text) else None
+
+
+_FAULT = re.compile(
+    r"\b(?:not|no|wrong|incorrect|mistake|mistaken|error|errors|should|instead|isn't|aren't|wasn't|"
+    r"doesn't|don't|didn't|cannot|can't|missing|misses|forgot|forgets|ignores|misread|misreads|"
+    r"miscalculat\w*|off by|too (?:big|small|large|high|low)|never|fails?|only|wrongly)\b",
+    re.IGNORECASE,
+)
+_ANSWER = re.compile(r"\b(?:final answer|the answer is)\b", re.IGNORECASE)
+
+
+def explains_a_mistake(reason: str, step: str) -> bool:
+    """Whether `reason` says what is wrong (a fault word, a few words long), without stating an
+    answer and without merely repeating the step it is about."""
+    words = reason.split()
+    if len(words) < 3 or not _FAULT.search(reason) or _ANSWER.search(reason):
+        return False
+    a, b = " ".join(reason.lower().split()), " ".join(step.lower().split())
+    return a.rstrip(".") not in b  # a copy of the step (or of part of it) says nothing about it
 
 
 def caught(node: Node, threshold: float) -> bool:
@@ -58,7 +78,7 @@ def parse_reflection(text: str, path: Sequence[Node]) -> tuple[Node | None, str]
         return None, ""
     k = int(m.group(1))
     reason = line[m.end() :].strip()
-    if not 1 <= k <= len(path) or len(reason.split()) < 2:
+    if not 1 <= k <= len(path) or not explains_a_mistake(reason, path[k - 1].text):
         return None, ""
     return path[k - 1], sentence(reason)
 

@@ -32,6 +32,7 @@ from rft.console import err, out
 from rft.errors import ConfigError, RftError, StorageError
 from rft.generate.card import generate_card
 from rft.generate.estimate import estimate
+from rft.generate.labels import fill_values
 from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
 from rft.generate.render import render
@@ -239,6 +240,7 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
     }
     if cfg.judge:
         meta["judge"] = cfg.judge
+    fill_values(res.trace, problem.answer, problem.domain.value)
     rec = Record(problem=problem, trace=res.trace, outcome=outcome, metadata=meta)
     rec.messages = render(rec, cfg.render, cfg.seed, cfg.max_wrong_per_node, system=cfg.system)
     rec.render = cfg.render

@@ -23,6 +23,7 @@ from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, U
 from rft.teachers.base import Completion, Teacher
 from rft.validate.answer_check import check_answer
 from rft.validate.steps import Candidate, Judgement, StepValidator
+from rft.verify.arithmetic import false_equation
 
 STRATEGIES = ("dfs", "beam", "best-first", "sample")
 REFLECT = ("teacher", "critique", "none")
@@ -224,7 +225,8 @@ class _Ctx:
         """Score candidates with the validator. A step cut off by max_tokens is incomplete (its
         calculation or answer may be half written): it scores 0 without asking the validator, so it
         is never taken onto a path, and stays in the tree as a rejected candidate."""
-        whole = [k for k in kids if not k.truncated]
+        settled = {k.id: j for k in kids if (j := self.settle(k)) is not None}
+        whole = [k for k in kids if k.id not in settled]
         cands = [Candidate(k.text, k.final_answer) for k in whole]
         js = (
             await self.s.validator.score(
@@ -233,9 +235,28 @@ class _Ctx:
             if whole
             else []
         )
-        by_id = dict(zip((k.id for k in whole), js, strict=True))
-        cut = Judgement(0.0, "The step was cut off at the token limit before it ended.", None, "truncated")
-        return self.tree.apply(kids, [by_id.get(k.id, cut) for k in kids])
+        by_id = dict(zip((k.id for k in whole), js, strict=True)) | settled
+        return self.tree.apply(kids, [by_id[k.id] for k in kids])
+
+    def settle(self, node: Node) -> Judgement | None:
+        """A judgement that needs no validator: a step cut off at the token limit, or one whose
+        written-out arithmetic is false (`10 + 8 = 19`: a calculator check, whose finding is a reason
+        the student can give itself). Both score 0; a final answer keeps its gold check."""
+        if node.truncated:
+            return Judgement(
+                0.0, "The step was cut off at the token limit before it ended.", None, "truncated"
+            )
+        wrong = false_equation(node.text)
+        if wrong is None:
+            return None
+        verdict = None
+        if node.final_answer is not None:
+            verdict = (
+                check_answer(node.final_answer, self.problem.answer, self.problem.domain.value)
+                if self.problem.answer
+                else Verdict.unknown
+            )
+        return Judgement(0.0, wrong.reason, verdict, "arithmetic")
 
     def accepts(self, node: Node) -> bool:
         """A final answer is accepted when it checks out, or when nothing can check it and it scores well."""

@@ -42,9 +42,8 @@ def prepare(
             continue
         update: dict = {}
         if render_style is not None:
-            update = {"messages": render(r, render_style, seed=seed), "render": render_style}
-        if system is not None:
-            # until render takes `system` (it prepends the system message itself), it is added here
-            update["messages"] = with_system(update.get("messages", r.messages), system)
+            update = {"messages": render(r, render_style, seed=seed, system=system), "render": render_style}
+        elif system is not None:  # the stored rendering, with this system message instead of its own
+            update["messages"] = with_system(r.messages, system)
         kept.append(r.model_copy(update=update) if update else r)
     return Selection(kept, dropped)

@@ -1,0 +1,1 @@
+"""Shared graders: the one place that decides whether a step or an answer is right."""
