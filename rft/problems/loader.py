@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from rft.errors import ConfigError, InputError
 from rft.problems.demo import demo_options, demo_rows
 from rft.problems.hub import hub_label, read_hub
+from rft.problems.origin import source_of
 from rft.problems.presets import Preset, generic, get_preset
 from rft.problems.readers import RawRow, read_rows
 from rft.problems.rows import PROBLEM_FIELDS, RowView
 from rft.problems.select import check_limit, check_shard, select
 from rft.problems.spec import SourceSpec, parse_source
-from rft.schemas import Problem, ProblemSource, problem_id_for
+from rft.schemas import Problem, problem_id_for
 
 
 def _check_fields(fields: dict[str, str] | None) -> dict[str, str]:
@@ -43,14 +44,6 @@ def _raw_rows(spec: SourceSpec) -> list[RawRow]:
     if spec.kind == "hub":
         return read_hub(spec)
     return demo_rows(spec.size or 0, spec.seed or 0)
-
-
-def _source_of(spec: SourceSpec, row: RawRow) -> ProblemSource:
-    if spec.kind == "file":
-        return ProblemSource(kind="file", name=str(spec.path), row=row.index)
-    if spec.kind == "hub":
-        return ProblemSource(kind="hub", name=spec.name, split=spec.split, config=spec.config, row=row.index)
-    return ProblemSource(kind="builtin", name=f"demo:{spec.size}:{spec.seed}", row=row.index)
 
 
 def _problem_id(spec: SourceSpec, preset: Preset | None, own_id: str | None, question: str) -> str:
@@ -219,10 +212,12 @@ def load_problems(
     for raw in raws:
         pid, body = _to_problem(spec, chosen, RowView(raw, fields, defaults))
         rows.append((pid, raw, body))
+    origin = source_of(spec, chosen.name if chosen else None)
     problems = []
     for pid, raw, body in _resolve_duplicates(spec, rows, on_duplicate_id, warn):
         try:
-            problems.append(Problem(id=pid, source=_source_of(spec, raw), **body))
+            source = origin.model_copy(update={"row": raw.index})
+            problems.append(Problem(id=pid, source=source, **body))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "row"

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rft.problems.spec import SourceSpec
 
@@ -59,26 +60,38 @@ KNOWN_HUB: dict[str, KnownHub] = {
     "ai2_arc": _ARC,
 }
 
-# sha256 of the public test files (and of their decompressed bytes where they ship gzipped):
-# (benchmark, what the file is).
-_HUMANEVAL_FILE = ("HumanEval", _HUMANEVAL.describe_test())
-KNOWN_FILES: dict[str, tuple[str, str]] = {
-    "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14": ("GSM8K", "the GSM8K test split"),
-    "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132": (
-        "MATH-500",
-        "MATH-500, a subset of the MATH test split",
+# sha256 of the public test files (and of their decompressed bytes where they ship gzipped).
+
+
+class KnownFile(NamedTuple):
+    """A known benchmark file: whose it is, what it is (for messages) and the split it holds."""
+
+    benchmark: str
+    what: str
+    split: str | None = "test"  # None: the file holds several splits
+
+
+_HUMANEVAL_FILE = KnownFile("HumanEval", _HUMANEVAL.describe_test())
+KNOWN_FILES: dict[str, KnownFile] = {
+    "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14": KnownFile(
+        "GSM8K", "the GSM8K test split"
     ),
-    "3371949f33dd702d04b43fddd7d53a028de0aaca0e76abb1b875a050297b3aa4": ("MATH", "the MATH test split"),
+    "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132": KnownFile(
+        "MATH-500", "MATH-500, a subset of the MATH test split"
+    ),
+    "3371949f33dd702d04b43fddd7d53a028de0aaca0e76abb1b875a050297b3aa4": KnownFile(
+        "MATH", "the MATH test split"
+    ),
     "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef": _HUMANEVAL_FILE,
     "1d49078ba3e2b196b9344535bef34a43021f038fad9561d6ee7c53450609a6a2": _HUMANEVAL_FILE,
-    "9bcaa67d5c2943e95eb9d9127e844f0551a77ac910c664aa45a4ebd75d239bd9": ("MBPP", "the MBPP test split"),
-    "ccf64ceae9c5403bf50a044cb6d505bfd2a2963ee58338ba268fd65beab92a9f": (
-        "MBPP",
-        "the full MBPP, which contains the MBPP test split (task_id 11-510)",
+    "9bcaa67d5c2943e95eb9d9127e844f0551a77ac910c664aa45a4ebd75d239bd9": KnownFile(
+        "MBPP", "the MBPP test split"
     ),
-    "1ae3aeedf1951d881cbd5c2e3a31e78a1993d251479afbe4cb413b6707244636": (
-        "ARC",
-        "the ARC-Challenge test split",
+    "ccf64ceae9c5403bf50a044cb6d505bfd2a2963ee58338ba268fd65beab92a9f": KnownFile(
+        "MBPP", "the full MBPP, which contains the MBPP test split (task_id 11-510)", split=None
+    ),
+    "1ae3aeedf1951d881cbd5c2e3a31e78a1993d251479afbe4cb413b6707244636": KnownFile(
+        "ARC", "the ARC-Challenge test split"
     ),
 }
 
@@ -151,6 +164,11 @@ def _file_digests(spec: SourceSpec) -> set[str]:
     return digests
 
 
+def known_file_of(spec: SourceSpec) -> KnownFile | None:
+    """The known benchmark file `spec` is (by its bytes, gzipped or not), else None."""
+    return next((KNOWN_FILES[d] for d in _file_digests(spec) if d in KNOWN_FILES), None)
+
+
 def known_test_split(spec: SourceSpec) -> BenchmarkTestSplit | None:
     """What `spec` is when it is a known benchmark's test data, else None."""
     if spec.kind == "hub":
@@ -161,9 +179,9 @@ def known_test_split(spec: SourceSpec) -> BenchmarkTestSplit | None:
             return BenchmarkTestSplit(hub_label(spec), known.benchmark, known.describe_test())
         return None
     if spec.kind == "file":
-        for digest in _file_digests(spec):
-            if digest in KNOWN_FILES:
-                return BenchmarkTestSplit(str(spec.path), *KNOWN_FILES[digest])
+        known_file = known_file_of(spec)
+        if known_file is not None:
+            return BenchmarkTestSplit(str(spec.path), known_file.benchmark, known_file.what)
     return None
 
 

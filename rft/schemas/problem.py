@@ -18,14 +18,21 @@ class Domain(StrEnum):
 
 
 class ProblemSource(BaseModel):
-    """Where a problem came from: a file path, a Hub id, or a built-in generator; split and row."""
+    """Where a problem came from, without the machine's directories: a file's name, a Hub id, or a
+    built-in generator; the split, the preset that mapped the rows, the known benchmark, and the row."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(description="file | hub | builtin")
-    name: str = Field(description="file path, Hub dataset id, or generator name")
-    split: str | None = None
+    name: str = Field(description="file name (no directories), Hub dataset id, or generator name")
+    split: str | None = Field(
+        default=None, description="Hub split; for a file, a known benchmark file's split or the file name's"
+    )
     config: str | None = None
+    preset: str | None = Field(default=None, description="the preset that mapped the rows")
+    benchmark: str | None = Field(
+        default=None, description="the known benchmark the data is (by Hub id, or by a file's bytes)"
+    )
     row: int | None = Field(default=None, description="0-based row index in the source")
 
 
