@@ -327,7 +327,10 @@ def _check_parts(rec: Record, parts, source_required: bool = True) -> list:
                 assert source.metadata.get("blames") == part.node
             else:
                 assert part.source == part.node, "a critique is the blamed step's own"
-        assert i + 1 < len(parts) and parts[i + 1].kind != "back", "two backtracks in a row"
+        if i + 1 == len(parts):  # only a search that gave up may end on a backtrack
+            assert not rec.outcome.solved, "a solved render ends with its solution"
+            continue
+        assert parts[i + 1].kind != "back", "two backtracks in a row"
         nxt = parts[i + 1]
         if nxt.kind == "step":
             assert nxt.number == part.target + 1

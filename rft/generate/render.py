@@ -373,7 +373,10 @@ def _search_text(record: Record) -> str:
         if e.type == EventType.expand:
             node = index[e.node]
             after = f" after ({labels[node.id]})" if node.parent is not None else ""
-            kids = [index[c] for c in e.children]
+            # an echo of the instructions or a half-written step is no candidate worth writing down
+            kids = [index[c] for c in e.children if index[c].validator not in ("echo", "truncated")]
+            if not kids:
+                continue
             lines.append(f"Candidates for step {node.depth + 1}{after}:")
             for c in sorted(kids, key=lambda c: labels[c.id]):
                 critique = usable_critique(c)

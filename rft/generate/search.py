@@ -16,6 +16,7 @@ from typing import Any
 
 from rft.errors import ConfigError
 from rft.generate.blame import blame_by_critique, parse_reflection
+from rft.generate.echo import echo_reason
 from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
@@ -225,7 +226,8 @@ class _Ctx:
         """Score candidates with the validator. A step cut off by max_tokens is incomplete (its
         calculation or answer may be half written): it scores 0 without asking the validator, so it
         is never taken onto a path, and stays in the tree as a rejected candidate."""
-        settled = {k.id: j for k in kids if (j := self.settle(k)) is not None}
+        prompt = self.s.prompts.step_messages(self.problem.question, steps, self.problem.domain.value)
+        settled = {k.id: j for k in kids if (j := self.settle(k, prompt)) is not None}
         whole = [k for k in kids if k.id not in settled]
         cands = [Candidate(k.text, k.final_answer) for k in whole]
         js = (
@@ -238,25 +240,29 @@ class _Ctx:
         by_id = dict(zip((k.id for k in whole), js, strict=True)) | settled
         return self.tree.apply(kids, [by_id[k.id] for k in kids])
 
-    def settle(self, node: Node) -> Judgement | None:
-        """A judgement that needs no validator: a step cut off at the token limit, or one whose
-        written-out arithmetic is false (`10 + 8 = 19`: a calculator check, whose finding is a reason
-        the student can give itself). Both score 0; a final answer keeps its gold check."""
+    def settle(self, node: Node, prompt: list[dict[str, str]]) -> Judgement | None:
+        """A judgement that needs no validator: a step cut off at the token limit, an echo of the
+        instructions (`<answer>`, the prompt's own sentences), or a step whose written-out arithmetic
+        is false (`10 + 8 = 19`: a calculator check, whose finding is a reason the student can give
+        itself). All score 0; a final answer keeps its gold check."""
         if node.truncated:
             return Judgement(
                 0.0, "The step was cut off at the token limit before it ended.", None, "truncated"
             )
+        if node.kind == NodeKind.step and (echo := echo_reason(node.text, prompt)):
+            return Judgement(0.0, echo, self.gold_verdict(node), "echo")
         wrong = false_equation(node.text)
         if wrong is None:
             return None
-        verdict = None
-        if node.final_answer is not None:
-            verdict = (
-                check_answer(node.final_answer, self.problem.answer, self.problem.domain.value)
-                if self.problem.answer
-                else Verdict.unknown
-            )
-        return Judgement(0.0, wrong.reason, verdict, "arithmetic")
+        return Judgement(0.0, wrong.reason, self.gold_verdict(node), "arithmetic")
+
+    def gold_verdict(self, node: Node) -> Verdict | None:
+        """The gold check of a final answer the validator will not see (None: no final answer)."""
+        if node.final_answer is None:
+            return None
+        if not self.problem.answer:
+            return Verdict.unknown
+        return check_answer(node.final_answer, self.problem.answer, self.problem.domain.value)
 
     def accepts(self, node: Node) -> bool:
         """A final answer is accepted when it checks out, or when nothing can check it and it scores well."""
