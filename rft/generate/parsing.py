@@ -8,7 +8,9 @@ import re
 from rft.validate.answer_check import extract_final_answer
 
 STOP_SEQUENCES = ["\nStep "]
-_LABEL = re.compile(r"^\s*(?:\*\*)?\s*step\s*\d+\s*(?:\*\*)?\s*[:.)-]?\s*(?:\*\*)?\s*", re.IGNORECASE)
+_LABEL = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*)?\s*step\s*\d+\s*(?:\*\*)?\s*[:.)-]?\s*(?:\*\*)?\s*", re.IGNORECASE
+)
 _NEXT_STEP = re.compile(r"\n\s*(?:\*\*)?\s*step\s*\d+\s*[:.)]", re.IGNORECASE)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _FINAL_LINE = re.compile(r"(final\s+answer\s*[:：=]?[^\n]*|\\boxed\s*\{)", re.IGNORECASE)
