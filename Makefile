@@ -39,7 +39,7 @@ demo: install
 	$(BIN)/rft generate --problems demo --limit 20 --name demo $(DEMO_FLAGS)
 	$(BIN)/rft validate demo
 	$(BIN)/rft datasets show demo
-	$(BIN)/rft datasets show demo --record $$($(BIN)/python -m rft.generate.showcase demo)
+	$(BIN)/rft datasets show demo --record $$($(BIN)/python -m rft.generate.showcase demo) --render backtrack
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -24,6 +24,7 @@ from rft.verify.arithmetic import false_equation
         ("6 + 10 * 0 = 6 + 10 = 10.", "6 + 10 is not 10."),  # the first false link of a chain
         ("3 + 4 * 2 = 14", "3 + 4 * 2 is not 14."),  # precedence counts
         ("3 * 4 = 12.5", "3 * 4 is not 12.5."),
+        ("1 * 5 * 2 = 3 * 2 = 6", "1 * 5 * 2 is not 3 * 2."),  # SmolLM2-135M's own
     ],
 )
 def test_false_equations_are_found(text, reason):
@@ -45,6 +46,7 @@ def test_false_equations_are_found(text, reason):
         "12 cm = 120 mm",
         "2^3 = 8",
         "16 / 2 = 8 * 3 = 24",  # a loosely written chain: each computation is right
+        "3 + 4 = 7 + 2 = 9",
         "Then 2 + 12 = 14. Final answer: 14",
         "1/0 = 5",  # not computable: left alone
     ],

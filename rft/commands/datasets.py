@@ -190,16 +190,30 @@ def show(
     events: bool = typer.Option(
         False, "--events", help="with --record: also list the search events in order"
     ),
+    render: str | None = typer.Option(
+        None,
+        "--render",
+        help="with --record: also print its messages rendered as path | backtrack | search | think "
+        "(from the trace; no teacher is called)",
+    ),
     out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
 ) -> None:
     """Manifest summary, files and first rows of a version; or, with --record, one trace as a tree."""
     from rft.commands.trace_tree import render_record
 
+    if render is not None and record is None:
+        raise ConfigError("--render needs --record ID")
     lv = Store(out_dir).load_ref(ref)
     if record is not None:
         rec = lv.record(record)
         out.print(Text(f"{lv.ref}  record {record}", style="bold"))
         out.print(render_record(rec, events=events))
+        if render is not None:
+            from rft.generate.render import render as render_messages
+
+            for m in render_messages(rec, render):
+                out.print(Text(f"\n[{m.role}]", style="bold"))
+                out.print(Text(m.content))
         return
     out.print(Text(lv.ref, style="bold"))
     out.print(_summary(lv))

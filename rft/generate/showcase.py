@@ -1,5 +1,5 @@
 """`python -m rft.generate.showcase NAME [--out DIR]`: print the id of the record that best shows
-the search (solved, with the most backtracks), for `rft datasets show NAME --record ID`."""
+the search (trainable, with the most backtracks its render tells), for `rft datasets show NAME --record ID`."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ def pick(name: str, out: str = "datasets_out") -> str:
     records = Store(out).load_version(name).records
     if not records:
         raise RftError(f"{name} has no records")
-    # a solved record with backtracks shows the most; then the most backtracks; then solved
-    best = max(
-        records,
-        key=lambda r: (r.outcome.solved and r.outcome.backtracks > 0, r.outcome.backtracks, r.outcome.solved),
-    )
+    from rft.generate.render import backtrack_parts
+
+    def shown(r) -> int:  # backtracks its `backtrack` render tells, each naming the wrong step
+        return sum(p.kind == "back" for p in backtrack_parts(r))
+
+    # a trainable record whose render tells backtracks shows the most; then any such; then solved
+    best = max(records, key=lambda r: (r.outcome.trainable, shown(r), r.outcome.backtracks, r.outcome.solved))
     return best.id
 
 

@@ -18,6 +18,7 @@ _OP = r"[-+*/×÷x]"
 _EXPR = rf"\(*\s*-?\s*(?:{_NUM})\s*\)*(?:\s*{_OP}\s*\(*\s*-?\s*(?:{_NUM})\s*\)*)*"
 _LEFT = re.compile(rf"({_EXPR})\s*$")
 _RIGHT = re.compile(rf"^\s*(-?\s*(?:{_NUM}))(?!\s*{_OP}\s*[\d(])")
+_RIGHT_EXPR = re.compile(rf"^\s*({_EXPR})")
 _OPS = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -68,6 +69,17 @@ def _value(expr: str) -> float | None:
         return None
 
 
+def _loose_chain(lhs: str, rhs: str) -> bool:
+    """`16 / 2 = 8 * 3`: the right side starts with the left side's value and computes on (a chain
+    written loosely, each computation right), or the left side cannot be computed."""
+    a = _value(lhs)
+    first = re.match(rf"\s*(-?\s*(?:{_NUM}))", rhs)
+    if a is None or first is None:
+        return True
+    b = _value(first.group(1))
+    return b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
 def _has_operator(expr: str) -> bool:
     return bool(re.search(rf"\d\s*\)*\s*{_OP}", expr))
 
@@ -86,6 +98,10 @@ def false_equation(text: str) -> FalseEquation | None:
     pieces = text.split("=")
     for i in range(len(pieces) - 1):
         left, right = _LEFT.search(pieces[i]), _RIGHT.match(pieces[i + 1])
+        if not right:
+            right = _RIGHT_EXPR.match(pieces[i + 1])
+            if left and right and _loose_chain(left.group(1), right.group(1)):
+                continue
         if not left or not right or pieces[i + 1].startswith("="):
             continue
         lhs, rhs = left.group(1).strip(), right.group(1).strip().rstrip(".")
