@@ -249,8 +249,9 @@ def test_validate_drops_records_without_messages_or_assistant_text(tmp_path, cap
     assert sorted(r.id for r in kept) == ["g0", "g1"]
     report = json.loads((store.dataset_dir("d") / "v2" / "validation_report.json").read_text())
     rows = {r["record_id"]: r for r in report["rows"]}
-    assert rows["failed"]["check"] == "no_messages" and rows["failed"]["action"] == "dropped"
-    assert rows["failed"]["evidence"] == {"error": "connection refused"}
+    # a failed search is no demonstration: dropped as unsolved, with its error as the evidence
+    assert rows["failed"]["check"] == "unsolved" and rows["failed"]["action"] == "dropped"
+    assert rows["failed"]["evidence"] == {"stop_reason": "error", "error": "connection refused"}
     assert rows["user_only"]["check"] == "no_messages"
     assert rows["blank"]["check"] == "empty_step"
     assert "no_messages" in out
