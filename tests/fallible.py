@@ -7,26 +7,36 @@ problem from its question, the steps so far from its `Step k: text` lines. Every
 hash of the problem, the steps so far and the candidate index, so a search is the same on every run.
 
 Known mistakes, and how often they happen:
-- wrong number (~30% of proposed step candidates): the step writes its operation out with a wrong
-  result (`40 + 8 = 51`). `is_wrong_step` recognises it. A wrong result stays an integer through the
-  later operations and never equals the gold answer, nor does any value computed from it.
-- carried error: once a wrong number is on a path, the next steps compute correctly *from it*
+- wrong step (~30% of proposed step candidates), of three kinds, about a third each:
+  - arithmetic slip: the operation is written out with a wrong result (`40 + 8 = 51`). The
+    calculator check (rft/verify/arithmetic.py) catches every one before the judge sees it.
+  - misread operand: the step uses a number the question does not give (`40 + 9 = 49` where Mia
+    buys 8), with true arithmetic.
+  - wrong operation: the step applies the wrong operation to the right numbers (`48 * 3 = 144` where
+    the apples are shared, so it should divide), with true arithmetic.
+  `mistake(text)` says which (and `is_wrong_step` whether any): a step is matched to its operation
+  by what it counts ("apples for each friend"). Whatever the kind, the stated value stays an integer
+  through the later operations and never equals the gold answer, nor does any value computed from it.
+- carried error: once a wrong step is on a path, the next steps compute correctly *from it*
   (`51 / 3 = 17`): they are locally right (not `is_wrong_step`, the judge scores them well), but the
   final answer is wrong. The real mistake is the earlier step.
 - echo (~5% of candidates): the teacher repeats the instructions
   (`You can finish your steps with "Final answer: <answer>".`) instead of writing a step.
 - duplicate sibling (~12% of candidates after the first): the same text as the previous candidate.
-- fooled judge (~25% of the wrong-number steps it judges): `Score: 8`, "The step is correct.".
-  Otherwise it catches the step (`Score: 1` or `2`) with a critique naming the numbers and never the
-  correct value ("It computes 40 + 8 = 51, but 40 + 8 is not 51."). Correct and carried steps score
-  7-9 with a short positive critique; an echo scores 2.
+- fooled judge (~25% of the wrong steps it judges): `Score: 8`, "The step is correct.".
+  Otherwise it catches the step (`Score: 1` or `2`) with a critique naming the step's numbers and
+  never the correct value ("It adds 9, but the question says 8, not 9."; "It multiplies by 3, but
+  it should divide by 3 here."; "It computes 40 + 8 = 51, but 40 + 8 is not 51."). Correct and
+  carried steps score 7-9 with a short positive critique; an echo scores 2.
 - blind self-check (~10% of reflections): asked to find the first wrong step of a path whose final
   answer failed, the teacher answers "All steps look right to me." instead of naming it. Otherwise
-  it names the first wrong-number step ("Step 1: 40 + 8 is not 51.").
+  it names the first wrong step with its reason ("Step 1: the question says 8, not 9.";
+  "Step 2: it multiplies by 3, but it should divide by 3."; "Step 1: 40 + 8 is not 51.").
 
 Numbers are chosen so that the gold answer appears in no text but the final step of a correct path
-(not in the question, not as an operand, not as an intermediate or wrong value) and no text holds a
-decimal or a division by 10: a render that contains one put it there itself.
+(not in the question, not as an operand, not as an intermediate or wrong value, not in a critique
+or a self-check), no critique or self-check names the value the step should have reached, and no
+text holds a decimal or a division by 10: a render that contains one put it there itself.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import asyncio
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from rft.generate.prompts import PromptSet
 from rft.generate.search import Searcher, SearchParams, SearchResult
@@ -72,7 +82,7 @@ _PROPOSED = re.compile(r"^Proposed Step \d+: (.*?)\n\nIs the proposed step corre
 _FINAL = re.compile(r"\s*Final answer:.*$", re.DOTALL)
 
 
-SALT = "57"  # picked among 0-59 so that the dfs runs show rates near the nominal ones above
+SALT = "158"  # picked among 0-199: dfs, beam and best-first show rates near the nominal ones above
 
 
 def roll(*parts: object) -> float:
@@ -115,10 +125,19 @@ class WordProblem:
     def problem(self) -> Problem:
         return Problem(id=self.id, question=self.question, answer=str(self.gold))
 
-    def step_text(self, k: int, x: int, result: int, phrasing: int) -> str:
-        """Step k (1-based) applied to the value `x`, stating `result` (right or wrong)."""
+    def step_text(
+        self,
+        k: int,
+        x: int,
+        result: int,
+        phrasing: int,
+        symbol: str | None = None,
+        operand: int | None = None,
+    ) -> str:
+        """Step k (1-based) applied to the value `x`, stating `result` (right or wrong); `symbol` and
+        `operand` default to the step's own (a wrong operation or a misread number replaces them)."""
         op = self.ops[k - 1]
-        calc = f"{x} {op.symbol} {op.operand} = {result}"
+        calc = f"{x} {symbol or op.symbol} {op.operand if operand is None else operand} = {result}"
         text = (
             f"{calc}, so there are {result} {op.what}.",
             f"Next, {calc} {op.what}.",
@@ -142,7 +161,52 @@ class WordProblem:
         return out
 
     def wrong_result(self, k: int, x: int, key: tuple) -> int:
-        """A wrong result for step k on input `x` whose consequences stay integers and never meet gold."""
+        """A wrong result for step k on input `x` (an arithmetic slip) whose consequences stay
+        integers and never meet gold."""
+        m = self._slip(k, x, key) or self._slip(k, x, key, strict=False)
+        if m is None:
+            raise AssertionError(f"{self.id}: no wrong result for step {k} on {x}")
+        return m.result
+
+    def wrong_step(self, k: int, x: int, key: tuple, phrasing: int) -> tuple[str, Mistake]:
+        """A wrong step k on input `x`: (its text, its mistake). The kind is rolled (a third each);
+        where a misread or a wrong operation cannot be made (it would leave a fraction, or meet the
+        gold answer), the other one is tried, then an arithmetic slip."""
+        r = roll(*key, "kind")
+        order = KINDS if r < 1 / 3 else ("misread", "wrong_op", "arithmetic")
+        if r >= 2 / 3:
+            order = ("wrong_op", "misread", "arithmetic")
+        makers = {"arithmetic": self._slip, "misread": self._misread, "wrong_op": self._wrong_op}
+        # on a carried value the step's own number may be the value it should reach (64 - 32 = 32):
+        # naming that number is then allowed, as a last resort
+        for strict in (True, False):
+            for kind in order:
+                m = makers[kind](k, x, key, strict)
+                if m is not None:
+                    return self.step_text(k, x, m.result, phrasing, m.symbol, m.operand), m
+        raise AssertionError(f"{self.id}: no wrong step {k} on {x}")
+
+    def _fits(self, m: Mistake, strict: bool = True) -> bool:
+        """The wrong value stays a positive integer away from gold through the later steps, and no text
+        about the step (the step, critiques, self-check) holds the gold or (`strict`) the value it
+        should reach; not `strict`, that value may appear where it is one of the question's numbers."""
+        right = apply(self.ops[m.k - 1], m.x)
+        if m.result == right or m.result <= 0:
+            return False
+        chain = self.chain_from(m.k, m.result)
+        if chain is None or self.gold in chain:
+            return False
+        texts = [self.step_text(m.k, m.x, m.result, j, m.symbol, m.operand) for j in range(3)]
+        talk = [m.critique(j) for j in range(3)] + [m.self_check()]
+        if any(_DIVIDED_BY_TEN.search(t) for t in texts + talk):
+            return False
+        if any(mentions(t, self.gold) for t in texts + talk):
+            return False
+        if not strict and right in (m.x, m.op.operand):
+            return True
+        return not any(mentions(t, right) for t in talk)
+
+    def _slip(self, k: int, x: int, key: tuple, strict: bool = True) -> Mistake | None:
         right = apply(self.ops[k - 1], x)
         assert right is not None
         unit = 1
@@ -151,12 +215,101 @@ class WordProblem:
                 unit *= op.operand
         deltas = [1, 2, -1, 3, -2, 10, 5]
         start = int(roll(*key, "delta") * len(deltas))
+        op = self.ops[k - 1]
         for d in deltas[start:] + deltas[:start]:
-            w = right + d * unit
-            chain = self.chain_from(k, w)
-            if w > 0 and chain is not None and self.gold not in chain:
-                return w
-        raise AssertionError(f"{self.id}: no wrong result for step {k} on {x}")
+            m = Mistake("arithmetic", k, x, op.symbol, op.operand, right + d * unit, op)
+            if self._fits(m, strict):
+                return m
+        return None
+
+    def _misread(self, k: int, x: int, key: tuple, strict: bool = True) -> Mistake | None:
+        op = self.ops[k - 1]
+        # a near number first (9 for 8), then further ones (17 for 12) where a near one leaves a fraction
+        deltas = [1, -1, 2, -2, *(d * sign for d in range(3, 11) for sign in (1, -1))]
+        start = int(roll(*key, "misread") * 4)
+        for d in deltas[start:4] + deltas[:start] + deltas[4:]:
+            seen = op.operand + d
+            result = apply(Op(op.symbol, seen, op.what), x) if seen > 1 else None
+            if result is not None:
+                m = Mistake("misread", k, x, op.symbol, seen, result, op)
+                if self._fits(m, strict):
+                    return m
+        return None
+
+    def _wrong_op(self, k: int, x: int, key: tuple, strict: bool = True) -> Mistake | None:
+        op = self.ops[k - 1]
+        others = _WRONG_OPS[op.symbol]
+        start = int(roll(*key, "wrong_op") * 2)
+        for sym in others[start:2] + others[:start] + others[2:]:
+            result = apply(Op(sym, op.operand, op.what), x)
+            if result is not None:
+                m = Mistake("wrong_op", k, x, sym, op.operand, result, op)
+                if self._fits(m, strict):
+                    return m
+        return None
+
+
+KINDS = ("arithmetic", "misread", "wrong_op")
+# the operations a step's own is mistaken for, the likelier two first
+_WRONG_OPS = {"+": ("-", "*", "/"), "-": ("+", "/", "*"), "*": ("+", "/", "-"), "/": ("*", "-", "+")}
+_VERB = {"+": "adds", "-": "subtracts", "*": "multiplies by", "/": "divides by"}
+_INFINITIVE = {"+": "add", "-": "subtract", "*": "multiply by", "/": "divide by"}
+_GERUND = {"+": "adding", "-": "subtracting", "*": "multiplying by", "/": "dividing by"}
+_DIVIDED_BY_TEN = re.compile(r"\d\s*/\s*10\b|out of 10\b")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """What is wrong in a step: `kind` is arithmetic (a false result), misread (an operand the
+    question does not give) or wrong_op (the wrong operation). `symbol`, `operand` and `result` are
+    as written in the step; `op` is the step's right operation."""
+
+    kind: str
+    k: int
+    x: int
+    symbol: str
+    operand: int
+    result: int
+    op: Op
+
+    @property
+    def calc(self) -> str:
+        return f"{self.x} {self.symbol} {self.operand}"
+
+    def critique(self, phrase: int) -> str:
+        """The judge's critique when it catches the step: names the step's numbers, never the value
+        it should have reached."""
+        if self.kind == "arithmetic":
+            calc, w = self.calc, self.result
+            options = (
+                f"It computes {calc} = {w}, but {calc} is not {w}.",
+                f"The arithmetic is wrong: {calc} is not {w}.",
+                f"This step claims {calc} = {w}, which is a mistake.",
+            )
+        elif self.kind == "misread":
+            seen, given = self.operand, self.op.operand
+            options = (
+                f"It {_VERB[self.symbol]} {seen}, but the question says {given}, not {seen}.",
+                f"The question gives {given}, not {seen}: the step misreads it.",
+                f"It uses {seen} where the question says {given}, which is a misread number.",
+            )
+        else:
+            b, wrong, right = self.operand, self.symbol, self.op.symbol
+            options = (
+                f"It {_VERB[wrong]} {b}, but it should {_INFINITIVE[right]} {b} here.",
+                f"{self.calc} is the wrong operation: the {self.op.what} come from {_GERUND[right]} {b}.",
+                f"The step {_VERB[wrong]} {b} instead of {_GERUND[right]} {b}.",
+            )
+        return options[phrase % 3]
+
+    def self_check(self) -> str:
+        """The teacher's self-check naming this step (as its first wrong one)."""
+        if self.kind == "arithmetic":
+            return f"Step {self.k}: {self.calc} is not {self.result}."
+        if self.kind == "misread":
+            return f"Step {self.k}: the question says {self.op.operand}, not {self.operand}."
+        b = self.operand
+        return f"Step {self.k}: it {_VERB[self.symbol]} {b}, but it should {_INFINITIVE[self.op.symbol]} {b}."
 
 
 def apply(op: Op, x: int) -> int | None:
@@ -262,16 +415,42 @@ def word_problem(problem: Problem | str) -> WordProblem:
     return _BY_ID[problem if isinstance(problem, str) else problem.id]
 
 
+_BY_WHAT = sorted(
+    ((op.what.lower(), wp, k) for wp in _PROBLEMS for k, op in enumerate(wp.ops, 1)),
+    key=lambda t: -len(t[0]),
+)
+assert len({w for w, _, _ in _BY_WHAT}) == len(_BY_WHAT), "what a step counts names its operation"
+
+
+def mistake(text: str) -> Mistake | None:
+    """What is wrong in a step's text (None for a right or carried step, an echo, a restatement).
+    The step is matched to its operation by what it counts; a step that counts nothing known is
+    only checked for false arithmetic."""
+    found = CALC.findall(text or "")
+    if not found:
+        return None
+    a, sym, b, r = found[0]
+    x, b, r = int(a), int(b), int(r)
+    lowered = (text or "").lower()
+    match = next(((wp, k) for what, wp, k in _BY_WHAT if what in lowered), None)
+    op = match[0].ops[match[1] - 1] if match else Op(sym, b, "")
+    k = match[1] if match else 0
+    if _SYMBOLS[sym](x, b) != r:
+        return Mistake("arithmetic", k, x, sym, b, r, op)
+    if sym != op.symbol:
+        return Mistake("wrong_op", k, x, sym, b, r, op)
+    if b != op.operand:
+        return Mistake("misread", k, x, sym, b, r, op)
+    return None
+
+
 def is_wrong_step(text: str) -> bool:
-    """The step itself holds a wrong number: an operation written out with a wrong result."""
-    for a, sym, b, r in CALC.findall(text or ""):
-        if _SYMBOLS[sym](int(a), int(b)) != int(r):
-            return True
-    return False
+    """The step itself is wrong: a false result, a misread number, or the wrong operation."""
+    return mistake(text) is not None
 
 
 def wrong_calc(text: str) -> tuple[str, int] | None:
-    """("40 + 8", 51) for the first wrong operation in `text`."""
+    """("40 + 8", 51) for the first false operation in `text` (an arithmetic slip)."""
     for a, sym, b, r in CALC.findall(text or ""):
         if _SYMBOLS[sym](int(a), int(b)) != int(r):
             return f"{a} {sym} {b}", int(r)
@@ -348,8 +527,9 @@ class FallibleTeacher:
                 self.stats["duplicate"] += 1
                 text = texts[-1]
             elif roll(*key, "wrong") < WRONG_RATE:
+                text, m = wp.wrong_step(k, x, key, i)
                 self.stats["wrong"] += 1
-                text = wp.step_text(k, x, wp.wrong_result(k, x, key), i)
+                self.stats[f"wrong_{m.kind}"] += 1
             else:
                 self.stats["carried" if any(is_wrong_step(s) for s in steps) else "correct"] += 1
                 text = wp.step_text(k, x, apply(wp.ops[k - 1], x), i)
@@ -360,9 +540,12 @@ class FallibleTeacher:
         lines, x = [], wp.start
         for k in range(1, len(wp.ops) + 1):
             key = (wp.id, "sample", j, k)
-            r = wp.wrong_result(k, x, key) if roll(*key, "wrong") < WRONG_RATE else apply(wp.ops[k - 1], x)
-            lines.append(f"Step {k}: {wp.step_text(k, x, r, j)}")
-            x = r
+            if roll(*key, "wrong") < WRONG_RATE:
+                text, m = wp.wrong_step(k, x, key, j)
+                x = m.result
+            else:
+                text, x = wp.step_text(k, x, apply(wp.ops[k - 1], x), j), apply(wp.ops[k - 1], x)
+            lines.append(f"Step {k}: {text}")
         self.stats["samples"] += 1
         return "\n".join(lines)
 
@@ -373,11 +556,11 @@ class FallibleTeacher:
             self.stats["reflection_blind"] += 1
             return ALL_RIGHT
         for k, s in enumerate(steps, 1):
-            bad = wrong_calc(s)
-            if bad is not None:
+            m = mistake(s)
+            if m is not None:
                 self.stats["reflection_found"] += 1
-                calc, w = bad
-                return f"Step {k}: {calc} is not {w}."
+                self.stats[f"reflection_found_{m.kind}"] += 1
+                return replace(m, k=k).self_check()
         self.stats["reflection_nothing_wrong"] += 1
         return ALL_RIGHT
 
@@ -393,18 +576,16 @@ class FallibleTeacher:
         if ECHO in cand or stated_value(cand) is None:
             self.stats["judged_echo"] += 1
             return f"Score: 2\nCritique: {ECHO_CRITIQUE}"
-        bad = wrong_calc(cand)
-        if bad is not None:
+        m = mistake(cand)
+        if m is not None:
+            self.stats[f"judged_{m.kind}"] += 1
             if roll(*key, "fooled") < FOOLED_RATE:
                 self.stats["fooled"] += 1
+                self.stats[f"fooled_{m.kind}"] += 1
                 return f"Score: 8\nCritique: {FOOLED_CRITIQUE}"
             self.stats["caught"] += 1
-            calc, w = bad
-            critique = (
-                f"It computes {calc} = {w}, but {calc} is not {w}.",
-                f"The arithmetic is wrong: {calc} is not {w}.",
-                f"This step claims {calc} = {w}, which is a mistake.",
-            )[int(roll(*key, "phrase") * 3)]
+            self.stats[f"caught_{m.kind}"] += 1
+            critique = m.critique(int(roll(*key, "phrase") * 3))
             return f"Score: {1 + int(roll(*key, 'score') * 2)}\nCritique: {critique}"
         self.stats["judged_right"] += 1
         score = 7 + int(roll(*key, "score") * 3)

@@ -18,11 +18,13 @@ from functools import cache
 import fallible as F
 import pytest
 
+from rft.generate.blame import explains_a_mistake
 from rft.generate.parsing import parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.schemas import EventType, NodeKind, NodeStatus, Record, Trace, Verdict
 from rft.validate.answer_check import check_answer, extract_final_answer
 from rft.validate.steps import Candidate, JudgeValidator, make_validator
+from rft.verify.arithmetic import false_equation
 
 STRATEGIES = ("dfs", "beam", "best-first")
 VALIDATORS = ("composite", "judge")
@@ -50,6 +52,7 @@ def chat(teacher, messages, n=1):
 
 def test_problems_keep_the_gold_answer_out_of_every_text_but_the_last_step():
     wps = F.word_problems()
+    kinds: Counter[str] = Counter()
     assert len(wps) == 8 and len({p.id for p in F.problems()}) == 8
     for wp in wps:
         assert 3 <= len(wp.ops) <= 4
@@ -66,7 +69,8 @@ def test_problems_keep_the_gold_answer_out_of_every_text_but_the_last_step():
                 assert F.mentions(text, wp.gold) == (k == len(wp.ops)), (wp.id, k, text)
         assert extract_final_answer(texts[-1]) == str(wp.gold)
         assert all(extract_final_answer(t) is None for t in texts[:-1])
-        # every wrong result, and everything computed from it, stays an integer away from the gold
+        # every wrong step, and everything computed from it, stays an integer away from the gold; only
+        # an arithmetic slip writes a false equation
         for k in range(1, len(wp.ops) + 1):
             for key in range(20):
                 w = wp.wrong_result(k, values[k - 1], (key,))
@@ -74,6 +78,15 @@ def test_problems_keep_the_gold_answer_out_of_every_text_but_the_last_step():
                 chain = wp.chain_from(k, w)
                 assert chain is not None and wp.gold not in chain
                 assert F.is_wrong_step(wp.step_text(k, values[k - 1], w, key))
+                text, m = wp.wrong_step(k, values[k - 1], (key,), key)
+                assert F.mistake(text) == m and F.is_wrong_step(text)
+                assert m.result != values[k] and m.result == F.stated_value(text)
+                chain = wp.chain_from(k, m.result)
+                assert chain is not None and wp.gold not in chain
+                assert not F.mentions(text, wp.gold) and not OUT_OF_TEN.search(text)
+                assert (m.kind == "arithmetic") == (false_equation(text) is not None), text
+                kinds[m.kind] += 1
+    assert set(kinds) == set(F.KINDS) and min(kinds.values()) >= 0.1 * sum(kinds.values()), kinds
 
 
 def test_teacher_proposes_the_next_step_with_known_mistakes():
@@ -87,9 +100,10 @@ def test_teacher_proposes_the_next_step_with_known_mistakes():
         text, final, _ = parse_step_ends(raw)
         assert text == F.ECHO or F.stated_value(text) is not None
         if text != F.ECHO:
-            assert "48 / 3 = " in text and final is None
-    # a correct candidate is offered, and the rest are right, wrong-number, echo or duplicate steps
-    assert MIA.step_text(1, 40, 48, 0) in [parse_step_ends(t)[0] for t in first]
+            assert F.CALC.search(text).group(1) == "48" and final is None, text
+    # a correct candidate is offered, and the rest are right, wrong, echo or duplicate steps
+    right = [MIA.step_text(1, 40, 48, j) for j in range(3)]
+    assert set(right) & {parse_step_ends(t)[0] for t in first}
 
 
 def test_a_wrong_number_is_carried_forward_by_locally_right_steps():
@@ -119,29 +133,35 @@ def judge_all(candidates: list[str], steps: list[str], problem=None):
 
 
 def test_judge_catches_most_wrong_steps_with_a_critique_that_never_gives_the_right_value():
-    cands, rights, steps_of = [], [], []
+    stats: Counter[str] = Counter()
     for wp in F.word_problems():
         vals = wp.values
         for k in range(1, len(wp.ops) + 1):
             for key in range(6):
-                w = wp.wrong_result(k, vals[k - 1], (key,))
-                cands.append((wp, wp.correct_texts()[: k - 1], wp.step_text(k, vals[k - 1], w, key)))
-                rights.append(vals[k])
-                steps_of.append(f"{vals[k - 1]} {wp.ops[k - 1].symbol} {wp.ops[k - 1].operand}")
-    stats: Counter[str] = Counter()
-    for (wp, steps, cand), right, calc in zip(cands, rights, steps_of, strict=True):
-        (j,), judge = judge_all([cand], steps, wp.problem())
-        stats.update(judge.stats)
-        if j.critique in F.POSITIVE_CRITIQUES:  # fooled
-            assert j.score == 0.8 and j.critique == F.FOOLED_CRITIQUE
-            continue
-        assert j.score in (0.1, 0.2), j
-        assert calc in j.critique and F.mentions(j.critique, F.stated_value(cand)), j.critique
-        assert not F.mentions(j.critique, right), f"the critique gives the right value: {j.critique}"
-        assert not SCORE_WORD.search(j.critique) and not VERDICTS.search(j.critique)
-    fooled = stats["fooled"] / stats["judged"]
-    print(f"\njudge over {stats['judged']} wrong steps: caught {stats['caught']}, fooled {stats['fooled']}")
-    assert 0.15 <= fooled <= 0.35
+                cand, m = wp.wrong_step(k, vals[k - 1], (key,), key)
+                (j,), judge = judge_all([cand], wp.correct_texts()[: k - 1], wp.problem())
+                stats.update(judge.stats)
+                if j.critique in F.POSITIVE_CRITIQUES:  # fooled
+                    assert j.score == 0.8 and j.critique == F.FOOLED_CRITIQUE
+                    continue
+                assert j.score in (0.1, 0.2), j
+                # specific: it names numbers of the step (the misread one, or the operation's)
+                assert F.mentions(j.critique, m.operand if m.kind != "arithmetic" else m.result), j.critique
+                if m.kind == "misread":
+                    assert F.mentions(j.critique, wp.ops[k - 1].operand), j.critique
+                assert not F.mentions(j.critique, vals[k]), (
+                    f"the critique gives the right value: {j.critique}"
+                )
+                assert not F.mentions(j.critique, wp.gold), j.critique
+                assert not SCORE_WORD.search(j.critique) and not VERDICTS.search(j.critique)
+                assert explains_a_mistake(j.critique, cand), j.critique
+    wrong = stats["caught"] + stats["fooled"]
+    print(
+        f"\njudge over {wrong} wrong steps: caught {stats['caught']}, fooled {stats['fooled']};"
+        f" by kind: { {k: stats[f'judged_{k}'] for k in F.KINDS} }"
+    )
+    assert all(stats[f"caught_{k}"] > 0 for k in F.KINDS)
+    assert 0.15 <= stats["fooled"] / wrong <= 0.35
 
 
 def test_judge_scores_right_carried_and_echoed_steps():
@@ -171,21 +191,22 @@ def test_reflection_names_the_first_wrong_step_or_sometimes_nothing():
         vals = wp.values
         for k in range(1, len(wp.ops) + 1):
             for key in range(3):
-                w = wp.wrong_result(k, vals[k - 1], (key,))
-                chain = wp.chain_from(k, w)
-                steps = wp.correct_texts()[: k - 1] + [wp.step_text(k, vals[k - 1], w, key)]
+                text, m = wp.wrong_step(k, vals[k - 1], (key,), key)
+                chain = wp.chain_from(k, m.result)
+                steps = wp.correct_texts()[: k - 1] + [text]
                 steps += [
                     wp.step_text(j, chain[j - k - 1], chain[j - k], 0) for j in range(k + 1, len(wp.ops) + 1)
                 ]
                 assert check_answer(extract_final_answer(steps[-1]), str(wp.gold)) == Verdict.incorrect
+                assert [F.is_wrong_step(s) for s in steps] == [i == k for i in range(1, len(steps) + 1)]
                 (reply,) = chat(F.FallibleTeacher(), PROMPTS.reflect_messages(wp.question, steps, "math"))
                 if reply == F.ALL_RIGHT:
                     blind += 1
                     continue
                 found += 1
-                calc = f"{vals[k - 1]} {wp.ops[k - 1].symbol} {wp.ops[k - 1].operand}"
-                assert reply == f"Step {k}: {calc} is not {w}.", reply
-                assert not F.mentions(reply, vals[k])
+                assert reply == m.self_check() and reply.startswith(f"Step {k}: "), reply
+                assert not F.mentions(reply, vals[k]) and not F.mentions(reply, wp.gold), reply
+                assert explains_a_mistake(reply.split(": ", 1)[1], text), reply
     print(
         f"\nreflections over {found + blind} wrong paths: named the wrong step {found}, found nothing {blind}"
     )
@@ -237,25 +258,58 @@ def test_searches_run_to_completion(strategy, validator):
         assert outcomes[("solved", False)] >= 1
 
 
-def test_mistake_rates_over_dfs():
-    teacher, judge = Counter(), Counter()
+def mistake_rates(strategy: str) -> Counter[str]:
+    """What the teacher and the judge did over every problem and both validators, and what caught the
+    wrong steps: the calculator (validator "arithmetic", before any judge call) or the judge."""
+    out: Counter[str] = Counter()
     for v in VALIDATORS:
         for p in F.problems():
-            _, run, _ = _current_run(p.id, "dfs", v)
-            teacher.update(run.teacher.stats)
-            judge.update(run.judge.stats)
-    c = teacher["candidates"]
-    wrong_judged = judge["caught"] + judge["fooled"]
-    print(
-        f"\ndfs, both validators, {len(F.problems())} problems: {c} candidates, {teacher['wrong']} wrong numbers"
-        f" ({teacher['wrong'] / c:.0%}), {teacher['echo']} echoes, {teacher['duplicate']} duplicate siblings,"
-        f" {teacher['carried']} carried errors; judge: {judge['judged']} judged, {judge['caught']} wrong caught,"
-        f" {judge['fooled']} fooled ({judge['fooled'] / max(1, wrong_judged):.0%} of wrong steps judged);"
-        f" reflections: {teacher['reflections']} ({teacher['reflection_blind']} blind)"
+            _, run, rec = _current_run(p.id, strategy, v)
+            out.update(run.teacher.stats)
+            out.update({f"judge_{k}": n for k, n in run.judge.stats.items()})
+            index = rec.trace.by_id()
+            for n in rec.trace.nodes:
+                if n.validator == "arithmetic":
+                    out["calculator_caught"] += 1
+                if n.kind == NodeKind.reflection:
+                    path = rec.trace.ancestors(n.parent)[1:]  # root first
+                    first = next((q for q in path if F.is_wrong_step(q.text)), None)
+                    blamed = index.get(n.metadata.get("blames"))
+                    out["reflection_named_the_first_wrong_step"] += first is not None and blamed is first
+    return out
+
+
+def rates_table(r: Counter[str]) -> str:
+    c, wrong = r["candidates"], r["wrong"]
+    judged_wrong = r["judge_caught"] + r["judge_fooled"]
+    kinds = ", ".join(f"{k} {r[f'wrong_{k}']} ({r[f'wrong_{k}'] / max(1, wrong):.0%})" for k in F.KINDS)
+    return "\n".join(
+        [
+            f"  candidates {c}; wrong {wrong} ({wrong / max(1, c):.0%}): {kinds}",
+            f"  caught by the calculator {r['calculator_caught']} (judge saw {r['judge_judged_arithmetic']}"
+            f" slips); judged wrong steps {judged_wrong}: caught {r['judge_caught']}, fooled"
+            f" {r['judge_fooled']} ({r['judge_fooled'] / max(1, judged_wrong):.0%})",
+            f"  echoes {r['echo']}, duplicate siblings {r['duplicate']}, carried errors {r['carried']}",
+            f"  reflections asked {r['reflections']}: named the first wrong step"
+            f" {r['reflection_named_the_first_wrong_step']}, blind {r['reflection_blind']}",
+        ]
     )
-    assert 0.2 <= teacher["wrong"] / c <= 0.4
-    assert 0 < teacher["echo"] <= 0.1 * c and teacher["duplicate"] > 0 and teacher["carried"] > 0
-    assert 0.15 <= judge["fooled"] / wrong_judged <= 0.35
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_mistake_rates(strategy):
+    r = mistake_rates(strategy)
+    print(f"\n{strategy}, both validators, {len(F.problems())} problems:\n{rates_table(r)}")
+    c, wrong = r["candidates"], r["wrong"]
+    assert 0.2 <= wrong / c <= 0.4
+    assert all(r[f"wrong_{k}"] > 0 for k in F.KINDS) and r["wrong_arithmetic"] <= 0.5 * wrong
+    # every slip is caught by the calculator before the judge; the other kinds reach the judge
+    assert r["calculator_caught"] > 0 and r["judge_judged_arithmetic"] == 0
+    assert r["judge_judged_misread"] > 0 and r["judge_judged_wrong_op"] > 0
+    assert 0 < r["echo"] <= 0.1 * c and r["duplicate"] > 0 and r["carried"] > 0
+    if strategy == "dfs":
+        assert 0.15 <= r["judge_fooled"] / (r["judge_caught"] + r["judge_fooled"]) <= 0.35
+        assert r["reflections"] > 0 and r["reflection_named_the_first_wrong_step"] > 0
 
 
 # ============================== acceptance: the renders and the search ==============================
@@ -327,8 +381,8 @@ def _check_parts(rec: Record, parts, source_required: bool = True) -> list:
                 assert source.metadata.get("blames") == part.node
             else:
                 assert part.source == part.node, "a critique is the blamed step's own"
-        if i + 1 == len(parts):  # only a search that gave up may end on a backtrack
-            assert not rec.outcome.solved, "a solved render ends with its solution"
+        if i + 1 == len(parts):  # the search gave up after it: only an unsolved record ends so
+            assert not rec.outcome.solved, "a solved record's render ends with a backtrack"
             continue
         assert parts[i + 1].kind != "back", "two backtracks in a row"
         nxt = parts[i + 1]
