@@ -342,7 +342,17 @@ def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsy
         f"judge anthropic:j: {est.judge_calls:,} calls" in printed and f"cost <= ${judge_usd:,.4f}" in printed
     )
     assert f"upper bound cost: ${teacher_usd + judge_usd:,.4f}" in printed
-    assert est.judge_calls == est.teacher_calls * cfg.branches  # every candidate of every expansion is judged
+    # every candidate of every expansion is judged; the teacher may also write one self-check per
+    # candidate whose final answer fails (--reflect teacher, the default)
+    expansions = est.teacher_calls // (1 + cfg.branches)
+    assert est.judge_calls == expansions * cfg.branches
+    no_checks = estimate(
+        PROBLEMS,
+        search_params(cfg.model_copy(update={"reflect": "critique"})),
+        judged=True,
+        judge_max_tokens=cfg.judge_max_tokens,
+    )
+    assert no_checks.teacher_calls == expansions
 
 
 def test_a_credential_in_the_base_url_is_never_stored_and_resume_asks_for_it(tmp_path):

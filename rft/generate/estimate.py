@@ -67,6 +67,13 @@ def _one_problem(q: int, p: SearchParams, judged: bool, judge_max_tokens: int) -
         e = _max_expansions(p)
         context = PROMPT_OVERHEAD + q + (p.max_depth - 1) * p.max_tokens_per_step
         teacher = [e, e * context, e * p.branches * p.max_tokens_per_step]
+        if p.reflect == "teacher":  # at most one self-check per candidate whose final answer fails
+            checks = e * p.branches
+            teacher = [
+                teacher[0] + checks,
+                teacher[1] + checks * (context + p.max_tokens_per_step),
+                teacher[2] + checks * p.max_tokens_per_step,
+            ]
         judge = [
             e * p.branches,
             e * p.branches * (JUDGE_OVERHEAD + context + p.max_tokens_per_step),
