@@ -83,14 +83,16 @@ def parse_reflection(text: str, path: Sequence[Node]) -> tuple[Node | None, str]
     return path[k - 1], sentence(reason)
 
 
+def punctuated(text: str) -> str:
+    """`text` ending in punctuation (a period added where it has none)."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 def sentence(text: str) -> str:
     """`text` as one sentence: capitalised, ending in punctuation."""
-    text = text.strip()
-    if not text:
-        return text
-    if not text.endswith((".", "!", "?")):
-        text += "."
-    return text[0].upper() + text[1:]
+    text = punctuated(text)
+    return text[:1].upper() + text[1:]
 
 
 def specificity(node: Node) -> int:

@@ -21,7 +21,13 @@ import random
 from dataclasses import dataclass, field, replace
 
 from rft.errors import ConfigError
-from rft.generate.blame import blame_by_critique, parse_reflection, specificity, usable_critique
+from rft.generate.blame import (
+    blame_by_critique,
+    parse_reflection,
+    punctuated,
+    specificity,
+    usable_critique,
+)
 from rft.generate.tree import same_text_key
 from rft.schemas import EventType, Message, Node, NodeKind, NodeStatus, Record, Trace
 
@@ -122,10 +128,6 @@ def _in_subtree(ctx: _Ctx, node_id: str, top: str) -> bool:
     return False
 
 
-def _depth_of(ctx: _Ctx, node_id: str) -> int:
-    return ctx.index[node_id].depth
-
-
 def _leaving(ctx: _Ctx, child: Node, parent: Node) -> list[tuple[str, str]]:
     """Backtrack events that left `child`'s subtree for `parent` or a step above it."""
     return [
@@ -170,7 +172,7 @@ def _evidence(ctx: _Ctx, abandoned: tuple[str, ...]) -> tuple[Node, Node, str] |
     nodes = [ctx.index[i] for i in abandoned]
     blamed = blame_by_critique(nodes, ctx.threshold)
     if blamed is not None:
-        return blamed, blamed, _reason(usable_critique(blamed) or "")
+        return blamed, blamed, punctuated(usable_critique(blamed) or "")
     if ctx.mode != "teacher":
         return None
     for n in sorted(nodes, key=lambda n: n.depth):
@@ -179,11 +181,6 @@ def _evidence(ctx: _Ctx, abandoned: tuple[str, ...]) -> tuple[Node, Node, str] |
             if target is not None and target.id in abandoned:
                 return target, r, reason
     return None
-
-
-def _reason(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _explain(ctx: _Ctx, back: Part) -> Part | None:
@@ -321,9 +318,8 @@ def backtrack_parts(record: Record, seed: int = 0, max_wrong_per_node: int = 2) 
             parts += block
         if following is not None:
             parts.append(following)
-    answer = record.outcome.final_answer
-    if answer and parts and "final answer" not in parts[-1].text.lower().splitlines()[-1]:
-        parts.append(Part("final", f"Final answer: {answer}"))
+    if parts and (line := _missing_final(parts[-1].text, record)):
+        parts.append(Part("final", line))
     return parts
 
 
@@ -337,12 +333,18 @@ def _path_text(record: Record) -> str:
     return _finish("\n".join(f"Step {n.depth}: {n.text.strip()}" for n in steps), record)
 
 
-def _finish(text: str, record: Record) -> str:
-    """Make sure a solved trace ends by stating its final answer in the parseable form."""
+def _missing_final(text: str, record: Record) -> str | None:
+    """The `Final answer: ...` line a solved trace's text still needs at its end, or None."""
     answer = record.outcome.final_answer
     if answer and text and "final answer" not in text.lower().splitlines()[-1]:
-        text += f"\n\nFinal answer: {answer}"
-    return text
+        return f"Final answer: {answer}"
+    return None
+
+
+def _finish(text: str, record: Record) -> str:
+    """Make sure a solved trace ends by stating its final answer in the parseable form."""
+    line = _missing_final(text, record)
+    return f"{text}\n\n{line}" if line else text
 
 
 def _labels(trace: Trace) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 from rft.errors import ConfigError
 from rft.generate.blame import blame_by_critique, parse_reflection
 from rft.generate.echo import echo_reason
+from rft.generate.labels import answer_correct
 from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
@@ -88,19 +89,6 @@ class SearchResult:
         return self.solution.final_answer if self.solution is not None else None
 
 
-def final_correct(problem: Problem, solution: Node | None) -> bool | None:
-    """Whether the accepted final answer is right: checked against the gold answer where there is one
-    (the validator that ranked the steps may never have seen it, e.g. a judge), else the verdict."""
-    if solution is None or solution.final_answer is None:
-        return None
-    verdict = (
-        check_answer(solution.final_answer, problem.answer, problem.domain.value)
-        if problem.answer
-        else solution.verdict
-    )
-    return {Verdict.correct: True, Verdict.incorrect: False}.get(verdict)  # type: ignore[arg-type]
-
-
 async def gather_all(*aws):
     """Like asyncio.gather, but waits for every awaitable before raising the first exception, so no
     sibling keeps running (and mutating the tree) after a budget stop."""
@@ -165,7 +153,10 @@ class Searcher:
             wall_time_s=time.monotonic() - t0,
             metadata=meta,
             pruned=tree.pruned,
-            correct=final_correct(problem, solution),
+            # checked against gold where there is one, whatever validator ranked the steps
+            correct=None
+            if solution is None
+            else answer_correct(solution, problem.answer, problem.domain.value),
         )
 
 
@@ -220,13 +211,12 @@ class _Ctx:
             seed=self._seed(node.id),
         )
         kids = self.tree.add_candidates(node, self._proposals(comps, whole=False))
-        return await self.judge(kids, steps)
+        return await self.judge(kids, steps, messages)
 
-    async def judge(self, kids: list[Node], steps: list[str]) -> list[Node]:
-        """Score candidates with the validator. A step cut off by max_tokens is incomplete (its
-        calculation or answer may be half written): it scores 0 without asking the validator, so it
-        is never taken onto a path, and stays in the tree as a rejected candidate."""
-        prompt = self.s.prompts.step_messages(self.problem.question, steps, self.problem.domain.value)
+    async def judge(self, kids: list[Node], steps: list[str], prompt: list[dict[str, str]]) -> list[Node]:
+        """Score candidates (answers to `prompt`) with the validator. A step cut off by max_tokens is
+        incomplete (its calculation or answer may be half written): it scores 0 without asking the
+        validator, so it is never taken onto a path, and stays in the tree as a rejected candidate."""
         settled = {k.id: j for k in kids if (j := self.settle(k, prompt)) is not None}
         whole = [k for k in kids if k.id not in settled]
         cands = [Candidate(k.text, k.final_answer) for k in whole]
@@ -351,10 +341,10 @@ class _Ctx:
             final, blamed = jump
             to = next(a for a in self.tree.ancestors(final) if a.depth == blamed.depth - 1)
             if self.tree.backtracks >= self.p.max_backtracks:
-                raise Stop("max_backtracks")
+                raise Stop("max_backtracks")  # before `final` is selected: the path stays as it was
             reason = f"step {blamed.depth} was wrong ({self.wrong_reason(final)})"
             self.tree.select(final)
-            self.tree.abandon(final, to, reason)
+            self.backtrack(final, to, reason)
             return None, reason, to.depth
         why = "no candidate step led to an accepted answer"
         for child in kids:
@@ -456,10 +446,6 @@ class _Ctx:
                 to = next(a for a in self.tree.ancestors(current) if a.id in anc)
                 reason = current.metadata.pop("left_because", None) or "a step elsewhere scores higher"
                 self.backtrack(current, to, reason)
-                for a in self.tree.ancestors(current)[1:]:
-                    if a.id == to.id:
-                        break
-                    a.status = NodeStatus.dead_end
             for a in self.tree.ancestors(node)[1:-1]:  # the path to `node` is the current path again
                 a.status = NodeStatus.selected
             self.tree.select(node)
@@ -477,8 +463,6 @@ class _Ctx:
             await expand(node)
         if current is not root:
             self.backtrack(current, root, current.metadata.pop("left_because", None) or "no open steps left")
-            for a in self.tree.ancestors(current)[1:-1]:
-                a.status = NodeStatus.dead_end
         return None, "no open steps left"
 
     # --- sample (rejection sampling baseline) ---
@@ -496,7 +480,7 @@ class _Ctx:
         kids = self.tree.add_candidates(
             root, self._proposals(comps, whole=True), kind=NodeKind.solution_sample
         )
-        await self.judge(kids, [])
+        await self.judge(kids, [], messages)
         meta["samples"] = len(kids)
         meta["samples_correct"] = sum(k.verdict == Verdict.correct for k in kids)
         meta["samples_with_answer"] = sum(k.final_answer is not None for k in kids)

@@ -183,14 +183,10 @@ class Tree:
         self.event(EventType.select, node=node.id)
 
     def backtrack(self, frm: Node, to: Node, reason: str) -> None:
-        frm.status = NodeStatus.dead_end
+        """Leave `frm` for its ancestor `to`: `frm` and every step between them are dead ends."""
         self.backtracks += 1
         self.event(EventType.backtrack, from_node=frm.id, to_node=to.id, reason=reason)
-
-    def abandon(self, frm: Node, to: Node, reason: str) -> None:
-        """Backtrack from `frm` to its ancestor `to`: every step between them is a dead end too."""
-        self.backtrack(frm, to, reason)
-        for a in self.ancestors(frm)[1:]:
+        for a in self.ancestors(frm):
             if a.id == to.id:
                 break
             a.status = NodeStatus.dead_end
