@@ -9,10 +9,12 @@ the public test files, gzipped or not, as listed in ../shared/benchmarks/SOURCES
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from rft.problems.spec import SourceSpec
@@ -147,21 +149,32 @@ def _split_names(split: str) -> list[str]:
 MAX_KNOWN_BYTES = 64 << 20  # every known test file is far smaller: larger files are not hashed
 
 
-def _file_digests(spec: SourceSpec) -> set[str]:
-    digests: set[str] = set()
+def _file_digests(spec: SourceSpec) -> frozenset[str]:
     try:
-        if spec.path.stat().st_size > MAX_KNOWN_BYTES:
-            return digests
-        data = spec.path.read_bytes()
+        st = spec.path.stat()
     except OSError:
-        return digests  # the loader reports an unreadable file
-    digests.add(hashlib.sha256(data).hexdigest())
-    if spec.path.name.lower().endswith(".gz"):
+        return frozenset()  # the loader reports an unreadable file
+    if st.st_size > MAX_KNOWN_BYTES:
+        return frozenset()
+    return _digests_of(str(spec.path.absolute()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _digests_of(path: str, size: int, mtime_ns: int) -> frozenset[str]:
+    """sha256 of a file's bytes (and of them decompressed, for .gz), once per file version: the
+    test-split gate and the problem source both ask."""
+    del size, mtime_ns  # part of the cache key: a changed file is hashed again
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return frozenset()
+    digests = {hashlib.sha256(data).hexdigest()}
+    if path.lower().endswith(".gz"):
         try:
             digests.add(hashlib.sha256(gzip.decompress(data)).hexdigest())
         except (OSError, EOFError):
             pass
-    return digests
+    return frozenset(digests)
 
 
 def known_file_of(spec: SourceSpec) -> KnownFile | None:
