@@ -36,15 +36,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rft.validate.benchmarks import BENCHMARKS, load_dir  # noqa: E402
 from rft.validate.families import FAMILIES, swap_numbers, synthetic_record  # noqa: E402
-from rft.validate.run import (  # noqa: E402
-    BenchmarkIndex,
-    ValidateConfig,
-    build_index,
-    lexical_flags,
-    segments_of,
-    semantic_flags,
-    split_weak,
-)
+from rft.validate.index import BenchmarkIndex, build_index  # noqa: E402
+from rft.validate.lexical import lexical_flags  # noqa: E402
+from rft.validate.records import segments_of  # noqa: E402
+from rft.validate.run import ValidateConfig  # noqa: E402
+from rft.validate.semantic import JUDGE_PER_RECORD, semantic_flags, split_weak  # noqa: E402
 
 
 def make_records(bench_dir: Path, n: int, seed: int = 0):
@@ -243,15 +239,13 @@ def oracle_judge(truth: dict[str, str]):
     """A judge that answers every pair right: YES exactly when the record is a paraphrase of that item.
     It measures what the judge band can reach (retrieval recall) and how many pairs it asks."""
 
-    def judge(spec, pairs, options=None):
+    def judge(pairs):
         return [truth.get(a) == b for a, b in pairs]
 
     return judge
 
 
 def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
-    from rft.validate import run as run_mod
-
     paras = paraphrase_set()
     negs = negative_set(bench_dir)
     recs: list[tuple[int, object]] = []
@@ -279,11 +273,13 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     prompt = {e.item_id: t for e, t in text_index.texts.items() if e.field == "question"}
     truth = {p["text"]: prompt[p["item_id"]] for p in paras}  # paraphrase -> its item's question
 
-    def measure(index, cfg) -> tuple[dict[str, str], dict]:
+    def measure(index, cfg, judge_pairs) -> tuple[dict[str, str], dict]:
         lex, weak = split_weak(lexical_flags(recs, index), index, cfg)
         stats: dict = {}
         t0 = time.perf_counter()
-        sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak)
+        sem = semantic_flags(
+            recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak, judge=judge_pairs
+        )
         stats["seconds"] = time.perf_counter() - t0
         dropped = {f.record_id: f.item_id for f in lex + sem if f.check == "contamination"}
         return dropped, stats
@@ -292,7 +288,7 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     print(
         f"defaults: --semantic-threshold {cfg0.semantic_threshold}, --suspect-threshold {cfg0.suspect_threshold}, "
         f"judged band from {min(cfg0.judge_floor, cfg0.suspect_threshold)}, top-{cfg0.top_k}, "
-        f"{run_mod.JUDGE_PER_RECORD} asked per record; target: recall >= {RECALL_TARGET:.0%} per benchmark "
+        f"{JUDGE_PER_RECORD} asked per record; target: recall >= {RECALL_TARGET:.0%} per benchmark "
         f"at <= {FP_TARGET:.0%} false positives"
     )
 
@@ -339,7 +335,6 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
         missed = [r for r, k in kind.items() if k[0] == "para" and r not in dropped]
         print(f"  missed paraphrases: {', '.join(paras[int(r[4:])]['item_id'] for r in missed) or 'none'}")
 
-    real = run_mod.judge_pairs
     runs = [
         ("embeddings only (shipped fingerprints)", ship_index, ValidateConfig(hub=False, semantic=True)),
         ("embeddings only (benchmark text)", text_index, ValidateConfig(**text_cfg)),
@@ -352,11 +347,7 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     if judge:
         runs.append((f"+ judge band, {judge}", text_index, ValidateConfig(**text_cfg, judge=judge)))
     for name, index, cfg in runs:
-        run_mod.judge_pairs = oracle_judge(truth) if cfg.judge == "oracle:exact" else real
-        try:
-            report(name, *measure(index, cfg))
-        finally:
-            run_mod.judge_pairs = real
+        report(name, *measure(index, cfg, oracle_judge(truth) if cfg.judge == "oracle:exact" else None))
 
 
 if __name__ == "__main__":

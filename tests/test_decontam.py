@@ -17,8 +17,11 @@ from rft.validate import fingerprints
 from rft.validate.benchmarks import parse_benchmarks, resolve_sources
 from rft.validate.decontam import METHODS, Entry, LexicalIndex, entry_grams
 from rft.validate.families import FAMILIES, synthetic_record
+from rft.validate.index import build_index
+from rft.validate.lexical import lexical_flags
 from rft.validate.normalize import NUM, mask, tokenize
-from rft.validate.run import ValidateConfig, build_index, lexical_flags, semantic_flags, split_weak
+from rft.validate.run import ValidateConfig
+from rft.validate.semantic import semantic_flags, split_weak
 
 DATA = Path(__file__).parent / "data"
 FLOORS = {"verbatim": 0.99, "format_noise": 0.99, "numbers_swapped": 0.99, "numbers_names_swapped": 0.90}
@@ -445,8 +448,9 @@ BAND_RECALL_FLOOR = 0.90  # the item is among what the judge band asks about
 @pytest.fixture(scope="module")
 def paraphrase_run(shipped_index, bench_dir: Path):
     """The paraphrases and the close clean negatives through lexical + semantic, shipped fingerprints."""
-    from rft.validate.run import _semantic_bench
-    from rft.validate.semantic import embed, nearest_items
+    from rft.validate.embeddings import embed
+    from rft.validate.nearest import nearest_items
+    from rft.validate.semantic import _semantic_bench
     from rft.validate.views import record_views
 
     paras = _paraphrases()
@@ -502,10 +506,9 @@ def test_judge_band_asks_about_the_right_item(paraphrase_run):
         assert len(reach) / len(mine) >= BAND_RECALL_FLOOR, (b, len(reach), len(mine))
 
 
-def test_judge_is_asked_about_a_records_nearest_items_nearest_first(bench_dir: Path, monkeypatch):
+def test_judge_is_asked_about_a_records_nearest_items_nearest_first(bench_dir: Path):
     """The judged band: each record's nearest items in [judge floor, threshold) go to the judge,
     nearest first, until it says YES (at most JUDGE_PER_RECORD); its answers decide and are counted."""
-    from rft.validate import run as run_mod
     from rft.validate.semantic import JUDGE_PER_RECORD
 
     paras = [p for p in _paraphrases() if p["benchmark"] == "humaneval"]
@@ -517,16 +520,15 @@ def test_judge_is_asked_about_a_records_nearest_items_nearest_first(bench_dir: P
     truth = {p["text"]: prompt[p["item_id"]] for p in paras}
     calls: list[list[tuple[str, str]]] = []
 
-    def judge(spec, pairs, options=None):
+    def judge(pairs):
         calls.append(pairs)
         return [truth.get(a) == b for a, b in pairs]
 
-    monkeypatch.setattr(run_mod, "judge_pairs", judge)
     close = "Return the strings of a list that end with a given suffix."
     records = [(i + 1, synthetic_record(f"para{i}", p["text"], "#### 0")) for i, p in enumerate(paras)]
     records.append((99, synthetic_record("close", close, "#### 0")))
     stats: dict = {}
-    flags = semantic_flags(records, index, cfg, skip=set(), judge_stats=stats)
+    flags = semantic_flags(records, index, cfg, skip=set(), judge_stats=stats, judge=judge)
     by_id = {f.record_id: f for f in flags}
     judged = [f for f in flags if f.method == "semantic+judge(x:y)"]
     assert judged and all(f.action == "dropped" and f.evidence["judge"] == "same problem" for f in judged)
@@ -581,14 +583,12 @@ def test_template_twin_is_weak_but_a_verbatim_copy_is_not(dir_index, bench_dir: 
     assert split_weak(list(flags.values()), dir_index, ValidateConfig(hub=False))[1] == {}
 
 
-def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path, monkeypatch):
+def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path):
     """With a judge: a weak lexical hit is asked about (its item first) and a NO keeps the record as a
     `suspect` row; a cosine at the level MBPP's own distinct items reach to each other (one-word
     twins) is judged instead of dropped; a verbatim long copy is dropped without asking. The band
     ceilings come from the index (item-to-nearest-other-item cosines): MBPP's is high, GSM8K's stays at
     the threshold."""
-    from rft.validate import run as run_mod
-
     gsm = json.loads((bench_dir / "gsm8k" / "test.jsonl").read_text().splitlines()[0])["question"]
     split_twin = "Write a function to split a string at uppercase letters."  # mbpp/15: "... lowercase ..."
     recs = [
@@ -598,18 +598,19 @@ def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path, m
     ]
     asked: list[tuple[str, str]] = []
 
-    def judge(spec, pairs, options=None):
+    def judge(pairs):
         asked.extend(pairs)
         return [False for _ in pairs]
 
-    monkeypatch.setattr(run_mod, "judge_pairs", judge)
     base = dict(benchmark_dir=bench_dir, benchmarks=["gsm8k", "mbpp"], hub=False, semantic=True)
     cfg = ValidateConfig(**base, judge="x:y")
     index = build_index(cfg)
     lex, weak = split_weak(lexical_flags(recs, index), index, cfg)
     assert [f.record_id for f in lex] == ["long"] and set(weak) == {"twin"}
     stats: dict = {}
-    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak)
+    sem = semantic_flags(
+        recs, index, cfg, skip={f.record_id for f in lex}, judge_stats=stats, weak=weak, judge=judge
+    )
     by_id = {f.record_id: f for f in sem}
     assert by_id["twin"].check == "suspect" and by_id["twin"].action == "kept"
     assert (
@@ -621,9 +622,12 @@ def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path, m
     assert not any(a == gsm for a, _ in asked)
     assert stats["weak_lexical"] == 1
     assert stats["band_ceilings"]["mbpp"] > 0.95 and stats["band_ceilings"]["gsm8k"] == cfg.semantic_threshold
+
     # no clear answer: dropped, as without a judge (a lexical match, a cosine above the threshold)
-    monkeypatch.setattr(run_mod, "judge_pairs", lambda spec, pairs, options=None: [None for _ in pairs])
-    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, weak=weak)
+    def unclear(pairs):
+        return [None for _ in pairs]
+
+    sem = semantic_flags(recs, index, cfg, skip={f.record_id for f in lex}, weak=weak, judge=unclear)
     by_id = {f.record_id: f for f in sem}
     assert by_id["twin"].action == by_id["split"].action == "dropped"
     assert by_id["twin"].evidence["judge"].startswith("no clear") and by_id["split"].method == "semantic"

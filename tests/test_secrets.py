@@ -166,8 +166,7 @@ def test_report_writer_redacts_every_field(store):
         {"judge_base_url": f"http://h/v1?token={PLANTED}", "headers": {"Authorization": OPAQUE}},
         {},
     )
-    path = store.dataset_dir("demo") / "reports" / "r.json"
-    write_report(path, rep)
+    path = write_report(store, rep)
     text = path.read_text()
     assert (
         leaks(text) == [] and json.loads(text)["config"]["judge_base_url"] == "http://h/v1?token=<redacted>"

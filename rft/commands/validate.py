@@ -13,8 +13,10 @@ from rft.errors import ConfigError, RftError
 from rft.store import Store, parse_ref
 from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
 from rft.validate.decontam import METHODS
-from rft.validate.run import ValidateConfig, check_judge, run
-from rft.validate.semantic import SUSPECT, THRESHOLD
+from rft.validate.judge import check_judge
+from rft.validate.nearest import SUSPECT
+from rft.validate.run import ValidateConfig, run
+from rft.validate.semantic import THRESHOLD
 
 B = "Benchmarks"
 C = "Checks"

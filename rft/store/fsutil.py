@@ -22,6 +22,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
 def write_durable(path: Path, data: bytes) -> None:
     """Write `data` to a new file and fsync it (the folder is fsynced by the caller)."""
     with open(path, "wb") as fh:

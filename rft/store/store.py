@@ -3,10 +3,13 @@
 <root>/<name>/v1/ data.jsonl manifest.json README.md [extra files]   sealed, read-only
 <root>/<name>/runs/<run-id>/ run.json events.jsonl cache.sqlite      resumable
 <root>/<name>/LATEST                                                 "vN" of the newest seal
+<root>/<name>/reports/ <file>.json                                   reports written beside the versions
+<root>/<name>/cache/ <file>.sqlite                                   response caches outside any run
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,6 +38,7 @@ from rft.errors import (
     SealedVersionError,
     StorageError,
     storage_error,
+    write_error,
 )
 from rft.schemas import FileEntry, Manifest, Record
 from rft.store import fsutil
@@ -47,6 +51,8 @@ README = "README.md"
 MANIFEST = fsutil.MANIFEST
 LATEST = "LATEST"
 RUNS = "runs"
+REPORTS = "reports"
+CACHE = "cache"
 TMP_PREFIX = ".tmp-v"
 RESERVED_FILES = {DATA_FILE, README, MANIFEST}
 # Fields the store owns; values passed by a caller for these are ignored.
@@ -95,6 +101,13 @@ class DatasetInfo(NamedTuple):
     name: str
     versions: list[int]
     latest: int | None
+
+
+def _file_name(filename: str) -> str:
+    """A plain file name (no folder, no leading dot) for a file the store writes beside the versions."""
+    if not EXTRA_FILE_RE.match(filename):
+        raise ConfigError(f"invalid file name {filename!r}: use letters, digits, '.', '_' or '-'")
+    return filename
 
 
 def _git_commit() -> str | None:
@@ -266,6 +279,28 @@ class Store:
     def guard_writable(self, path: Path | str) -> Path:
         """Raise SealedVersionError if `path` is inside a sealed version folder."""
         return fsutil.guard_writable(path)
+
+    # --- files beside the versions ---
+    def cache_path(self, name: str, filename: str) -> Path:
+        """Where a stage keeps a response cache for `name` outside any run (validate's judge)."""
+        return self.dataset_dir(name) / CACHE / _file_name(filename)
+
+    def write_report(self, name: str, filename: str, text: str) -> Path:
+        """Write `<name>/reports/<filename>` atomically: a temp file beside it, fsynced, renamed into
+        place, the folder fsynced. A failed write leaves no temp file and is one error line."""
+        out = fsutil.guard_writable(self.dataset_dir(name) / REPORTS / _file_name(filename))
+        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            fsutil.fsync_file(tmp)
+            tmp.replace(out)
+            fsutil.fsync_dir(out.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise write_error(exc, out, "no report was written") from None
+        return out
 
     # --- runs ---
     def open_run(self, name: str, run_id: str | None = None, meta: dict[str, Any] | None = None) -> Run:

@@ -1,6 +1,6 @@
 """Per-record checks: answer re-verification, truncated steps, empty or degenerate steps.
 
-(Schema and tree integrity are checked where records are parsed, in `rft.validate.run`.)
+(Schema and tree integrity are checked where records are parsed, in `rft.validate.records`.)
 """
 
 from __future__ import annotations

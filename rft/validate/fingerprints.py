@@ -127,7 +127,7 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
     }
     step("hashed", len(BENCHMARKS), len(BENCHMARKS))
     if with_embeddings:
-        from rft.validate.semantic import MODEL_NAME
+        from rft.validate.embeddings import MODEL_NAME
 
         q, scale = _embeddings(q_texts, out_dir / NPZ, step)
         arrays |= {
@@ -184,7 +184,7 @@ def _text_sha(text: str) -> str:
 
 def _embeddings(texts: list[str], previous: Path, step: Step) -> tuple[np.ndarray, np.ndarray]:
     """Quantised embeddings of `texts`; rows of the previous build are reused for unchanged texts."""
-    from rft.validate.semantic import embed, quantize
+    from rft.validate.embeddings import embed, quantize
 
     old: dict[str, tuple[np.ndarray, float]] = {}
     if previous.is_file():
@@ -228,7 +228,7 @@ def load(benchmarks: list[str], data_dir: Path = DATA_DIR, *, embeddings: bool =
         ex_len, ex_hash, ex_mhash = z["exact_len"], z["exact_hash"], z["exact_masked_hash"]
         emb = rows = None
         if embeddings and "emb" in z:
-            from rft.validate.semantic import dequantize
+            from rft.validate.embeddings import dequantize
 
             emb, rows = dequantize(z["emb"], z["emb_scale"]), z["emb_rows"]
     wanted = set(benchmarks)

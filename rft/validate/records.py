@@ -1,0 +1,73 @@
+"""The records of a version as validate reads them: parsed lines (bad ones become `schema` flags) and
+the texts of each record that are compared with benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rft.errors import InputError
+from rft.schemas import Record
+from rft.validate.report import Flag
+
+
+def parse_records(path: Path) -> tuple[list[tuple[int, Record]], list[Flag]]:
+    """Every valid record of a data.jsonl with its line; invalid lines become `schema` flags."""
+    records: list[tuple[int, Record]] = []
+    flags: list[Flag] = []
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append((lineno, Record.model_validate_json(line)))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                loc = ".".join(str(x) for x in first["loc"]) or "record"
+                rid = _raw_id(line) or f"line {lineno}"
+                flags.append(
+                    Flag(rid, "schema", evidence={"field": loc, "error": first["msg"][:300]}, line=lineno)
+                )
+    return records, flags
+
+
+def _raw_id(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line)
+        return str(obj["problem"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def segments_of(record: Record) -> list[tuple[str, str]]:
+    """The texts of a record compared with benchmarks: question, reference solution, steps, messages."""
+    out: list[tuple[str, str]] = [("question", record.problem.question)]
+    if record.problem.solution:
+        out.append(("reference solution", record.problem.solution))
+    for node in record.trace.nodes:
+        if node.text:
+            out.append((f"step {node.id}", node.text))
+    for i, msg in enumerate(record.messages):
+        if msg.content:
+            out.append((f"message {i} ({msg.role})", msg.content))
+    seen: set[str] = set()
+    unique = []
+    for where, text in out:
+        if text not in seen:
+            seen.add(text)
+            unique.append((where, text))
+    return unique
+
+
+def scan_texts(segments: list[tuple[str, str]]) -> list[str]:
+    """The texts to scan: a segment contained in one of the longest segments (a step inside the
+    rendered assistant message, the question inside the user message) adds no n-gram of its own."""
+    texts = [t for _, t in segments]
+    longest = sorted(texts, key=len, reverse=True)[:3]
+    return [t for t in texts if not any(len(o) > len(t) and t in o for o in longest)]
