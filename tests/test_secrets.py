@@ -17,6 +17,7 @@ import pytest
 from cli_helpers import run_cli as rft
 from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
 from factories import make_record
+from http_stub import send_json
 
 from rft.store import Store
 
@@ -79,20 +80,12 @@ class Stub:
                         ],
                         "usage": {"prompt_tokens": 5, "completion_tokens": n},
                     }
-                    return self._send(200, reply)
+                    return send_json(self, 200, reply)
                 status = 400 if mode == "echo400" else 500
                 msg = (
                     f"bad request for key {auth} at {self.path} (x-api-key: {self.headers.get('x-api-key')})"
                 )
-                return self._send(status, {"error": {"message": msg, "type": "invalid_request_error"}})
-
-            def _send(self, status: int, obj: dict) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                return send_json(self, status, {"error": {"message": msg, "type": "invalid_request_error"}})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

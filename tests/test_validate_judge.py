@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from factories import make_record
+from http_stub import send_json
 
 from rft.errors import ConfigError
 from rft.store import Store
@@ -33,7 +34,7 @@ class JudgeServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
                 server.requests += 1
                 if server.requests == 1:
-                    return self._send(503, {"error": {"message": "busy"}})
+                    return send_json(self, 503, {"error": {"message": "busy"}})
                 prompt = body["messages"][-1]["content"]
                 a, _, b = prompt.partition("Problem A:\n")[2].partition("\n\nProblem B:\n")
                 answer = "YES" if a == b else "NO"
@@ -43,15 +44,7 @@ class JudgeServer:
                     "finish_reason": "stop",
                 }
                 usage = {"prompt_tokens": 5, "completion_tokens": 1}
-                return self._send(200, {"id": "x", "model": "m", "choices": [choice], "usage": usage})
-
-            def _send(self, status: int, obj: dict) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                return send_json(self, 200, {"id": "x", "model": "m", "choices": [choice], "usage": usage})
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
