@@ -7,7 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from multiprocessing.pool import Pool
+from typing import ClassVar
 
 from rft.schemas import Record
 from rft.validate.decontam import Hit, LexicalIndex
@@ -39,7 +40,7 @@ class ScoringPool:
     def __init__(self, index: LexicalIndex, workers: int = 1) -> None:
         self.index = index
         self.workers = workers
-        self._pool: Any = None
+        self._pool: Pool | None = None
 
     def __enter__(self) -> ScoringPool:
         if self.workers > 1:

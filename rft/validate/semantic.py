@@ -12,7 +12,7 @@ other, so one-word template twins (MBPP) are judged rather than dropped on their
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -101,33 +101,9 @@ def semantic_flags(
     todo = [(line, r) for line, r in records if r.id not in skip]
     if not todo or not len(bench):
         return list(weak.values())
-    rec_texts: list[str] = []
-    rec_of: list[int] = []
-    for j, (_, rec) in enumerate(todo):
-        for text in record_views(rec.problem.question):
-            rec_texts.append(text)
-            rec_of.append(j)
     floor = min(cfg.suspect_threshold, cfg.judge_floor) if cfg.judge else cfg.suspect_threshold
-    near = nearest_items(
-        bench,
-        owner,
-        embed(rec_texts),
-        np.array(rec_of, dtype=np.int64),
-        len(todo),
-        top_k=cfg.top_k,
-        floor=floor,
-    )
-    # where a pair is dropped without asking: the threshold, or with a judge the benchmark's ceiling
-    ceiling = np.full(len(entries), cfg.semantic_threshold)
-    ceilings: dict[str, float] = {}
-    if cfg.judge:
-        names = sorted({e.benchmark for e in entries})
-        group = np.array([names.index(e.benchmark) for e in entries], dtype=np.int64)
-        by_group = band_ceilings(bench, owner, group, cfg.semantic_threshold)
-        ceilings = {names[g]: round(c, 4) for g, c in by_group.items()}
-        for k, e in enumerate(entries):
-            if e in index.texts:
-                ceiling[k] = by_group[int(group[k])]
+    near = _nearest(todo, bench, owner, cfg.top_k, floor)
+    ceiling, ceilings = _ceilings(entries, bench, owner, index, cfg)
     # the judge: a record's band candidates with benchmark text, asked in rounds, nearest first
     band = {
         ri: [(it, sc) for it, sc in cands[:JUDGE_PER_RECORD] if sc < ceiling[it]]
@@ -154,20 +130,11 @@ def semantic_flags(
     askable = {ri: cs for ri, cs in askable.items() if cs}
     same: dict[int, tuple[int, float]] = {}  # record -> the item the judge called the same problem
     unclear: set[int] = set()
-    answered: list[bool | None] = []
     if cfg.judge:
-        for rnd in range(JUDGE_PER_RECORD):
-            ask = [(ri, cs[rnd]) for ri, cs in askable.items() if len(cs) > rnd and ri not in same]
-            if not ask:
-                break
-            assert judge is not None
-            answers = judge([(todo[ri][1].problem.question, index.texts[entries[it]]) for ri, (it, _) in ask])
-            for (ri, cand), a in zip(ask, answers, strict=True):
-                answered.append(a)
-                if a is True:
-                    same[ri] = cand
-                elif a is None:
-                    unclear.add(ri)
+        assert judge is not None
+        same, unclear, answered = _judge_rounds(
+            judge, askable, lambda ri, it: (todo[ri][1].problem.question, index.texts[entries[it]])
+        )
         if judge_stats is not None:
             judge_stats.update(
                 spec=cfg.judge,
@@ -227,6 +194,65 @@ def semantic_flags(
             )
         )
     return flags
+
+
+def _nearest(
+    todo: list[tuple[int, Record]], bench: np.ndarray, owner: np.ndarray, top_k: int, floor: float
+) -> list[list[tuple[int, float]]]:
+    """Each record's nearest benchmark entries, its question embedded in every comparable form."""
+    rec_texts: list[str] = []
+    rec_of: list[int] = []
+    for j, (_, rec) in enumerate(todo):
+        for text in record_views(rec.problem.question):
+            rec_texts.append(text)
+            rec_of.append(j)
+    rec_vecs = embed(rec_texts)
+    return nearest_items(
+        bench, owner, rec_vecs, np.array(rec_of, dtype=np.int64), len(todo), top_k=top_k, floor=floor
+    )
+
+
+def _ceilings(
+    entries: list[Entry], bench: np.ndarray, owner: np.ndarray, index: BenchmarkIndex, cfg: ValidateConfig
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Per entry, the cosine from which a pair is dropped without asking: the threshold, or with a
+    judge the benchmark's ceiling (entries with benchmark text); and the ceilings by benchmark."""
+    ceiling = np.full(len(entries), cfg.semantic_threshold)
+    ceilings: dict[str, float] = {}
+    if cfg.judge:
+        names = sorted({e.benchmark for e in entries})
+        group = np.array([names.index(e.benchmark) for e in entries], dtype=np.int64)
+        by_group = band_ceilings(bench, owner, group, cfg.semantic_threshold)
+        ceilings = {names[g]: round(c, 4) for g, c in by_group.items()}
+        for k, e in enumerate(entries):
+            if e in index.texts:
+                ceiling[k] = by_group[int(group[k])]
+    return ceiling, ceilings
+
+
+def _judge_rounds(
+    judge: JudgePairs,
+    askable: dict[int, list[tuple[int, float]]],
+    pair: Callable[[int, int], tuple[str, str]],
+) -> tuple[dict[int, tuple[int, float]], set[int], list[bool | None]]:
+    """Ask about each record's candidates (`askable`: record -> (entry, cosine), nearest first) in
+    rounds until the judge says YES; `pair(record, entry)` is what it is shown. Returns, by record,
+    the candidate called the same problem, the records with an unclear answer, and every answer."""
+    same: dict[int, tuple[int, float]] = {}
+    unclear: set[int] = set()
+    answered: list[bool | None] = []
+    for rnd in range(JUDGE_PER_RECORD):
+        ask = [(ri, cs[rnd]) for ri, cs in askable.items() if len(cs) > rnd and ri not in same]
+        if not ask:
+            break
+        answers = judge([pair(ri, it) for ri, (it, _) in ask])
+        for (ri, cand), a in zip(ask, answers, strict=True):
+            answered.append(a)
+            if a is True:
+                same[ri] = cand
+            elif a is None:
+                unclear.add(ri)
+    return same, unclear, answered
 
 
 def _judged_weak(
