@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rft.errors import TeacherError
-from rft.teachers.base import Completion
+from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
 from rft.teachers.http import check_endpoint, classify, read_key, short
@@ -94,32 +94,22 @@ class AnthropicTeacher(ManagedTeacher):
             self._clients[loop_id] = client
         return client
 
-    def body(
-        self, messages: list[dict[str, str]], temperature: float, max_tokens: int, stop: list[str] | None
-    ) -> dict[str, Any]:
-        system, turns = to_messages_api(messages)
-        body: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": max_tokens}
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        system, turns = to_messages_api(request.message_list)
+        body: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": request.max_tokens}
         if self.model.startswith(LEGACY_SAMPLING):
             # the current SDK has no `temperature` argument; Claude 3.x models still take it (range 0..1)
-            body["extra_body"] = {"temperature": min(max(temperature, 0.0), 1.0)}
+            body["extra_body"] = {"temperature": min(max(request.temperature, 0.0), 1.0)}
         if system:
             body["system"] = system
-        if stop:
-            body["stop_sequences"] = stop
+        if request.stop:
+            body["stop_sequences"] = request.stop_list
         return body
 
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
+    async def _call(self, request: ChatRequest) -> list[Completion]:
         import anthropic
 
-        body = self.body(messages, temperature, max_tokens, stop)
+        body = self.body(request)
         client = self._client()
         t0 = time.perf_counter()
         try:

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import aiohttp
 
 from rft.errors import TeacherError
-from rft.teachers.base import Completion
+from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
 from rft.teachers.http import check_endpoint, classify, read_key, short
@@ -104,43 +104,27 @@ class OpenAITeacher(ManagedTeacher):
         self._clients: dict[int, Any] = {}  # per event loop
 
     # -- request body ----------------------------------------------------------------------------
-    def body(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> dict[str, Any]:
+    def body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
-            "temperature": temperature,
-            self._max_tokens_field: max_tokens,
+            "messages": request.message_list,
+            "temperature": request.temperature,
+            self._max_tokens_field: request.max_tokens,
         }
         if self.reasoning:
             del body["temperature"]
         if self.reasoning_effort:
             body["reasoning_effort"] = self.reasoning_effort
-        if n > 1:
-            body["n"] = n
-        if stop and not self.reasoning:
-            body["stop"] = stop
-        if seed is not None:
-            body["seed"] = seed
+        if request.n > 1:
+            body["n"] = request.n
+        if request.stop and not self.reasoning:
+            body["stop"] = request.stop_list
+        if request.seed is not None:
+            body["seed"] = request.seed
         return body
 
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
-        body = self.body(messages, n, temperature, max_tokens, stop, seed)
+    async def _call(self, request: ChatRequest) -> list[Completion]:
+        body = self.body(request)
         if self.transport == "sdk":
             return await self._call_sdk(body)
         return await self._call_aiohttp(body)
