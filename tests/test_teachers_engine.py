@@ -139,7 +139,7 @@ def test_concurrency_limit():
 
 def test_cache_keys_and_reuse(tmp_path):
     base = dict(provider="openai", base_url="http://x/v1", model="m")
-    p = ChatRequest.of(MSG, temperature=0.7, max_tokens=8, stop=None, seed=None)
+    p = ChatRequest(MSG, temperature=0.7, max_tokens=8, stop=None, seed=None)
     k = cache_key(**base, request=p, sample_index=0)
     assert k == cache_key(**{**base, "base_url": "http://x/v1/"}, request=p, sample_index=0)
     assert k != cache_key(**base, request=p, sample_index=1)
@@ -168,7 +168,7 @@ KNOWN_MESSAGES = [
 KNOWN_KEYS = [
     (
         dict(provider="openai", base_url="http://localhost:8000/v1/", model="gpt-4o-mini"),
-        ChatRequest.of(KNOWN_MESSAGES, n=3, temperature=0.7, max_tokens=256, stop=["\nStep "]),
+        ChatRequest(KNOWN_MESSAGES, n=3, temperature=0.7, max_tokens=256, stop=["\nStep "]),
         {
             0: "3a295b48966ff52117133be57d54fb030c971678b0385d6411b3f306b76c5406",
             2: "4dc187d266010da92227e53a87f4b5df75d048503b08fe618e0a4b3be1790f4b",
@@ -177,13 +177,13 @@ KNOWN_KEYS = [
     ),
     (
         dict(provider="anthropic", base_url="https://api.anthropic.com", model="claude-3-5-haiku-latest"),
-        ChatRequest.of(KNOWN_MESSAGES, n=2, temperature=1.0, max_tokens=64, stop=[], seed=7),
+        ChatRequest(KNOWN_MESSAGES, n=2, temperature=1.0, max_tokens=64, stop=[], seed=7),
         {1: "64128dbb1aa6e710a5112eca40b05b5179e370b6fd6a2f4a175241e36a48dbfd"},
         None,
     ),
     (
         dict(provider="local", base_url=None, model="smollm2-135m"),
-        ChatRequest.of(KNOWN_MESSAGES, temperature=0.0, max_tokens=16, seed=11),
+        ChatRequest(KNOWN_MESSAGES, temperature=0.0, max_tokens=16, seed=11),
         {0: "33b9b5f90b0abc8d7f01cec02d9526c16e0e0d5f75ea8f3885f699627cb5f25d"},
         {"device": "cpu", "dtype": "torch.float32", "path": "/models/smollm2-135m"},
     ),

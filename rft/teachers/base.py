@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+from rft.schemas.totals import add_cost
 
 
 class Completion(BaseModel):
@@ -31,22 +32,13 @@ class ChatRequest:
     n: int = 1
     temperature: float = 0.7
     max_tokens: int = 256
-    stop: tuple[str, ...] | None = None  # None, never empty
+    stop: tuple[str, ...] | None = None
     seed: int | None = None
 
-    @classmethod
-    def of(
-        cls,
-        messages: Iterable[Mapping[str, str]],
-        n: int = 1,
-        temperature: float = 0.7,
-        max_tokens: int = 256,
-        stop: Iterable[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatRequest:
-        """A request from `Teacher.chat`'s arguments (messages copied, an empty stop list is None)."""
-        stops = tuple(stop or ()) or None
-        return cls(tuple(dict(m) for m in messages), n, temperature, max_tokens, stops, seed)
+    def __post_init__(self) -> None:
+        # a copy the caller cannot change afterwards; an empty stop list is no stop list
+        object.__setattr__(self, "messages", tuple(dict(m) for m in self.messages))
+        object.__setattr__(self, "stop", tuple(self.stop or ()) or None)
 
     @property
     def message_list(self) -> list[dict[str, str]]:
@@ -92,10 +84,7 @@ class UsageTotals(BaseModel):
         self.calls += 1
         self.prompt_tokens += c.prompt_tokens
         self.completion_tokens += c.completion_tokens
-        if c.cost_usd is None or self.cost_usd is None:
-            self.cost_usd = None
-        else:
-            self.cost_usd += c.cost_usd
+        self.cost_usd = add_cost(self.cost_usd, c.cost_usd)
 
 
 @runtime_checkable

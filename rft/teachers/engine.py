@@ -65,7 +65,7 @@ class ManagedTeacher(ABC):
             raise TeacherError(f"{self.spec}: n must be >= 1 (got {n})")
         if max_tokens < 1:
             raise TeacherError(f"{self.spec}: max_tokens must be >= 1 (got {max_tokens})")
-        request = ChatRequest.of(messages, n, temperature, max_tokens, stop, seed)
+        request = ChatRequest(messages, n, temperature, max_tokens, stop, seed)
         keys = [self._key(request, i) for i in range(n)] if self._cache is not None else []
         results: list[Completion | None] = [None] * n
         if self._cache is not None:

@@ -1,10 +1,16 @@
-"""HTTP status -> error kind, shared by the OpenAI and Anthropic providers (SDK and aiohttp paths)."""
+"""What the OpenAI and Anthropic providers share on the wire (SDK and aiohttp paths): HTTP status ->
+error kind, SDK exceptions -> the same kinds, JSON bodies, one client per event loop, keys."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import time
+from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlparse, urlsplit
 
 from rft.errors import TeacherError
 from rft.store.redaction import (
@@ -14,7 +20,9 @@ from rft.store.redaction import (
     register_secret,
     register_url_secrets,
 )
+from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TeacherRefused, TransientError, retry_after_from_headers, status_label
+from rft.teachers.options import TeacherOptions
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 
@@ -54,6 +62,66 @@ def classify(status: int, headers: Any, body: Any, *, spec: str, key_env: str | 
     return TeacherRefused(f"{spec}: request refused (HTTP {status}): {detail}")
 
 
+def timed_out(timeout_s: float) -> TransientError:
+    return TransientError(f"timed out after {timeout_s:g}s")
+
+
+def connection_failed(exc: BaseException) -> TransientError:
+    return TransientError(f"connection failed: {short(exc)}")
+
+
+def parse_json(raw: str | bytes) -> Any:
+    """A response body as JSON; a garbled one is a TransientError (asked again)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        raise TransientError(f"invalid JSON in the response: {short(text, 80)}") from None
+
+
+async def sdk_send(
+    sdk: ModuleType, send: Awaitable[Any], *, spec: str, key_env: str | None, timeout_s: float
+) -> tuple[Any, float]:
+    """(JSON body, latency) of one raw-response call through an official SDK (`openai` or
+    `anthropic`: the same exception classes), its failures turned into rft's error kinds."""
+    t0 = time.perf_counter()
+    try:
+        raw = await send
+        text = raw.http_response.text
+    except sdk.APIStatusError as exc:
+        raise classify(exc.status_code, exc.response.headers, exc.body, spec=spec, key_env=key_env) from None
+    except sdk.APITimeoutError:
+        raise timed_out(timeout_s) from None
+    except sdk.APIConnectionError as exc:
+        raise connection_failed(exc.__cause__ or exc) from None
+    latency = time.perf_counter() - t0
+    return parse_json(text), latency
+
+
+class PerLoop:
+    """One client per event loop (a client's connections belong to the loop that opened them),
+    made on first use in a loop, made again once closed, and closed together."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._clients: dict[int, Any] = {}
+
+    def get(self) -> Any:
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.get(loop_id)
+        if client is None or getattr(client, "closed", False):
+            client = self._clients[loop_id] = self._make()
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = self._clients, {}
+        for c in clients.values():
+            try:
+                await c.close()
+            except RuntimeError:  # its event loop is gone
+                pass
+
+
 def check_endpoint(spec: str, base_url: str, api_key_env: str | None) -> None:
     """Before a provider reads its key: the env var flag holds a NAME, and the base URL holds no
     `user:password@` (the Bearer/x-api-key header carries the key; aiohttp refuses both at once).
@@ -79,3 +147,37 @@ def read_key(key_env: str) -> str | None:
     key = os.environ.get(key_env)
     register_secret(key)
     return key
+
+
+class RemoteTeacher(ManagedTeacher):
+    """A provider behind an HTTP API: its endpoint (flag, env var or the vendor's URL), its API key
+    (none needed by a self-hosted server) and its clients, one per event loop (`_new_client`)."""
+
+    url_env = ""  # env var that moves the default endpoint, e.g. OPENAI_BASE_URL
+    vendor_url = ""
+    vendor_host = ""  # the vendor's own endpoints end in this host name; they need a key
+    key_env_default = ""
+    no_key_hint = ""  # added to the no-key error when no --api-key-env was given
+
+    def __init__(self, spec: str, model: str, options: TeacherOptions):
+        base_url = (options.base_url or os.environ.get(self.url_env) or self.vendor_url).rstrip("/")
+        check_endpoint(spec, base_url, options.api_key_env)
+        super().__init__(spec, model, options, base_url=base_url)
+        self.official = (urlparse(base_url).hostname or "").endswith(self.vendor_host)
+        self.key_env = options.api_key_env or self.key_env_default
+        key = read_key(self.key_env)
+        if not key:
+            if options.api_key_env or self.official:
+                raise TeacherError(
+                    f"{spec}: no API key: set the env var {self.key_env}"
+                    + ("" if options.api_key_env else self.no_key_hint)
+                )
+            key = "EMPTY"  # self-hosted compatible servers need none
+        self._api_key = key
+        self._clients = PerLoop(lambda: self._new_client())
+
+    def _new_client(self) -> Any:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        await self._clients.close()
