@@ -20,6 +20,7 @@ from rft.problems.rows import PROBLEM_FIELDS, RowView
 from rft.problems.select import check_limit, check_shard, select
 from rft.problems.spec import SourceSpec, parse_source
 from rft.schemas import Problem, problem_id_for
+from rft.store.fsutil import sha256_file
 
 
 def _check_fields(fields: dict[str, str] | None) -> dict[str, str]:
@@ -226,16 +227,12 @@ def load_problems(
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        return sha256_file(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return h.hexdigest()
 
 
 def source_fingerprint(
