@@ -37,8 +37,8 @@ from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
 from rft.generate.render import render
 from rft.generate.search import Searcher, SearchParams, SearchResult
+from rft.redaction import REDACTED
 from rft.schemas import Outcome, Problem, Record, RecordCounts
-from rft.store.redaction import REDACTED
 from rft.teachers.base import Completion, Teacher
 from rft.teachers.errors import TeacherRefused
 from rft.teachers.http import short
@@ -124,7 +124,7 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
-    from rft.problems.spec import parse_source
+    from rft.problems.parse import parse_source
     from rft.problems.testsplits import known_test_split, test_items_in
 
     def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning

@@ -14,11 +14,12 @@ from rft.errors import ConfigError, InputError
 from rft.problems.demo import demo_options, demo_rows
 from rft.problems.hub import hub_label, read_hub
 from rft.problems.origin import source_of
+from rft.problems.parse import parse_source
 from rft.problems.presets import Preset, generic, get_preset
 from rft.problems.readers import RawRow, read_rows
 from rft.problems.rows import PROBLEM_FIELDS, RowView
 from rft.problems.select import check_limit, check_shard, select
-from rft.problems.spec import SourceSpec, parse_source
+from rft.problems.spec import SourceSpec
 from rft.schemas import Problem, problem_id_for
 from rft.store.fsutil import sha256_file
 

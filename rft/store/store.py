@@ -36,10 +36,10 @@ from rft.errors import (
     StorageError,
     storage_error,
 )
+from rft.redaction import known_secrets, redact, redact_argv, redact_record, redact_text
 from rft.schemas import FileEntry, Manifest, Record, RecordCounts, sum_cost
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
-from rft.store.redaction import known_secrets, redact, redact_argv, redact_record, redact_text
 from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
 from rft.store.run import RUN_JSON, Run, _claim_writer, utc_now
 
@@ -54,9 +54,6 @@ STORE_FIELDS = {
     "name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version", "manifest_sha256"
 }  # fmt: skip
 EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-EXPORT_FORMATS = ("messages", "prompt-completion", "stepwise")  # the columns an export writes
-FILE_TYPES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}  # by --output suffix
-LEGACY_FORMATS = ("jsonl", "parquet")  # --format as the file type: messages columns
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse, urlsplit
 
-from rft.errors import TeacherError
-from rft.store.redaction import (
-    check_env_name,
+from rft.errors import ConfigError, TeacherError
+from rft.redaction import (
+    env_name_problem,
     redact_text,
     register_key_env,
     register_secret,
@@ -120,6 +120,15 @@ class PerLoop:
                 await c.close()
             except RuntimeError:  # its event loop is gone
                 pass
+
+
+def check_env_name(flag: str, value: str | None) -> str | None:
+    """`value` if it can name an env var; ConfigError naming `flag` otherwise (the value not echoed)."""
+    problem = env_name_problem(value)
+    if problem:
+        register_secret(value)
+        raise ConfigError(f"{flag}: {problem}")
+    return value
 
 
 def check_endpoint(spec: str, base_url: str, api_key_env: str | None) -> None:

@@ -18,8 +18,9 @@ import numpy as np
 from pydantic import ValidationError
 
 from rft.errors import ConfigError, InputError, RftError, TeacherError, write_error
+from rft.redaction import redact, register_url_secrets
 from rft.schemas import Record
-from rft.store.redaction import check_env_name, redact, register_url_secrets
+from rft.teachers.http import check_env_name
 from rft.validate import fingerprints as fp_mod
 from rft.validate.benchmarks import BenchSource, parse_benchmarks, resolve_sources
 from rft.validate.checks import check_answer_verdict, check_steps, check_trainable
