@@ -125,7 +125,8 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
     from rft.problems.parse import parse_source
-    from rft.problems.testsplits import known_test_split, test_items_in
+    from rft.problems.testsplits import known_test_split
+    from rft.validate.testdata import test_items_in
 
     def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning
         if test_split and not cfg.allow_test_split:
