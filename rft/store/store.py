@@ -435,11 +435,12 @@ class Store:
         self, name: str, version: int, records: list[Record], given: dict[str, Any]
     ) -> Manifest:
         fields = {k: v for k, v in given.items() if k not in STORE_FIELDS}
-        fields["counts"] = {**RecordCounts.of(records).manifest_counts(), **(fields.get("counts") or {})}
-        fields.setdefault("tokens_in", sum(r.outcome.tokens_in for r in records))
-        fields.setdefault("tokens_out", sum(r.outcome.tokens_out for r in records))
+        tally = RecordCounts.of(records)
+        fields["counts"] = {**tally.manifest_counts(), **(fields.get("counts") or {})}
+        fields.setdefault("tokens_in", tally.tokens_in)
+        fields.setdefault("tokens_out", tally.tokens_out)
         if "cost_usd" not in fields:
-            fields["cost_usd"] = sum_cost(r.outcome.cost_usd for r in records) if records else None
+            fields["cost_usd"] = tally.cost_usd if records else None
         fields.setdefault("validated", fields.get("stage", "generate") == "validate")
         command = redact_argv(list(fields.pop("command", None) or _default_command()))
         fields = {**redact(fields), "command": command}  # every field, whatever holds a secret

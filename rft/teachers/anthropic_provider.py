@@ -13,7 +13,8 @@ from typing import Any
 from rft.errors import TeacherError
 from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.errors import TransientError
-from rft.teachers.http import RemoteTeacher, sdk_send, short
+from rft.teachers.http import sdk_send, short
+from rft.teachers.remote import RemoteTeacher
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 EPHEMERAL = {"type": "ephemeral"}

@@ -26,7 +26,8 @@ class Completion(BaseModel):
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """One chat call's arguments, from `Teacher.chat` down to a provider's request body; with the
-    sample index it is also what the response cache keys on (`cache.cache_key`)."""
+    sample index it is also what the response cache keys on (`cache.cache_key`). `messages` may be
+    given as any sequence of mappings: the request keeps a tuple of copies."""
 
     messages: tuple[dict[str, str], ...]
     n: int = 1

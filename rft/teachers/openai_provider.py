@@ -17,7 +17,6 @@ import aiohttp
 from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.errors import TransientError
 from rft.teachers.http import (
-    RemoteTeacher,
     classify,
     connection_failed,
     parse_json,
@@ -26,6 +25,7 @@ from rft.teachers.http import (
     timed_out,
 )
 from rft.teachers.options import TeacherOptions
+from rft.teachers.remote import RemoteTeacher
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_TRANSPORT = "aiohttp"
