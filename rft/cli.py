@@ -17,7 +17,7 @@ from rft.commands import teacher as teacher_cmd
 from rft.commands import validate as validate_cmd
 from rft.console import err
 from rft.errors import RftError
-from rft.store.redaction import redact_text
+from rft.redaction import redact_text
 
 app = typer.Typer(
     name="rft",

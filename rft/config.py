@@ -116,7 +116,7 @@ class GenerateConfig(BaseModel):
     @field_validator("api_key_env", "judge_api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
-        from rft.store.redaction import env_name_problem, register_secret
+        from rft.redaction import env_name_problem, register_secret
 
         problem = env_name_problem(v)
         if problem:

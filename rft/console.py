@@ -1,5 +1,5 @@
 """Shared rich consoles: results to stdout, progress and errors to stderr. Every printed string goes
-through the secret redaction of rft.store.redaction first (a key never reaches the terminal)."""
+through the secret redaction of rft.redaction first (a key never reaches the terminal)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.console import Console
 
 class RedactingConsole(Console):
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        from rft.store.redaction import redact_text
+        from rft.redaction import redact_text
 
         super().print(*(redact_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
 

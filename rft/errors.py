@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rft.redaction import redact_text
+
 
 class RftError(Exception):
     """Base class: a problem with the user's input, files, flags, keys or servers (not a bug)."""
@@ -10,9 +12,7 @@ class RftError(Exception):
 
     def __init__(self, *args: object) -> None:
         # An error text may quote a server's body or a URL: secrets are scrubbed before it is shown or
-        # stored (rft.store.redaction is the one place that knows what a secret looks like).
-        from rft.store.redaction import redact_text
-
+        # stored (rft.redaction is the one place that knows what a secret looks like).
         super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
 
 

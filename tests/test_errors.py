@@ -55,10 +55,13 @@ class FakeServerTeacher(ManagedTeacher):
         super().__init__(spec, spec.split(":", 1)[1], options, base_url="http://fake/v1")
         self.script = ScriptedTeacher(SCRIPT)
 
-    async def _call(self, messages, n, temperature, max_tokens, stop, seed):
+    async def _call(self, request):
+        messages, n = request.message_list, request.n
         FakeServerTeacher.calls.append(messages[-1]["content"])
         if "Write only Step" in messages[-1]["content"]:
-            return await self.script.chat(messages, n=n, temperature=temperature, max_tokens=max_tokens)
+            return await self.script.chat(
+                messages, n=n, temperature=request.temperature, max_tokens=request.max_tokens
+            )
         return [Completion(text="OK", prompt_tokens=3, completion_tokens=1) for _ in range(n)]
 
 

@@ -247,7 +247,7 @@ def test_env_flag_given_a_key_is_refused_without_echo(capsys, store, tmp_path, c
 
 
 def test_env_name_rule_is_shared():
-    from rft.store.redaction import env_name_problem
+    from rft.redaction import env_name_problem
 
     for ok in ("OPENAI_API_KEY", "MY_KEY", "hf_token_env", "_X1"):
         assert env_name_problem(ok) is None
@@ -374,7 +374,7 @@ def test_validate_judge_url_with_userinfo_is_one_line(capsys, keys, store):
 def test_redaction_keeps_json_valid_and_data_intact(monkeypatch, tmp_path):
     """Redacting serialised JSON keeps it JSON; an innocent *_KEY value and a record's own text
     (a problem about URLs) are left alone."""
-    from rft.store.redaction import redact_text
+    from rft.redaction import redact_text
 
     blob = json.dumps(
         {"u": "http://a:b@h/v1?api_key=x1", "m": "mail a@b", "t": "Bearer abcdefghijklmnop1234"}

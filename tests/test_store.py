@@ -364,7 +364,7 @@ def test_list_ignores_runs_only_and_hidden(store: Store):
 
 
 def test_secret_redaction_rules():
-    from rft.store.redaction import REDACTED, redact, redact_argv
+    from rft.redaction import REDACTED, redact, redact_argv
 
     config = {
         "api_key": "abc",

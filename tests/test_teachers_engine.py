@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 
 import pytest
 
 from rft.errors import ConfigError, TeacherError
 from rft.teachers import TeacherOptions, make_teacher, parse_spec, price_for
-from rft.teachers.base import Completion, Teacher
+from rft.teachers.base import ChatRequest, Completion, Teacher
 from rft.teachers.cache import ResponseCache, cache_key
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError, retry_after_from_headers
@@ -36,8 +37,9 @@ class FakeTeacher(ManagedTeacher):
         self.in_flight = 0
         self.peak = 0
 
-    async def _call(self, messages, n, temperature, max_tokens, stop, seed):
-        self.requests.append({"n": n, "seed": seed, "t": time.monotonic()})
+    async def _call(self, request):
+        messages, n, max_tokens = request.messages, request.n, request.max_tokens
+        self.requests.append({"n": n, "seed": request.seed, "t": time.monotonic()})
         number = len(self.requests)
         if self.failures:
             exc = self.failures.pop(0)
@@ -136,14 +138,14 @@ def test_concurrency_limit():
 
 
 def test_cache_keys_and_reuse(tmp_path):
-    base = dict(provider="openai", base_url="http://x/v1", model="m", messages=MSG)
-    p = {"temperature": 0.7, "max_tokens": 8, "stop": None, "seed": None}
-    k = cache_key(**base, params=p, sample_index=0)
-    assert k == cache_key(**{**base, "base_url": "http://x/v1/"}, params=p, sample_index=0)
-    assert k != cache_key(**base, params=p, sample_index=1)
-    assert k != cache_key(**base, params={**p, "temperature": 0.8}, sample_index=0)
-    assert k != cache_key(**{**base, "model": "m2"}, params=p, sample_index=0)
-    assert k != cache_key(**{**base, "base_url": "http://y/v1"}, params=p, sample_index=0)
+    base = dict(provider="openai", base_url="http://x/v1", model="m")
+    p = ChatRequest(MSG, temperature=0.7, max_tokens=8, stop=None, seed=None)
+    k = cache_key(**base, request=p, sample_index=0)
+    assert k == cache_key(**{**base, "base_url": "http://x/v1/"}, request=p, sample_index=0)
+    assert k != cache_key(**base, request=p, sample_index=1)
+    assert k != cache_key(**base, request=replace(p, temperature=0.8), sample_index=0)
+    assert k != cache_key(**{**base, "model": "m2"}, request=p, sample_index=0)
+    assert k != cache_key(**{**base, "base_url": "http://y/v1"}, request=p, sample_index=0)
 
     path = tmp_path / "c.sqlite"
     t1 = FakeTeacher(TeacherOptions(cache_path=path), max_choices=1)
@@ -155,6 +157,58 @@ def test_cache_keys_and_reuse(tmp_path):
     assert [c.cached for c in second] == [True, True, True, False]
     assert len(t2.requests) == 1 and t2.requests[0]["n"] == 1
     assert t2.usage.cached_calls == 3 and t2.usage.calls == 1
+
+
+# Keys computed by the code before ChatRequest (main at f99fd42): the bytes hashed must not change, so
+# the response caches of existing runs keep hitting.
+KNOWN_MESSAGES = [
+    {"role": "system", "content": "Solve step by step."},
+    {"role": "user", "content": "Wie viel ist 2+2? — π"},
+]
+KNOWN_KEYS = [
+    (
+        dict(provider="openai", base_url="http://localhost:8000/v1/", model="gpt-4o-mini"),
+        ChatRequest(KNOWN_MESSAGES, n=3, temperature=0.7, max_tokens=256, stop=["\nStep "]),
+        {
+            0: "3a295b48966ff52117133be57d54fb030c971678b0385d6411b3f306b76c5406",
+            2: "4dc187d266010da92227e53a87f4b5df75d048503b08fe618e0a4b3be1790f4b",
+        },
+        None,
+    ),
+    (
+        dict(provider="anthropic", base_url="https://api.anthropic.com", model="claude-3-5-haiku-latest"),
+        ChatRequest(KNOWN_MESSAGES, n=2, temperature=1.0, max_tokens=64, stop=[], seed=7),
+        {1: "64128dbb1aa6e710a5112eca40b05b5179e370b6fd6a2f4a175241e36a48dbfd"},
+        None,
+    ),
+    (
+        dict(provider="local", base_url=None, model="smollm2-135m"),
+        ChatRequest(KNOWN_MESSAGES, temperature=0.0, max_tokens=16, seed=11),
+        {0: "33b9b5f90b0abc8d7f01cec02d9526c16e0e0d5f75ea8f3885f699627cb5f25d"},
+        {"device": "cpu", "dtype": "torch.float32", "path": "/models/smollm2-135m"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "request_", "keys", "extra"), KNOWN_KEYS)
+def test_cache_keys_are_those_of_earlier_releases(where, request_, keys, extra):
+    for i, key in keys.items():
+        assert cache_key(**where, request=request_, sample_index=i, extra=extra) == key
+
+
+def test_a_teacher_stores_answers_under_the_earlier_keys(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "c.sqlite"
+    t = FakeTeacher(TeacherOptions(cache_path=path))
+    asyncio.run(t.chat(MSG, n=2, temperature=0.2, max_tokens=32, stop=["\nStep "], seed=5))
+    asyncio.run(t.aclose())
+    with sqlite3.connect(path) as db:
+        stored = {k for (k,) in db.execute("SELECT key FROM completions")}
+    assert stored == {
+        "ab2032d7e76b001f3914ac6e472f3b61aa3a5568d68e7e653e5a7c576b42e875",
+        "f790c89d3859d6cb13fd1c57ddb77f63839058ec7ea998c7761f0ab2a37b6ca3",
+    }
 
 
 def test_cache_concurrent_writers(tmp_path):

@@ -15,6 +15,7 @@ from fault_proxy import FaultProxy
 
 from rft.errors import TeacherError
 from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers.base import ChatRequest
 
 pytestmark = pytest.mark.slow
 
@@ -249,7 +250,7 @@ def test_reasoning_models_get_no_temperature_or_stop(monkeypatch, capsys, model,
     both out for them on api.openai.com (and says so once), and keeps them everywhere else."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     t = make_teacher(f"openai:{model}", TeacherOptions(reasoning_effort="low" if reasoning else None))
-    body = t.body([{"role": "user", "content": "hi"}], 3, 0.7, 64, ["\nStep "], 1)
+    body = t.body(ChatRequest([{"role": "user", "content": "hi"}], 3, 0.7, 64, ["\nStep "], 1))
     assert body["max_completion_tokens"] == 64 and body["n"] == 3 and body["seed"] == 1
     if reasoning:
         assert "temperature" not in body and "stop" not in body and body["reasoning_effort"] == "low"
@@ -258,5 +259,5 @@ def test_reasoning_models_get_no_temperature_or_stop(monkeypatch, capsys, model,
         assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and "reasoning_effort" not in body
     # a self-hosted server with the same model name keeps every parameter
     local = make_teacher(f"openai:{model}", TeacherOptions(base_url="http://127.0.0.1:8000/v1"))
-    body = local.body([{"role": "user", "content": "hi"}], 1, 0.7, 64, ["\nStep "], None)
+    body = local.body(ChatRequest([{"role": "user", "content": "hi"}], 1, 0.7, 64, ["\nStep "], None))
     assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and body["max_tokens"] == 64

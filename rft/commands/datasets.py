@@ -12,8 +12,8 @@ from rich.text import Text
 from rft.console import err, out
 from rft.errors import ConfigError, RftError
 from rft.store import LoadedVersion, Store, parse_ref
+from rft.store.formats import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
 from rft.store.refs import check_name
-from rft.store.store import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
 
 app = typer.Typer(help="Versioned datasets: list, inspect, merge, export.", no_args_is_help=True)
 

@@ -49,7 +49,7 @@ def ping(
 ) -> None:
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.errors import ConfigError
-    from rft.store.redaction import check_env_name
+    from rft.teachers.http import check_env_name
     from rft.teachers.local_model import check_device
     from rft.teachers.ping import ping as run_ping
 

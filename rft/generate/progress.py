@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rft.console import err
+from rft.schemas import add_cost
 
 
 @dataclass
@@ -19,10 +20,7 @@ class Totals:
     cost_usd: float | None = 0.0  # spent by this process (cached answers cost nothing)
 
     def add_cost(self, cost: float | None) -> None:
-        if cost is None or self.cost_usd is None:
-            self.cost_usd = None
-        else:
-            self.cost_usd += cost
+        self.cost_usd = add_cost(self.cost_usd, cost)
 
     def line(self) -> str:
         rate = f"{self.solved / self.done:.0%}" if self.done else "-"

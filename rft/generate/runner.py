@@ -37,8 +37,8 @@ from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
 from rft.generate.render import render
 from rft.generate.search import Searcher, SearchParams, SearchResult
-from rft.schemas import Outcome, Problem, Record
-from rft.store.redaction import REDACTED
+from rft.redaction import REDACTED
+from rft.schemas import Outcome, Problem, Record, RecordCounts
 from rft.teachers.base import Completion, Teacher
 from rft.teachers.errors import TeacherRefused
 from rft.teachers.http import short
@@ -124,8 +124,9 @@ def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Te
 
 def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
     from rft.problems import load_problems, source_fingerprint
-    from rft.problems.spec import parse_source
-    from rft.problems.testsplits import known_test_split, test_items_in
+    from rft.problems.parse import parse_source
+    from rft.problems.testsplits import known_test_split
+    from rft.validate.testdata import test_items_in
 
     def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning
         if test_split and not cfg.allow_test_split:
@@ -396,12 +397,13 @@ class GenerateRun:
         done = run.done_ids()  # failures of earlier invocations are not done: they are retried
         prior = [r for r in run.records() if r.outcome.error is None] if done else []
         pending = [p for p in problems if p.id not in done]
+        before = RecordCounts.of(prior)
         totals = Totals(
-            done=len(prior),
-            solved=sum(r.outcome.solved for r in prior),
+            done=before.records,
+            solved=before.solved,
             failed=0,
-            backtracks=sum(r.outcome.backtracks for r in prior),
-            tokens=sum(r.outcome.tokens_in + r.outcome.tokens_out for r in prior),
+            backtracks=before.backtracks,
+            tokens=before.tokens_in + before.tokens_out,
         )
         # run-wide spending includes what earlier invocations of this run spent
         prior_cost = sum(r.outcome.cost_usd or 0.0 for r in prior)
@@ -520,22 +522,22 @@ class GenerateRun:
             (r for r in run.records() if r.id in order and r.outcome.error is None), key=lambda r: order[r.id]
         )
         n = len(records)
+        tally = RecordCounts.of(records)
         counts: dict[str, float] = {
             "problems": len(problems),
             "records": n,
-            "solved": sum(r.outcome.solved for r in records),
-            "correct": sum(r.outcome.correct is True for r in records),
-            "trainable": sum(r.outcome.trainable for r in records),
+            "solved": tally.solved,
+            "correct": tally.correct,
+            "trainable": tally.trainable,
             "failed": len(failures.errors),
-            "backtracks": sum(r.outcome.backtracks for r in records),
-            "mean_backtracks": round(sum(r.outcome.backtracks for r in records) / n, 4) if n else 0.0,
-            "teacher_calls": sum(r.outcome.teacher_calls for r in records),
+            "backtracks": tally.backtracks,
+            "mean_backtracks": round(tally.backtracks / n, 4) if n else 0.0,
+            "teacher_calls": tally.teacher_calls,
         }
         if cfg.strategy == "sample":
             counts["samples"] = sum(r.metadata.get("samples", 0) for r in records)
             counts["samples_correct"] = sum(r.metadata.get("samples_correct", 0) for r in records)
-        costs = [r.outcome.cost_usd for r in records if r.outcome.error is None]
-        cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+        cost = None if tally.cost_usd is None else round(tally.cost_usd, 6)
         validator_desc = validator_name + (
             f" (judge {cfg.judge or cfg.teacher})" if validator_name != "answer" else ""
         )
@@ -546,8 +548,8 @@ class GenerateRun:
             "teacher": cfg.teacher,
             "validator": validator_desc,
             "counts": counts,
-            "tokens_in": sum(r.outcome.tokens_in for r in records),
-            "tokens_out": sum(r.outcome.tokens_out for r in records),
+            "tokens_in": tally.tokens_in,
+            "tokens_out": tally.tokens_out,
             "cost_usd": cost,
             "source_fingerprint": fingerprint,
             "metadata": {

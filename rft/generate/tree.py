@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rft.schemas import Event, EventType, Node, NodeKind, NodeStatus, Trace, Usage, Verdict
+from rft.schemas import Event, EventType, Node, NodeKind, NodeStatus, Trace, Usage, Verdict, add_cost
 from rft.teachers.base import Completion, Teacher
 from rft.validate.steps import Judgement
 
@@ -61,10 +61,7 @@ class Meter:
         for c in comps:
             self.prompt_tokens += c.prompt_tokens
             self.completion_tokens += c.completion_tokens
-            if c.cost_usd is None or self.cost_usd is None:
-                self.cost_usd = None
-            else:
-                self.cost_usd += c.cost_usd
+            self.cost_usd = add_cost(self.cost_usd, c.cost_usd)
             if self.on_usage is not None:
                 self.on_usage(c)
         return comps

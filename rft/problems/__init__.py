@@ -2,9 +2,10 @@
 
 from rft.problems.answers import gsm8k_answer, last_boxed
 from rft.problems.loader import load_problems, source_fingerprint
+from rft.problems.parse import parse_source
 from rft.problems.presets import PRESETS, Preset, get_preset
 from rft.problems.select import parse_shard, select
-from rft.problems.spec import SourceSpec, parse_source
+from rft.problems.spec import SourceSpec
 
 __all__ = [
     "PRESETS",

@@ -14,12 +14,14 @@ from rft.errors import ConfigError, InputError
 from rft.problems.demo import demo_options, demo_rows
 from rft.problems.hub import hub_label, read_hub
 from rft.problems.origin import source_of
+from rft.problems.parse import parse_source
 from rft.problems.presets import Preset, generic, get_preset
 from rft.problems.readers import RawRow, read_rows
 from rft.problems.rows import PROBLEM_FIELDS, RowView
 from rft.problems.select import check_limit, check_shard, select
-from rft.problems.spec import SourceSpec, parse_source
+from rft.problems.spec import SourceSpec
 from rft.schemas import Problem, problem_id_for
+from rft.store.fsutil import sha256_file
 
 
 def _check_fields(fields: dict[str, str] | None) -> dict[str, str]:
@@ -226,16 +228,12 @@ def load_problems(
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        return sha256_file(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return h.hexdigest()
 
 
 def source_fingerprint(

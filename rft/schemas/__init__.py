@@ -3,6 +3,7 @@
 from rft.schemas.manifest import FileEntry, Manifest
 from rft.schemas.problem import Domain, Problem, ProblemSource, normalize_question, problem_id_for
 from rft.schemas.record import SCHEMA_VERSION, Message, Outcome, Record
+from rft.schemas.totals import RecordCounts, add_cost, sum_cost
 from rft.schemas.trace import (
     Event,
     EventType,
@@ -31,11 +32,14 @@ __all__ = [
     "Problem",
     "ProblemSource",
     "Record",
+    "RecordCounts",
     "Trace",
     "TraceIntegrityError",
     "Usage",
     "Verdict",
+    "add_cost",
     "check_integrity",
     "normalize_question",
     "problem_id_for",
+    "sum_cost",
 ]

@@ -6,7 +6,7 @@ from collections import Counter
 
 import yaml
 
-from rft.schemas import Manifest, Record
+from rft.schemas import Manifest, Record, RecordCounts
 
 DATA_FILE = "data.jsonl"
 
@@ -42,10 +42,8 @@ def default_card(manifest: Manifest, records: list[Record]) -> str:
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_FILE}]}],
     }
     n = len(records)
-    solved = sum(r.outcome.solved for r in records)
-    correct = sum(r.outcome.correct is True for r in records)
-    backtracks = sum(r.outcome.backtracks for r in records)
-    with_backtrack = sum(r.outcome.backtracks > 0 for r in records)
+    c = RecordCounts.of(records)
+    solved, correct, backtracks, with_backtrack = c.solved, c.correct, c.backtracks, c.with_backtrack
     cost = "unknown" if manifest.cost_usd is None else f"${manifest.cost_usd:.4f}"
     lineage = ", ".join(manifest.parents) or (f"v{manifest.parent}" if manifest.parent else "none")
     rows = [

@@ -18,8 +18,8 @@ from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bar
 
 from rft.errors import ConfigError, InputError, write_error
 from rft.schemas import Message, Record
+from rft.store.formats import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
 from rft.store.fsutil import guard_writable
-from rft.store.store import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
 
 MESSAGE = {"role": Value("string"), "content": Value("string")}
 

@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from rft.errors import ConfigError, InputError, SealedVersionError, storage_error
+from rft.redaction import redact, redact_record
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable, replace_atomic
-from rft.store.redaction import redact, redact_record
 
 EVENTS = "events.jsonl"
 RUN_JSON = "run.json"

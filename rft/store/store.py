@@ -40,10 +40,10 @@ from rft.errors import (
     storage_error,
     write_error,
 )
-from rft.schemas import FileEntry, Manifest, Record
+from rft.redaction import known_secrets, redact, redact_argv, redact_record, redact_text
+from rft.schemas import FileEntry, Manifest, Record, RecordCounts, sum_cost
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
-from rft.store.redaction import known_secrets, redact, redact_argv, redact_record, redact_text
 from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
 from rft.store.run import RUN_JSON, Run, _claim_writer, utc_now
 
@@ -60,9 +60,6 @@ STORE_FIELDS = {
     "name", "version", "created_at", "rft_version", "git_commit", "files", "schema_version", "manifest_sha256"
 }  # fmt: skip
 EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-EXPORT_FORMATS = ("messages", "prompt-completion", "stepwise")  # the columns an export writes
-FILE_TYPES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}  # by --output suffix
-LEGACY_FORMATS = ("jsonl", "parquet")  # --format as the file type: messages columns
 
 
 @dataclass(frozen=True)
@@ -141,17 +138,6 @@ def _crash_hook(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _record_counts(records: list[Record]) -> dict[str, float]:
-    return {
-        "records": len(records),
-        "solved": sum(r.outcome.solved for r in records),
-        "correct": sum(r.outcome.correct is True for r in records),
-        "with_backtrack": sum(r.outcome.backtracks > 0 for r in records),
-        "backtracks": sum(r.outcome.backtracks for r in records),
-        "nodes": sum(len(r.trace.nodes) for r in records),
-    }
-
-
 def records_digest(records: Iterable[Record]) -> str:
     """sha256 of a set of records, whatever their order (the content half of a seal's identity)."""
     h = hashlib.sha256()
@@ -165,15 +151,6 @@ def manifest_digest(data: dict[str, Any]) -> str:
     body = {k: v for k, v in data.items() if k != "manifest_sha256"}
     blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _sum_cost(costs: Iterable[float | None]) -> float | None:
-    total = 0.0
-    for c in costs:
-        if c is None:
-            return None
-        total += c
-    return total
 
 
 class _HashingWriter:
@@ -493,11 +470,12 @@ class Store:
         self, name: str, version: int, records: list[Record], given: dict[str, Any]
     ) -> Manifest:
         fields = {k: v for k, v in given.items() if k not in STORE_FIELDS}
-        fields["counts"] = {**_record_counts(records), **(fields.get("counts") or {})}
-        fields.setdefault("tokens_in", sum(r.outcome.tokens_in for r in records))
-        fields.setdefault("tokens_out", sum(r.outcome.tokens_out for r in records))
+        tally = RecordCounts.of(records)
+        fields["counts"] = {**tally.manifest_counts(), **(fields.get("counts") or {})}
+        fields.setdefault("tokens_in", tally.tokens_in)
+        fields.setdefault("tokens_out", tally.tokens_out)
         if "cost_usd" not in fields:
-            fields["cost_usd"] = _sum_cost(r.outcome.cost_usd for r in records) if records else None
+            fields["cost_usd"] = tally.cost_usd if records else None
         fields.setdefault("validated", fields.get("stage", "generate") == "validate")
         command = redact_argv(list(fields.pop("command", None) or _default_command()))
         fields = {**redact(fields), "command": command}  # every field, whatever holds a secret
@@ -662,7 +640,11 @@ class Store:
         for lv in loaded:
             for k, v in lv.manifest.counts.items():
                 parent_counts[k] = parent_counts.get(k, 0) + v
-        counts = {**parent_counts, **_record_counts(records), "duplicates_dropped": dropped}
+        counts = {
+            **parent_counts,
+            **RecordCounts.of(records).manifest_counts(),
+            "duplicates_dropped": dropped,
+        }
 
         def common(values: list[str | None]) -> str | None:
             uniq = sorted({v for v in values if v})
@@ -677,7 +659,7 @@ class Store:
             "source_fingerprint": common([lv.manifest.source_fingerprint for lv in loaded]),
             "tokens_in": sum(lv.manifest.tokens_in for lv in loaded),
             "tokens_out": sum(lv.manifest.tokens_out for lv in loaded),
-            "cost_usd": _sum_cost(lv.manifest.cost_usd for lv in loaded),
+            "cost_usd": sum_cost(lv.manifest.cost_usd for lv in loaded),
             "config": {"merge": [lv.ref for lv in loaded]},
             "validated": validated,
         }

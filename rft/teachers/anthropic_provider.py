@@ -8,19 +8,13 @@ argument: newer models sample at their own default; Claude 3.x models still rece
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import time
 from typing import Any
-from urllib.parse import urlparse
 
 from rft.errors import TeacherError
-from rft.teachers.base import Completion
-from rft.teachers.engine import ManagedTeacher
+from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.errors import TransientError
-from rft.teachers.http import check_endpoint, classify, read_key, short
-from rft.teachers.options import TeacherOptions
+from rft.teachers.http import sdk_send, short
+from rft.teachers.remote import RemoteTeacher
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 EPHEMERAL = {"type": "ephemeral"}
@@ -60,84 +54,45 @@ def to_messages_api(messages: list[dict[str, str]]) -> tuple[list[dict[str, Any]
     return system, turns
 
 
-class AnthropicTeacher(ManagedTeacher):
+class AnthropicTeacher(RemoteTeacher):
     provider = "anthropic"
     supports_n = False
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions):
-        base_url = (options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL).rstrip("/")
-        check_endpoint(spec, base_url, options.api_key_env)
-        super().__init__(spec, model, options, base_url=base_url)
-        self.key_env = options.api_key_env or "ANTHROPIC_API_KEY"
-        key = read_key(self.key_env)
-        official = (urlparse(base_url).hostname or "").endswith("anthropic.com")
-        if not key:
-            if options.api_key_env or official:
-                raise TeacherError(f"{spec}: no API key: set the env var {self.key_env}")
-            key = "EMPTY"
-        self._api_key = key
-        self._clients: dict[int, Any] = {}
+    url_env = "ANTHROPIC_BASE_URL"
+    vendor_url = ANTHROPIC_URL
+    vendor_host = "anthropic.com"
+    key_env_default = "ANTHROPIC_API_KEY"
 
-    def _client(self) -> Any:
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
-        if client is None:
-            import anthropic
-
-            client = anthropic.AsyncAnthropic(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                timeout=self.options.timeout_s,
-                max_retries=0,  # retries are ours
-                http_client=anthropic.DefaultAioHttpClient(timeout=self.options.timeout_s),
-            )
-            self._clients[loop_id] = client
-        return client
-
-    def body(
-        self, messages: list[dict[str, str]], temperature: float, max_tokens: int, stop: list[str] | None
-    ) -> dict[str, Any]:
-        system, turns = to_messages_api(messages)
-        body: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": max_tokens}
-        if self.model.startswith(LEGACY_SAMPLING):
-            # the current SDK has no `temperature` argument; Claude 3.x models still take it (range 0..1)
-            body["extra_body"] = {"temperature": min(max(temperature, 0.0), 1.0)}
-        if system:
-            body["system"] = system
-        if stop:
-            body["stop_sequences"] = stop
-        return body
-
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
+    def _new_client(self) -> Any:
         import anthropic
 
-        body = self.body(messages, temperature, max_tokens, stop)
-        client = self._client()
-        t0 = time.perf_counter()
-        try:
-            raw = await client.messages.with_raw_response.create(**body)
-            text = raw.http_response.text
-        except anthropic.APIStatusError as exc:
-            raise classify(
-                exc.status_code, exc.response.headers, exc.body, spec=self.spec, key_env=self.key_env
-            ) from None
-        except anthropic.APITimeoutError:
-            raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None
-        except anthropic.APIConnectionError as exc:
-            raise TransientError(f"connection failed: {short(exc.__cause__ or exc)}") from None
-        latency = time.perf_counter() - t0
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise TransientError(f"invalid JSON in the response: {short(text, 80)}") from None
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.options.timeout_s,
+            max_retries=0,  # retries are ours
+            http_client=anthropic.DefaultAioHttpClient(timeout=self.options.timeout_s),
+        )
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        system, turns = to_messages_api(request.message_list)
+        body: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": request.max_tokens}
+        if self.model.startswith(LEGACY_SAMPLING):
+            # the current SDK has no `temperature` argument; Claude 3.x models still take it (range 0..1)
+            body["extra_body"] = {"temperature": min(max(request.temperature, 0.0), 1.0)}
+        if system:
+            body["system"] = system
+        if request.stop:
+            body["stop_sequences"] = request.stop_list
+        return body
+
+    async def _call(self, request: ChatRequest) -> list[Completion]:
+        import anthropic
+
+        send = self._clients.get().messages.with_raw_response.create(**self.body(request))
+        data, latency = await sdk_send(
+            anthropic, send, spec=self.spec, key_env=self.key_env, timeout_s=self.options.timeout_s
+        )
         if data.get("type") == "error":
             err = data.get("error") or {}
             status = 529 if err.get("type") == "overloaded_error" else 500
@@ -166,11 +121,3 @@ class AnthropicTeacher(ManagedTeacher):
             model=data.get("model") or self.model,
             cost_usd=cost,
         )
-
-    async def _close(self) -> None:
-        clients, self._clients = self._clients, {}
-        for c in clients.values():
-            try:
-                await c.close()
-            except RuntimeError:
-                pass

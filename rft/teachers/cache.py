@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rft.errors import ConfigError, InputError, RftError, storage_error
-from rft.teachers.base import Completion
+from rft.teachers.base import ChatRequest, Completion
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -32,16 +32,18 @@ def cache_key(
     provider: str,
     base_url: str | None,
     model: str,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
+    request: ChatRequest,
     sample_index: int,
+    extra: dict[str, Any] | None = None,
 ) -> str:
+    """The key of sample `sample_index` of `request`; `extra` = what else tells answers apart (a local
+    model's device, dtype and folder). The bytes hashed are those of earlier releases: caches keep hitting."""
     payload = {
         "provider": provider,
         "base_url": (base_url or "").rstrip("/"),
         "model": model,
-        "messages": messages,
-        "params": params,
+        "messages": request.message_list,
+        "params": {**request.params(), **(extra or {})},
         "sample": sample_index,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -11,7 +11,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from rft.errors import TeacherError
-from rft.teachers.base import Completion, UsageTotals
+from rft.teachers.base import ChatRequest, Completion, UsageTotals
 from rft.teachers.cache import ResponseCache, cache_key
 from rft.teachers.errors import TeacherUnavailable, TransientError, status_label
 from rft.teachers.options import TeacherOptions
@@ -21,12 +21,6 @@ from rft.teachers.ratelimit import RateLimiter
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 ANNOUNCE_WAIT_S = 10.0  # a wait before a retry longer than this is said on stderr
-
-
-def estimate_tokens(messages: list[dict[str, Any]], n: int, max_tokens: int) -> int:
-    """A cheap upper-ish estimate for the token bucket (about 4 characters per token)."""
-    chars = sum(len(str(m.get("content", ""))) + 8 for m in messages)
-    return chars // 4 + 1 + n * max_tokens
 
 
 class ManagedTeacher(ABC):
@@ -50,16 +44,9 @@ class ManagedTeacher(ABC):
 
     # -- provider hook ---------------------------------------------------------------------------
     @abstractmethod
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
-        """One request. Raise TransientError for retryable failures, TeacherError for fatal ones."""
+    async def _call(self, request: ChatRequest) -> list[Completion]:
+        """One request for `request.n` choices. Raise TransientError for retryable failures,
+        TeacherError for fatal ones."""
 
     async def _close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -78,9 +65,8 @@ class ManagedTeacher(ABC):
             raise TeacherError(f"{self.spec}: n must be >= 1 (got {n})")
         if max_tokens < 1:
             raise TeacherError(f"{self.spec}: max_tokens must be >= 1 (got {max_tokens})")
-        stop = list(stop) if stop else None
-        params = {"temperature": temperature, "max_tokens": max_tokens, "stop": stop, "seed": seed}
-        keys = [self._key(messages, params, i) for i in range(n)] if self._cache is not None else []
+        request = ChatRequest(messages, n, temperature, max_tokens, stop, seed)
+        keys = [self._key(request, i) for i in range(n)] if self._cache is not None else []
         results: list[Completion | None] = [None] * n
         if self._cache is not None:
             for i, k in enumerate(keys):
@@ -89,7 +75,7 @@ class ManagedTeacher(ABC):
                     results[i] = hit.model_copy(update={"cached": True})
         missing = [i for i in range(n) if results[i] is None]
         if missing:
-            fresh = await self._fill(messages, missing, temperature, max_tokens, stop, seed)
+            fresh = await self._fill(request, missing)
             for i, c in zip(missing, fresh, strict=True):
                 results[i] = c
                 if self._cache is not None:
@@ -106,57 +92,36 @@ class ManagedTeacher(ABC):
             self._cache = None
 
     # -- internals -------------------------------------------------------------------------------
-    def _key(self, messages: list[dict[str, str]], params: dict[str, Any], i: int) -> str:
+    def _key(self, request: ChatRequest, i: int) -> str:
         return cache_key(
             provider=self.provider,
             base_url=self.base_url,
             model=self.model,
-            messages=messages,
-            params=params,
+            request=request,
             sample_index=i,
+            extra=self._key_extra(),
         )
 
-    async def _fill(
-        self,
-        messages: list[dict[str, str]],
-        missing: list[int],
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
+    def _key_extra(self) -> dict[str, Any] | None:
+        """What else, beside provider, endpoint, model and request, tells this teacher's answers apart."""
+        return None
+
+    async def _fill(self, request: ChatRequest, missing: list[int]) -> list[Completion]:
         """Completions for the sample indices in `missing`: one n-request where honoured, else fan-out."""
         got: list[Completion] = []
         if self.supports_n and len(missing) > 1:
-            got = (await self._attempt(messages, len(missing), temperature, max_tokens, stop, seed))[
-                : len(missing)
-            ]
+            got = (await self._attempt(request.with_n(len(missing))))[: len(missing)]
             if len(got) < len(missing):
                 self.supports_n = False
         rest = missing[len(got) :]
         if rest:
-            batches = await asyncio.gather(
-                *(
-                    self._attempt(
-                        messages, 1, temperature, max_tokens, stop, None if seed is None else seed + i
-                    )
-                    for i in rest
-                )
-            )
+            batches = await asyncio.gather(*(self._attempt(request.sample(i)) for i in rest))
             got.extend(b[0] for b in batches)
         return got
 
-    async def _attempt(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
+    async def _attempt(self, request: ChatRequest) -> list[Completion]:
         """One logical request with rate limiting, the concurrency limit and retries."""
-        est = estimate_tokens(messages, n, max_tokens)
+        est = request.estimate_tokens()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.options.max_retries + 1),
             # a Retry-After beyond --max-retry-wait is not waited for at all: give up at once
@@ -173,7 +138,7 @@ class ManagedTeacher(ABC):
                         # right before it sends: nothing queued earlier slips through a cool-down
                         await self._limiter.acquire(est)
                         self.http_calls += 1
-                        comps = await self._call(messages, n, temperature, max_tokens, stop, seed)
+                        comps = await self._call(request)
                     if not comps:
                         raise TransientError("the server returned no choices")
         except TransientError as exc:

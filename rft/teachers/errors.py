@@ -7,7 +7,7 @@ from time import time
 from typing import Any
 
 from rft.errors import TeacherError
-from rft.store.redaction import redact_text
+from rft.redaction import redact_text
 
 __all__ = [
     "TeacherError",

@@ -1,14 +1,19 @@
-"""HTTP status -> error kind, shared by the OpenAI and Anthropic providers (SDK and aiohttp paths)."""
+"""What the OpenAI and Anthropic providers share on the wire (SDK and aiohttp paths): HTTP status ->
+error kind, SDK exceptions -> the same kinds, JSON bodies, endpoint and key checks."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from collections.abc import Awaitable
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from rft.errors import TeacherError
-from rft.store.redaction import (
-    check_env_name,
+from rft.errors import ConfigError, TeacherError
+from rft.redaction import (
+    env_name_problem,
     redact_text,
     register_key_env,
     register_secret,
@@ -52,6 +57,51 @@ def classify(status: int, headers: Any, body: Any, *, spec: str, key_env: str | 
     if status == 404:
         return TeacherError(f"{spec}: not found (HTTP 404): {detail}; check the model name and --base-url")
     return TeacherRefused(f"{spec}: request refused (HTTP {status}): {detail}")
+
+
+def timed_out(timeout_s: float) -> TransientError:
+    return TransientError(f"timed out after {timeout_s:g}s")
+
+
+def connection_failed(exc: BaseException) -> TransientError:
+    return TransientError(f"connection failed: {short(exc)}")
+
+
+def parse_json(raw: str | bytes) -> Any:
+    """A response body as JSON; a garbled one is a TransientError (asked again)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        raise TransientError(f"invalid JSON in the response: {short(text, 80)}") from None
+
+
+async def sdk_send(
+    sdk: ModuleType, send: Awaitable[Any], *, spec: str, key_env: str | None, timeout_s: float
+) -> tuple[Any, float]:
+    """(JSON body, latency) of one raw-response call through an official SDK (`openai` or
+    `anthropic`: the same exception classes), its failures turned into rft's error kinds."""
+    t0 = time.perf_counter()
+    try:
+        raw = await send
+        text = raw.http_response.text
+    except sdk.APIStatusError as exc:
+        raise classify(exc.status_code, exc.response.headers, exc.body, spec=spec, key_env=key_env) from None
+    except sdk.APITimeoutError:
+        raise timed_out(timeout_s) from None
+    except sdk.APIConnectionError as exc:
+        raise connection_failed(exc.__cause__ or exc) from None
+    latency = time.perf_counter() - t0
+    return parse_json(text), latency
+
+
+def check_env_name(flag: str, value: str | None) -> str | None:
+    """`value` if it can name an env var; ConfigError naming `flag` otherwise (the value not echoed)."""
+    problem = env_name_problem(value)
+    if problem:
+        register_secret(value)
+        raise ConfigError(f"{flag}: {problem}")
+    return value
 
 
 def check_endpoint(spec: str, base_url: str, api_key_env: str | None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import TeacherError
-from rft.teachers.base import Completion
+from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.batching import BatchGenerator, Row
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.local_model import pick_device, pick_dtype, resolve_local_model
@@ -79,27 +79,21 @@ class LocalTeacher(ManagedTeacher):
         # the batch generator is the limit here: let every request reach its queue
         self._sem = asyncio.Semaphore(1 << 30)
 
-    def _key(self, messages: list[dict[str, str]], params: dict[str, Any], i: int) -> str:
+    def _key_extra(self) -> dict[str, Any]:
         # the cache must tell models, devices and dtypes apart (numerics differ)
-        params = {**params, "device": self.device, "dtype": str(self.dtype), "path": str(self.path)}
-        return super()._key(messages, params, i)
+        return {"device": self.device, "dtype": str(self.dtype), "path": str(self.path)}
 
     def encode(self, messages: list[dict[str, str]]) -> list[int]:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return self.tokenizer(text, add_special_tokens=False).input_ids
 
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
-        ids = self.encode(messages)
-        base = seed if seed is not None else secrets.randbits(62)
-        rows = [Row(ids, max(temperature, 0.0), max_tokens, stop, base + i) for i in range(n)]
+    async def _call(self, request: ChatRequest) -> list[Completion]:
+        ids = self.encode(request.message_list)
+        base = request.seed if request.seed is not None else secrets.randbits(62)
+        temperature = max(request.temperature, 0.0)
+        rows = [
+            Row(ids, temperature, request.max_tokens, request.stop_list, base + i) for i in range(request.n)
+        ]
         t0 = time.perf_counter()
         await self.generator.submit(rows)
         latency = time.perf_counter() - t0

@@ -7,29 +7,28 @@ aiohttp client (`transport="aiohttp"`) that sends the same JSON with less per-re
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 
-from rft.errors import TeacherError
-from rft.teachers.base import Completion
-from rft.teachers.engine import ManagedTeacher
+from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.errors import TransientError
-from rft.teachers.http import check_endpoint, classify, read_key, short
+from rft.teachers.http import (
+    classify,
+    connection_failed,
+    parse_json,
+    sdk_send,
+    short,
+    timed_out,
+)
 from rft.teachers.options import TeacherOptions
+from rft.teachers.remote import RemoteTeacher
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_TRANSPORT = "aiohttp"
-
-
-def _is_official(base_url: str) -> bool:
-    return (urlparse(base_url).hostname or "").endswith("openai.com")
 
 
 # OpenAI reasoning models (o1, o3, o4-mini, gpt-5, gpt-5.1, ...; not the gpt-5 chat models) reject a
@@ -69,27 +68,21 @@ def completions_from_body(body: Any, latency: float, fallback_model: str) -> lis
     return out
 
 
-class OpenAITeacher(ManagedTeacher):
+class OpenAITeacher(RemoteTeacher):
     provider = "openai"
 
+    url_env = "OPENAI_BASE_URL"
+    vendor_url = OPENAI_URL
+    vendor_host = "openai.com"
+    key_env_default = "OPENAI_API_KEY"
+    no_key_hint = " (or use --base-url for a local server)"
+
     def __init__(self, spec: str, model: str, options: TeacherOptions):
-        base_url = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
-        check_endpoint(spec, base_url, options.api_key_env)
-        super().__init__(spec, model, options, base_url=base_url)
-        self.key_env = options.api_key_env or "OPENAI_API_KEY"
-        key = read_key(self.key_env)
-        if not key:
-            if options.api_key_env or _is_official(base_url):
-                raise TeacherError(
-                    f"{spec}: no API key: set the env var {self.key_env}"
-                    + ("" if options.api_key_env else " (or use --base-url for a local server)")
-                )
-            key = "EMPTY"  # local OpenAI-compatible servers need none
-        self._api_key = key
+        super().__init__(spec, model, options)
         self.transport = DEFAULT_TRANSPORT if options.transport == "auto" else options.transport
-        self._max_tokens_field = "max_completion_tokens" if _is_official(base_url) else "max_tokens"
+        self._max_tokens_field = "max_completion_tokens" if self.official else "max_tokens"
         # Sampling at temperature 1 without stop sequences is all these models take: say so once.
-        self.reasoning = _is_official(base_url) and is_reasoning_model(model)
+        self.reasoning = self.official and is_reasoning_model(model)
         self.reasoning_effort = options.reasoning_effort
         if self.reasoning:
             from rft.console import err
@@ -101,133 +94,81 @@ class OpenAITeacher(ManagedTeacher):
                 markup=False,
                 soft_wrap=True,
             )
-        self._clients: dict[int, Any] = {}  # per event loop
 
     # -- request body ----------------------------------------------------------------------------
-    def body(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> dict[str, Any]:
+    def body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
-            "temperature": temperature,
-            self._max_tokens_field: max_tokens,
+            "messages": request.message_list,
+            "temperature": request.temperature,
+            self._max_tokens_field: request.max_tokens,
         }
         if self.reasoning:
             del body["temperature"]
         if self.reasoning_effort:
             body["reasoning_effort"] = self.reasoning_effort
-        if n > 1:
-            body["n"] = n
-        if stop and not self.reasoning:
-            body["stop"] = stop
-        if seed is not None:
-            body["seed"] = seed
+        if request.n > 1:
+            body["n"] = request.n
+        if request.stop and not self.reasoning:
+            body["stop"] = request.stop_list
+        if request.seed is not None:
+            body["seed"] = request.seed
         return body
 
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        stop: list[str] | None,
-        seed: int | None,
-    ) -> list[Completion]:
-        body = self.body(messages, n, temperature, max_tokens, stop, seed)
+    async def _call(self, request: ChatRequest) -> list[Completion]:
+        body = self.body(request)
         if self.transport == "sdk":
             return await self._call_sdk(body)
         return await self._call_aiohttp(body)
 
-    # -- the openai SDK (aiohttp transport) ------------------------------------------------------
-    def _sdk(self) -> Any:
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
-        if client is None:
-            import openai
+    def _new_client(self) -> Any:
+        return self._sdk_client() if self.transport == "sdk" else self._session()
 
-            client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                timeout=self.options.timeout_s,
-                max_retries=0,  # retries are ours (shared cool-down, Retry-After, one budget)
-                http_client=openai.DefaultAioHttpClient(timeout=self.options.timeout_s),
-            )
-            self._clients[loop_id] = client
-        return client
+    # -- the openai SDK (aiohttp transport) ------------------------------------------------------
+    def _sdk_client(self) -> Any:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.options.timeout_s,
+            max_retries=0,  # retries are ours (shared cool-down, Retry-After, one budget)
+            http_client=openai.DefaultAioHttpClient(timeout=self.options.timeout_s),
+        )
 
     async def _call_sdk(self, body: dict[str, Any]) -> list[Completion]:
         import openai
 
-        client = self._sdk()
-        t0 = time.perf_counter()
-        try:
-            raw = await client.chat.completions.with_raw_response.create(**body)
-            text = raw.http_response.text
-            latency = time.perf_counter() - t0
-        except openai.APIStatusError as exc:
-            raise classify(
-                exc.status_code, exc.response.headers, exc.body, spec=self.spec, key_env=self.key_env
-            ) from None
-        except openai.APITimeoutError:
-            raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None
-        except openai.APIConnectionError as exc:
-            raise TransientError(f"connection failed: {short(exc.__cause__ or exc)}") from None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise TransientError(f"invalid JSON in the response: {short(text, 80)}") from None
+        send = self._clients.get().chat.completions.with_raw_response.create(**body)
+        data, latency = await sdk_send(
+            openai, send, spec=self.spec, key_env=self.key_env, timeout_s=self.options.timeout_s
+        )
         return completions_from_body(data, latency, self.model)
 
     # -- thin aiohttp client ---------------------------------------------------------------------
     def _session(self) -> aiohttp.ClientSession:
-        loop_id = id(asyncio.get_running_loop())
-        session = self._clients.get(loop_id)
-        if session is None or session.closed:
-            session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                timeout=aiohttp.ClientTimeout(total=self.options.timeout_s),
-                headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
-            )
-            self._clients[loop_id] = session
-        return session
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=self.options.timeout_s),
+            headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
+        )
 
     async def _call_aiohttp(self, body: dict[str, Any]) -> list[Completion]:
-        session = self._session()
+        session = self._clients.get()
         t0 = time.perf_counter()
         try:
             async with session.post(f"{self.base_url}/chat/completions", data=json.dumps(body)) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, resp.headers
         except TimeoutError:
-            raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None
+            raise timed_out(self.options.timeout_s) from None
         except aiohttp.ClientError as exc:
-            raise TransientError(f"connection failed: {short(exc)}") from None
+            raise connection_failed(exc) from None
         latency = time.perf_counter() - t0
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            if status >= 300:
-                raise classify(
-                    status, headers, raw.decode("utf-8", "replace"), spec=self.spec, key_env=self.key_env
-                ) from None
-            raise TransientError(
-                f"invalid JSON in the response: {short(raw.decode('utf-8', 'replace'), 80)}"
-            ) from None
         if status >= 300:
-            raise classify(status, headers, data, spec=self.spec, key_env=self.key_env)
-        return completions_from_body(data, latency, self.model)
-
-    async def _close(self) -> None:
-        clients, self._clients = self._clients, {}
-        for c in clients.values():
             try:
-                await c.close()
-            except RuntimeError:  # its event loop is gone
-                pass
+                detail = json.loads(raw)
+            except ValueError:
+                detail = raw.decode("utf-8", "replace")
+            raise classify(status, headers, detail, spec=self.spec, key_env=self.key_env)
+        return completions_from_body(parse_json(raw), latency, self.model)

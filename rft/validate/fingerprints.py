@@ -27,6 +27,7 @@ import numpy as np
 
 from rft import __version__
 from rft.errors import InputError, RftError
+from rft.store.fsutil import sha256_file
 from rft.validate.benchmarks import BENCHMARKS, DIR_LAYOUT, items_from
 from rft.validate.decontam import METHODS, Entry, EntryGrams, entry_grams
 from rft.validate.normalize import NORMALISATION
@@ -66,14 +67,6 @@ class Fingerprints:
         return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 Step = Callable[[str, int, int], None]  # (what, done, total)
 
 
@@ -93,7 +86,7 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
         items = []
         for kind, rel in DIR_LAYOUT[b]:
             got = items_from(kind, str(src / rel))
-            sources[b].append({"file": rel, "sha256": _sha256(src / rel), "rows": len(got)})
+            sources[b].append({"file": rel, "sha256": sha256_file(src / rel), "rows": len(got)})
             items.extend(got)
         step(f"hashing {b}", bi, len(BENCHMARKS))
         for it in items:
@@ -170,7 +163,7 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
         "n-grams and question embeddings for every item except the full-MATH-test items outside "
         "MATH-500 (MATH-500 is covered in full)",
         "sources": sources,
-        "npz_sha256": _sha256(out_dir / NPZ),
+        "npz_sha256": sha256_file(out_dir / NPZ),
         "built_with": f"python -m rft.validate.fingerprints build --from {src} --out {out_dir}",
     }
     (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")

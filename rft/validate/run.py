@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import ConfigError, InputError
+from rft.redaction import redact, register_url_secrets
 from rft.schemas import Manifest, Record
 from rft.store import SealedVersion, Store
-from rft.store.redaction import check_env_name, redact, register_url_secrets
+from rft.teachers.http import check_env_name
 from rft.validate.benchmarks import parse_benchmarks
 from rft.validate.checks import check_answer_verdict, check_steps, check_trainable
 from rft.validate.decontam import get_method

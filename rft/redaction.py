@@ -190,17 +190,6 @@ def env_name_problem(value: str | None) -> str | None:
     return None
 
 
-def check_env_name(flag: str, value: str | None) -> str | None:
-    """`value` if it can name an env var; ConfigError naming `flag` otherwise (the value not echoed)."""
-    problem = env_name_problem(value)
-    if problem:
-        register_secret(value)
-        from rft.errors import ConfigError
-
-        raise ConfigError(f"{flag}: {problem}")
-    return value
-
-
 def redact_record(obj: dict[str, Any], values: list[str] | None = None) -> dict[str, Any]:
     """A record (as JSON data) ready to store: its error text redacted like any log line, and known
     secret values scrubbed from every string (no patterns: a problem about URLs stays intact)."""
