@@ -199,7 +199,13 @@ def known_test_split(spec: SourceSpec) -> BenchmarkTestSplit | None:
 
 
 CONTENT_SAMPLE = 20  # problems checked against the shipped fingerprints
-_NAMES = {"gsm8k": "GSM8K", "math": "MATH", "humaneval": "HumanEval", "mbpp": "MBPP", "arc": "ARC"}
+
+
+def _names() -> dict[str, str]:
+    """Decontamination list -> the name messages use (from the registry: MATH, ARC for ARC-Challenge)."""
+    from rft.benchmarks import REGISTRY
+
+    return {s.group: REGISTRY[s.group].title.split("-")[0] for s in REGISTRY.values()}
 
 
 def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | None:
@@ -233,7 +239,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
         by_benchmark[entry.benchmark] = by_benchmark.get(entry.benchmark, 0) + 1
     top = max(by_benchmark, key=lambda b: by_benchmark[b])
     example = next(e.item_id for e in found if e.benchmark == top)
-    name = _NAMES.get(top, top)
+    name = _names().get(top, top)
     what = (
         f"{name} test data ({len(found)} of the {len(sample)} problems checked are {name} test "
         f"items, e.g. {example})"
