@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rft import benchmarks as registry
 from rft.errors import ConfigError, InputError, RftError
 from rft.schemas import Problem
 
-BENCHMARKS = ("gsm8k", "math", "humaneval", "mbpp", "arc")
+BENCHMARKS = tuple(registry.groups())
 
 
 @dataclass(frozen=True)
@@ -45,44 +46,14 @@ class BenchSource:
         return out
 
 
-# Files inside a folder with the layout of ../shared/benchmarks: (kind, path); one benchmark may have
-# several (math: MATH-500 and the full MATH test).
+# Derived from the registry: decontamination list -> [(kind, file or Hub source)].
 DIR_LAYOUT: dict[str, list[tuple[str, str]]] = {
-    "gsm8k": [("gsm8k", "gsm8k/test.jsonl")],
-    "math": [("math500", "math500/test.jsonl"), ("math", "math/test.jsonl")],
-    "humaneval": [("humaneval", "humaneval/HumanEval.jsonl.gz")],
-    "mbpp": [("mbpp", "mbpp/test_11_510.jsonl")],
-    "arc": [("arc", "arc_challenge/arc_challenge.jsonl")],
+    g: [(sp.name, sp.local_file) for sp in specs] for g, specs in registry.groups().items()
 }
-
-# Hub datasets, as `rft.problems` sources: (kind, source).
 HUB: dict[str, list[tuple[str, str]]] = {
-    "gsm8k": [("gsm8k", "hf:openai/gsm8k:main@test")],
-    "math": [("math500", "hf:HuggingFaceH4/MATH-500@test")]
-    + [
-        ("math", f"hf:EleutherAI/hendrycks_math:{cfg}@test")
-        for cfg in (
-            "algebra",
-            "counting_and_probability",
-            "geometry",
-            "intermediate_algebra",
-            "number_theory",
-            "prealgebra",
-            "precalculus",
-        )
-    ],
-    "humaneval": [("humaneval", "hf:openai/openai_humaneval@test")],
-    "mbpp": [("mbpp", "hf:google-research-datasets/mbpp:full@test")],
-    "arc": [("arc", "hf:allenai/ai2_arc:ARC-Challenge@test")],
+    g: [(sp.name, src) for sp in specs for src in sp.sources] for g, specs in registry.groups().items()
 }
-_PRESET = {
-    "gsm8k": "gsm8k",
-    "math500": "math",
-    "math": "math",
-    "humaneval": "humaneval",
-    "mbpp": "mbpp",
-    "arc": "arc",
-}
+_PRESET = {name: sp.preset for name, sp in registry.REGISTRY.items()}
 
 
 def parse_benchmarks(spec: str | None) -> list[str]:
@@ -120,11 +91,9 @@ def items_from(kind: str, source: str, *, hub: bool = False) -> list[BenchItem]:
 
     Indexed fields: what a model sees at eval time (the question or prompt with its answer choices,
     MBPP's test asserts) and the gold solution."""
-    from rft.problems import load_problems
-
-    benchmark = "math" if kind == "math500" else kind
+    benchmark = registry.get(kind).group
     items = []
-    for p in load_problems(source, preset=_PRESET[kind]):
+    for p in registry.load_benchmark(kind, path=source) if not hub else _hub_problems(kind, source):
         fields = {"question": p.question}
         if p.solution:
             fields["solution"] = p.solution
@@ -134,6 +103,12 @@ def items_from(kind: str, source: str, *, hub: bool = False) -> list[BenchItem]:
     if not items:
         raise InputError(f"benchmark source {source} has no rows")
     return items
+
+
+def _hub_problems(kind: str, source: str) -> list[Problem]:
+    from rft.problems import load_problems
+
+    return load_problems(source, preset=_PRESET[kind])
 
 
 def load_dir(benchmark: str, root: Path) -> BenchSource:

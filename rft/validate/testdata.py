@@ -4,13 +4,18 @@ fingerprints of the benchmark test sets, with the lexical index decontamination 
 
 from __future__ import annotations
 
+from rft.benchmarks import REGISTRY
 from rft.problems.testsplits import BenchmarkTestSplit
 from rft.validate import fingerprints
 from rft.validate.benchmarks import BENCHMARKS
 from rft.validate.decontam import METHODS, LexicalIndex
 
 CONTENT_SAMPLE = 20  # problems checked against the shipped fingerprints
-_NAMES = {"gsm8k": "GSM8K", "math": "MATH", "humaneval": "HumanEval", "mbpp": "MBPP", "arc": "ARC"}
+
+
+def _names() -> dict[str, str]:
+    """Decontamination list -> the name messages use (from the registry: MATH, ARC for ARC-Challenge)."""
+    return {s.group: REGISTRY[s.group].title.split("-")[0] for s in REGISTRY.values()}
 
 
 def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | None:
@@ -40,7 +45,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
         by_benchmark[entry.benchmark] = by_benchmark.get(entry.benchmark, 0) + 1
     top = max(by_benchmark, key=lambda b: by_benchmark[b])
     example = next(e.item_id for e in found if e.benchmark == top)
-    name = _NAMES.get(top, top)
+    name = _names().get(top, top)
     what = (
         f"{name} test data ({len(found)} of the {len(sample)} problems checked are {name} test "
         f"items, e.g. {example})"
