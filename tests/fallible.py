@@ -51,8 +51,8 @@ from rft.generate.prompts import PromptSet
 from rft.generate.search import Searcher, SearchParams, SearchResult
 from rft.schemas import EventType, Outcome, Problem, Record, Verdict
 from rft.teachers.base import Completion, UsageTotals
-from rft.validate.answer_check import check_answer
-from rft.validate.steps import make_validator
+from rft.verify.grader import check_answer
+from rft.verify.steps import JudgePrompt, make_validator
 
 ECHO = 'You can finish your steps with "Final answer: <answer>".'
 ALL_RIGHT = "All steps look right to me."
@@ -609,7 +609,10 @@ def search(
     if reflect is not None:
         params["reflect"] = reflect
     searcher = Searcher(
-        teacher, make_validator(validator, judge, prompts), prompts, SearchParams(strategy=strategy, **params)
+        teacher,
+        make_validator(validator, judge, JudgePrompt.load()),
+        prompts,
+        SearchParams(strategy=strategy, **params),
     )
     return Run(asyncio.run(searcher.run(problem)), teacher, judge)
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from rft.schemas import Verdict
-from rft.validate.answer_check import check_answer, extract_final_answer, gold_answer
-from rft.validate.steps import parse_judgement
+from rft.verify.answers import extract_final_answer, gold_answer
+from rft.verify.grader import check_answer
+from rft.verify.steps import parse_judgement
 
 
 @pytest.mark.parametrize(

@@ -22,14 +22,16 @@ from rft.generate.blame import explains_a_mistake
 from rft.generate.parsing import parse_step_ends, split_solution
 from rft.generate.prompts import PromptSet
 from rft.schemas import EventType, NodeKind, NodeStatus, Record, Trace, Verdict
-from rft.validate.answer_check import check_answer, extract_final_answer
-from rft.validate.steps import Candidate, JudgeValidator, make_validator
+from rft.verify.answers import extract_final_answer
 from rft.verify.arithmetic import false_equation
+from rft.verify.grader import check_answer
+from rft.verify.steps import Candidate, JudgePrompt, JudgeValidator, make_validator
 
 STRATEGIES = ("dfs", "beam", "best-first")
 VALIDATORS = ("composite", "judge")
 STYLES = ("path", "backtrack", "search", "think")
 PROMPTS = PromptSet.load()
+JUDGE = JudgePrompt.load()
 MIA = F.word_problems()[0]
 
 SCORE_WORD = re.compile(r"score", re.IGNORECASE)
@@ -125,7 +127,7 @@ def test_a_wrong_number_is_carried_forward_by_locally_right_steps():
 
 def judge_all(candidates: list[str], steps: list[str], problem=None):
     judge = F.FallibleTeacher("fallible:judge")
-    v = JudgeValidator(judge, PROMPTS)
+    v = JudgeValidator(judge, JUDGE)
     js = asyncio.run(
         v.score(problem or MIA.problem(), steps, [Candidate(c, extract_final_answer(c)) for c in candidates])
     )
@@ -176,7 +178,7 @@ def test_judge_scores_right_carried_and_echoed_steps():
     assert j3.score == 0.2 and j3.critique == F.ECHO_CRITIQUE
     # the real validators run the real reply parser on it
     js = asyncio.run(
-        make_validator("composite", F.FallibleTeacher(), PROMPTS).score(
+        make_validator("composite", F.FallibleTeacher(), JUDGE).score(
             MIA.problem(),
             right[:2],
             [Candidate(right[2], "14"), Candidate(MIA.step_text(3, 16, 15, 0), "15")],

@@ -11,6 +11,7 @@ import pytest
 from rft.generate.echo import EXAMPLE_REASON, SENTENCE_REASON, echo_reason
 from rft.generate.prompts import PromptSet
 from rft.problems import load_problems
+from rft.verify.steps import JudgePrompt
 
 PROMPTS = PromptSet.load()
 QUESTION = (
@@ -40,7 +41,7 @@ def test_a_placeholder_of_the_instructions_is_an_echo(text):
 
 
 def test_placeholders_of_other_prompts():
-    judge = PROMPTS.judge_messages(QUESTION, STEPS, "Then 48 + 24 = 72.", "math")
+    judge = JudgePrompt.load().messages(QUESTION, STEPS, "Then 48 + 24 = 72.", "math")
     assert "<0-10>" in echo_reason("Score: <0-10>", judge)
     reflect = PROMPTS.reflect_messages(QUESTION, STEPS, "math")
     assert '"<k>"' in echo_reason("Step <k>: <what is wrong in it>", reflect)

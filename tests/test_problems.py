@@ -13,14 +13,13 @@ import pytest
 from rft.errors import ConfigError, InputError, RftError
 from rft.problems import (
     PRESETS,
-    gsm8k_answer,
-    last_boxed,
     load_problems,
     parse_shard,
     parse_source,
     source_fingerprint,
 )
 from rft.schemas import Domain, problem_id_for
+from rft.verify.answers import gsm8k_answer, last_boxed
 
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 

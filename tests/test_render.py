@@ -13,7 +13,7 @@ from rft.generate.prompts import PromptSet
 from rft.generate.render import backtrack_parts, render, render_with_backtracks
 from rft.generate.search import Searcher, SearchParams
 from rft.schemas import EventType, Outcome, Record
-from rft.validate.answer_check import extract_final_answer
+from rft.verify.answers import extract_final_answer
 
 
 def record_for(strategy: str, **kw) -> Record:

@@ -6,8 +6,8 @@ import re
 
 from rft.schemas import Verdict
 from rft.teachers.base import Completion, UsageTotals
-from rft.validate.answer_check import check_answer
-from rft.validate.steps import Judgement, StepValidator
+from rft.verify.grader import check_answer
+from rft.verify.steps import Judgement, StepValidator
 
 CUT = "<cut>"
 _STEP_LINE = re.compile(r"^Step \d+: (.*)$", re.MULTILINE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rft.schemas import Node, NodeKind, NodeStatus, Record, Trace, Verdict
-from rft.validate.answer_check import check_answer
+from rft.verify.grader import answer_grader
 
 
 def answer_correct(node: Node, gold: str | None, domain: str) -> bool | None:
@@ -19,7 +19,7 @@ def answer_correct(node: Node, gold: str | None, domain: str) -> bool | None:
     None when unknown (no final answer, an unreadable answer, no verdict)."""
     if node.final_answer is None:
         return None
-    verdict = check_answer(node.final_answer, gold, domain) if gold else node.verdict
+    verdict = answer_grader(gold, domain).check(node.final_answer, gold).verdict if gold else node.verdict
     if verdict == Verdict.correct:
         return True
     if verdict == Verdict.incorrect:

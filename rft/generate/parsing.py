@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rft.validate.answer_check import extract_final_answer
+from rft.verify.answers import extract_final_answer
 
 STOP_SEQUENCES = ["\nStep "]
 _LABEL = re.compile(

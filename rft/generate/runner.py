@@ -43,7 +43,7 @@ from rft.teachers.base import Completion, Teacher
 from rft.teachers.errors import TeacherRefused
 from rft.teachers.http import short
 from rft.teachers.ping import preflight
-from rft.validate.steps import make_validator
+from rft.verify.steps import JudgePrompt, make_validator
 
 TeacherFactory = Callable[[str, GenerateConfig, Path | None], Teacher]
 
@@ -322,7 +322,8 @@ class GenerateRun:
                     keep[key] = given
             cfg = self.cfg = GenerateConfig.model_validate({**saved, **keep})
             self.command = list(run.meta.get("command") or self.command)
-        prompts = PromptSet.load(cfg.prompt_template, cfg.judge_template)
+        prompts = PromptSet.load(cfg.prompt_template)
+        self.judge_prompt = JudgePrompt.load(cfg.judge_template)  # read now: a bad template fails first
         params = search_params(cfg)
         if self.problems is not None:
             problems, fingerprint = self.problems, problems_fingerprint(self.problems)
@@ -380,7 +381,7 @@ class GenerateRun:
             await preflight(teacher)
             if judge is not teacher:
                 await preflight(judge)
-            validator = make_validator(validator_name, judge, prompts, cfg.judge_max_tokens)
+            validator = make_validator(validator_name, judge, self.judge_prompt, cfg.judge_max_tokens)
             outcome = await self._search_all(
                 store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
             )

@@ -23,9 +23,9 @@ from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
 from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
 from rft.teachers.base import Completion, Teacher
-from rft.validate.answer_check import check_answer
-from rft.validate.steps import Candidate, Judgement, StepValidator
 from rft.verify.arithmetic import false_equation
+from rft.verify.grader import check_answer
+from rft.verify.steps import Candidate, Judgement, StepValidator
 
 STRATEGIES = ("dfs", "beam", "best-first", "sample")
 REFLECT = ("teacher", "critique", "none")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rft.schemas import Event, EventType, Node, NodeKind, NodeStatus, Trace, Usage, Verdict, add_cost
 from rft.teachers.base import Completion, Teacher
-from rft.validate.steps import Judgement
+from rft.verify.steps import Judgement
 
 
 class Stop(Exception):

@@ -1,6 +1,5 @@
 """Problem sources: local files, Hugging Face Hub datasets, presets of known benchmarks, the built-in demo."""
 
-from rft.problems.answers import gsm8k_answer, last_boxed
 from rft.problems.loader import load_problems, source_fingerprint
 from rft.problems.parse import parse_source
 from rft.problems.presets import PRESETS, Preset, get_preset
@@ -12,8 +11,6 @@ __all__ = [
     "Preset",
     "SourceSpec",
     "get_preset",
-    "gsm8k_answer",
-    "last_boxed",
     "load_problems",
     "parse_shard",
     "parse_source",

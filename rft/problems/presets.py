@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rft.errors import ConfigError
-from rft.problems.answers import gsm8k_answer, last_boxed
 from rft.problems.rows import RowView
 from rft.schemas import Domain
+from rft.verify.answers import gsm8k_answer, last_boxed
 
 Converted = dict[str, Any]  # keys: own_id, question, answer, solution, tests, entry_point, domain, metadata
 

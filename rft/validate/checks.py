@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 from rft.schemas import NodeStatus, Record, Verdict
-from rft.validate.answer_check import check_answer, extract_final_answer
 from rft.validate.normalize import tokenize
 from rft.validate.report import Flag
+from rft.verify.answers import extract_final_answer
+from rft.verify.grader import answer_grader
 
 _TRAINED = (NodeStatus.selected, NodeStatus.solution, NodeStatus.dead_end)
 MIN_TOKENS_FOR_LOOP = 30
@@ -106,7 +107,7 @@ def check_answer_verdict(record: Record) -> Flag | None:
     pred = final_answer_of(record)
     if pred is None:
         return None
-    verdict = check_answer(pred, gold, domain="math")
+    verdict = answer_grader(gold, record.problem.domain).check(pred, gold).verdict
     if verdict == Verdict.unknown:
         return None
     recheck = verdict == Verdict.correct

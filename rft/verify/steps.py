@@ -6,8 +6,10 @@
   other candidates get an unknown score.
 - `composite`: the answer check decides wherever it applies, the judge everywhere else.
 
-Validators never call a teacher directly: they go through a `chat` function supplied by the
-search, which accounts usage per problem and enforces budgets.
+A new step validator subclasses `StepValidator` (`score(problem, steps, candidates, chat, seed)`
+-> one `Judgement` per candidate). Validators never call a teacher directly: they go through a
+`chat` function supplied by the search, which accounts usage per problem and enforces budgets.
+The judge's prompt (`JudgePrompt`: system text and user template) ships in `rft/verify/prompts/`.
 """
 
 from __future__ import annotations
@@ -17,16 +19,45 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rft.errors import ConfigError
 from rft.schemas import Problem, Verdict
 from rft.teachers.base import Completion, Teacher
-from rft.validate.answer_check import check_answer
+from rft.templates import STEP_FIELDS, Template, package_text, step_values
+from rft.verify.grader import answer_grader
 
 VALIDATORS = ("judge", "answer", "composite")
 
 ChatFn = Callable[..., Awaitable[list[Completion]]]
 """chat(teacher, messages, n=, temperature=, max_tokens=, stop=, seed=) -> completions."""
+
+
+# Fields a judge template may use: a step template's, and the candidate step.
+JUDGE_FIELDS = STEP_FIELDS | {"candidate"}
+_PACKAGE = "rft.verify"
+
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    """The judge's prompt: a system text and a user template over the question, the steps so far
+    and the candidate step. `load()` gives the package's, or a user template file's."""
+
+    system: str
+    template: Template
+
+    @classmethod
+    def load(cls, template: str | Path | None = None) -> JudgePrompt:
+        return cls(
+            system=package_text(_PACKAGE, "judge_system.txt").strip(),
+            template=Template.from_file(template, JUDGE_FIELDS)
+            if template
+            else Template.package(_PACKAGE, "judge.j2", JUDGE_FIELDS),
+        )
+
+    def messages(self, question: str, steps: list[str], candidate: str, domain: str) -> list[dict[str, str]]:
+        user = self.template.render(**step_values(question, steps, domain), candidate=candidate)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
 @dataclass
@@ -131,7 +162,9 @@ class AnswerValidator(StepValidator):
     def check(self, problem: Problem, cand: Candidate) -> Judgement:
         if cand.final_answer is None:
             return Judgement(score=None, validator=self.name)
-        verdict = check_answer(cand.final_answer, problem.answer, problem.domain.value)
+        verdict = (
+            answer_grader(problem.answer, problem.domain).check(cand.final_answer, problem.answer).verdict
+        )
         if verdict == Verdict.correct:
             return Judgement(1.0, f"The final answer {cand.final_answer} checks out.", verdict, self.name)
         if verdict == Verdict.incorrect:
@@ -146,15 +179,15 @@ class JudgeValidator(StepValidator):
 
     name = "judge"
 
-    def __init__(self, teacher: Teacher, prompts, max_tokens: int = 64) -> None:
+    def __init__(self, teacher: Teacher, prompt: JudgePrompt, max_tokens: int = 64) -> None:
         self.teacher = teacher
-        self.prompts = prompts
+        self.prompt = prompt
         self.max_tokens = max_tokens
 
     async def _one(self, problem, steps, cand: Candidate, chat: ChatFn, seed) -> Judgement:
         if not cand.text.strip():
             return Judgement(0.0, "The step is empty.", self._verdict(cand), self.name)
-        messages = self.prompts.judge_messages(problem.question, steps, cand.text, problem.domain.value)
+        messages = self.prompt.messages(problem.question, steps, cand.text, problem.domain.value)
         comps = await chat(
             self.teacher, messages, n=1, temperature=0.0, max_tokens=self.max_tokens, stop=None, seed=seed
         )
@@ -203,7 +236,9 @@ class CompositeValidator(StepValidator):
         return out
 
 
-def make_validator(name: str, judge_teacher: Teacher | None, prompts, judge_max_tokens: int = 64):
+def make_validator(
+    name: str, judge_teacher: Teacher | None, prompt: JudgePrompt, judge_max_tokens: int = 64
+) -> StepValidator:
     """Build a validator by name; ConfigError for an unknown name."""
     if name == "answer":
         return AnswerValidator()
@@ -211,5 +246,5 @@ def make_validator(name: str, judge_teacher: Teacher | None, prompts, judge_max_
         raise ConfigError(f"--validator: unknown validator {name!r} (choose from {', '.join(VALIDATORS)})")
     if judge_teacher is None:
         raise ConfigError(f"--validator {name} needs a judge teacher")
-    judge = JudgeValidator(judge_teacher, prompts, judge_max_tokens)
+    judge = JudgeValidator(judge_teacher, prompt, judge_max_tokens)
     return judge if name == "judge" else CompositeValidator(judge)

@@ -1,0 +1,146 @@
+"""Graders: is a response's answer right for a problem? The one check generate, validate, eval and RL
+rewards call.
+
+A `Grader` has a `name` and `grade(problem, text) -> Grade`. The answer graders read the final answer
+from the text (`rft.verify.answers`) and compare it with `problem.answer`; `check(answer, gold)` does
+the comparison for an answer already read. `grader_for(problem)` picks one from `GRADERS`:
+
+- `numeric`: a math problem whose gold is a plain number (GSM8K, most of MATH): numbers compared with
+  tolerance; an unevaluated expression (`3*4+2`) is wrong; anything else falls to `math`.
+- `math`: other math answers: normalised text, else `math-verify` symbolic equivalence.
+- `choice`: a multiple-choice gold letter (ARC): the letter the prediction names.
+- `text`: any other answer: normalised string equality.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rft.schemas import Problem, Verdict
+from rft.verify.answers import (
+    UNEVALUATED,
+    chosen_letter,
+    clean_answer,
+    extract_final_answer,
+    gold_answer,
+    is_choice,
+    math_equal,
+    numbers_equal,
+    parse_number,
+    same_text,
+)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A grader's finding: the verdict, the answer it read (None: none could be read), and why."""
+
+    verdict: Verdict
+    extracted: str | None
+    detail: str = ""
+
+
+@runtime_checkable
+class Grader(Protocol):
+    """Decides whether a response to a problem is right."""
+
+    name: str
+
+    def grade(self, problem: Problem, text: str) -> Grade: ...
+
+
+class AnswerGrader(ABC):
+    """A grader of final answers: reads the answer from the text, compares it with the gold answer."""
+
+    name = ""
+
+    def grade(self, problem: Problem, text: str) -> Grade:
+        return self.check(extract_final_answer(text), problem.answer)
+
+    def check(self, answer: str | None, gold: str | None) -> Grade:
+        """Grade an answer already read from a response (`unknown` when it or the gold is missing)."""
+        if answer is None or not str(answer).strip():
+            return Grade(Verdict.unknown, None, "no final answer")
+        pred = clean_answer(str(answer))
+        if gold is None or not str(gold).strip():
+            return Grade(Verdict.unknown, pred, "no gold answer")
+        verdict, detail = self.compare(pred, clean_answer(gold_answer(str(gold))))
+        return Grade(verdict, pred, f"{self.name}: {detail}")
+
+    @abstractmethod
+    def compare(self, pred: str, gold: str) -> tuple[Verdict, str]:
+        """(verdict, detail) for a cleaned prediction against a cleaned gold answer."""
+
+
+def _verdict(ok: bool) -> Verdict:
+    return Verdict.correct if ok else Verdict.incorrect
+
+
+class MathGrader(AnswerGrader):
+    name = "math"
+
+    def compare(self, pred: str, gold: str) -> tuple[Verdict, str]:
+        if same_text(pred, gold):
+            return Verdict.correct, "same text"
+        verified = math_equal(pred, gold)
+        if verified is None:
+            return Verdict.unknown, "math-verify cannot read the gold answer"
+        return _verdict(verified), "math-verify equivalent" if verified else "math-verify: not equivalent"
+
+
+class NumericGrader(MathGrader):
+    name = "numeric"
+
+    def compare(self, pred: str, gold: str) -> tuple[Verdict, str]:
+        p_num, g_num = parse_number(pred), parse_number(gold)
+        if p_num is not None and g_num is not None:
+            ok = numbers_equal(p_num, g_num)
+            return _verdict(ok), "numbers equal" if ok else f"{p_num:g} is not {g_num:g}"
+        if g_num is not None and UNEVALUATED.search(pred):
+            # "4 - 1 - 7" for a gold -4 restates the problem: math-verify would evaluate it and agree,
+            # but a numeric answer has to be given as a number (as GSM8K graders read it).
+            return Verdict.incorrect, "an unevaluated expression where a number is due"
+        return super().compare(pred, gold)
+
+
+class ChoiceGrader(AnswerGrader):
+    name = "choice"
+
+    def compare(self, pred: str, gold: str) -> tuple[Verdict, str]:
+        chosen = chosen_letter(pred)
+        if chosen is None:
+            return Verdict.incorrect, "no choice named"
+        want = gold.strip().upper()
+        return _verdict(chosen == want), f"chose {chosen}" + ("" if chosen == want else f", not {want}")
+
+
+class TextGrader(AnswerGrader):
+    name = "text"
+
+    def compare(self, pred: str, gold: str) -> tuple[Verdict, str]:
+        ok = same_text(pred, gold)
+        return _verdict(ok), "same text" if ok else "different text"
+
+
+NUMERIC, MATH, CHOICE, TEXT = NumericGrader(), MathGrader(), ChoiceGrader(), TextGrader()
+GRADERS: dict[str, Grader] = {g.name: g for g in (NUMERIC, MATH, CHOICE, TEXT)}
+
+
+def answer_grader(gold: str | None, domain: str = "math") -> AnswerGrader:
+    """The answer grader for a gold answer in a problem domain (see the module doc)."""
+    g = clean_answer(gold_answer(gold)) if gold and gold.strip() else ""
+    if domain == "math":
+        return NUMERIC if g and parse_number(g) is not None else MATH
+    return CHOICE if g and is_choice(g) else TEXT
+
+
+def grader_for(problem: Problem) -> Grader:
+    """The grader for a problem, chosen by its domain and gold answer."""
+    return answer_grader(problem.answer, problem.domain)
+
+
+def check_answer(prediction: str | None, gold: str | None, domain: str = "math") -> Verdict:
+    """The verdict on an answer already read from a response, against a gold answer."""
+    return answer_grader(gold, domain).check(prediction, gold).verdict
