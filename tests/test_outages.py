@@ -26,7 +26,7 @@ from rft.errors import RftError, TeacherError
 from rft.generate.runner import GenerateRun, problems_fingerprint
 from rft.schemas import Message, Outcome, Problem, Record, Trace
 from rft.store import Store
-from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers import TeacherConfig, make_teacher
 from rft.teachers.errors import TeacherRefused, TeacherUnavailable
 
 PROBLEMS = [Problem(id=f"p{i}", question=f"What is 3 + {i}? ({i})", answer=str(3 + i)) for i in range(6)]
@@ -305,7 +305,7 @@ def rate_limited(retry_after_s: int) -> ProxyThread:
 def test_retry_after_beyond_the_cap_fails_at_once_with_the_servers_message(transport):
     async def main(base_url):
         t = make_teacher(
-            "openai:x", TeacherOptions(base_url=base_url, max_retries=1, timeout_s=2, transport=transport)
+            "openai:x", TeacherConfig(base_url=base_url, max_retries=1, timeout_s=2, transport=transport)
         )
         try:
             with pytest.raises(TeacherError) as info:

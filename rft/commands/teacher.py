@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from rft.console import out
-from rft.teachers.options import TeacherOptions
+from rft.teachers.config import TeacherConfig
 
 app = typer.Typer(
     help="Check teachers (openai:<model>, anthropic:<model>, local:<path|alias>).", no_args_is_help=True
@@ -58,7 +58,7 @@ def ping(
     if transport not in ("auto", "sdk", "aiohttp"):
         raise ConfigError(f"--transport: expected auto, sdk or aiohttp, got {transport!r}")
     check_device(device)
-    opts = TeacherOptions(
+    opts = TeacherConfig(
         base_url=base_url,
         api_key_env=api_key_env,
         timeout_s=timeout_s,

@@ -17,10 +17,10 @@ from urllib.parse import urlparse
 
 from rft.errors import TeacherError
 from rft.teachers.base import Completion
+from rft.teachers.config import TeacherConfig
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
 from rft.teachers.http import check_endpoint, classify, read_key, short
-from rft.teachers.options import TeacherOptions
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 EPHEMERAL = {"type": "ephemeral"}
@@ -64,7 +64,7 @@ class AnthropicTeacher(ManagedTeacher):
     provider = "anthropic"
     supports_n = False
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions):
+    def __init__(self, spec: str, model: str, options: TeacherConfig):
         base_url = (options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL).rstrip("/")
         check_endpoint(spec, base_url, options.api_key_env)
         super().__init__(spec, model, options, base_url=base_url)

@@ -19,10 +19,10 @@ import aiohttp
 
 from rft.errors import TeacherError
 from rft.teachers.base import Completion
+from rft.teachers.config import TeacherConfig
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.errors import TransientError
 from rft.teachers.http import check_endpoint, classify, read_key, short
-from rft.teachers.options import TeacherOptions
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_TRANSPORT = "aiohttp"
@@ -72,7 +72,7 @@ def completions_from_body(body: Any, latency: float, fallback_model: str) -> lis
 class OpenAITeacher(ManagedTeacher):
     provider = "openai"
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions):
+    def __init__(self, spec: str, model: str, options: TeacherConfig):
         base_url = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
         check_endpoint(spec, base_url, options.api_key_env)
         super().__init__(spec, model, options, base_url=base_url)

@@ -88,9 +88,9 @@ class ValidateConfig:
                 raise InputError(f"--benchmark-path {b}: file not found: {p}")
 
     def judge_options(self):
-        from rft.teachers import TeacherOptions
+        from rft.teachers import TeacherConfig
 
-        return TeacherOptions(base_url=self.judge_base_url, api_key_env=self.judge_api_key_env)
+        return TeacherConfig(base_url=self.judge_base_url, api_key_env=self.judge_api_key_env)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -188,8 +188,8 @@ def judge_pairs(spec: str, pairs: list[tuple[str, str]], options: Any = None) ->
     """Ask the teacher `spec` whether each (record question, benchmark question) is the same problem.
 
     None = the judge's answer was neither YES nor NO (the pair stays a suspect). `options` are
-    TeacherOptions (base URL, key variable)."""
-    from rft.teachers import TeacherOptions, make_teacher
+    TeacherConfig (base URL, key variable)."""
+    from rft.teachers import TeacherConfig, make_teacher
 
-    teacher = make_teacher(spec, options or TeacherOptions())
+    teacher = make_teacher(spec, options or TeacherConfig())
     return asyncio.run(_judge_all(teacher, pairs))
