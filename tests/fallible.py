@@ -48,7 +48,8 @@ from collections import Counter
 from dataclasses import dataclass, fields, replace
 
 from rft.generate.prompts import PromptSet
-from rft.generate.search import Searcher, SearchParams, SearchResult
+from rft.generate.config import SearchConfig
+from rft.generate.search import Searcher, SearchResult
 from rft.schemas import EventType, Outcome, Problem, Record, Verdict
 from rft.teachers.base import Completion, UsageTotals
 from rft.validate.answer_check import check_answer
@@ -602,14 +603,14 @@ class Run:
 def search(
     problem: Problem, strategy: str, validator: str = "composite", reflect: str | None = "teacher", **params
 ) -> Run:
-    """Run one search with a fresh teacher and judge. `reflect=None` leaves SearchParams' default (for
+    """Run one search with a fresh teacher and judge. `reflect=None` leaves SearchConfig' default (for
     a search that has no `reflect` setting)."""
     teacher, judge = FallibleTeacher("fallible:teacher"), FallibleTeacher("fallible:judge")
     prompts = PromptSet.load()
     if reflect is not None:
         params["reflect"] = reflect
     searcher = Searcher(
-        teacher, make_validator(validator, judge, prompts), prompts, SearchParams(strategy=strategy, **params)
+        teacher, make_validator(validator, judge, prompts), prompts, SearchConfig(strategy=strategy, **params)
     )
     return Run(asyncio.run(searcher.run(problem)), teacher, judge)
 
@@ -621,7 +622,7 @@ def run_search(
 
 
 def has_reflect_setting() -> bool:
-    return any(f.name == "reflect" for f in fields(SearchParams))
+    return any(f.name == "reflect" for f in fields(SearchConfig))
 
 
 def gold_verdict(problem: Problem, answer: str | None) -> Verdict:

@@ -21,7 +21,7 @@ from fault_proxy import FaultProxy
 from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
-from rft.config import GenerateConfig
+from rft.generate.config import GenerateConfig
 from rft.errors import RftError, TeacherError
 from rft.generate.runner import GenerateRun, problems_fingerprint
 from rft.schemas import Message, Outcome, Problem, Record, Trace
@@ -392,7 +392,7 @@ def test_a_long_wait_is_announced_on_stderr(capsys, monkeypatch):
 def test_max_retry_wait_is_not_part_of_the_run_identity(tmp_path):
     a = make_cfg(tmp_path)
     b = make_cfg(tmp_path, max_retry_wait_s=5)
-    assert a.identity("fp") == b.identity("fp") and a.max_retry_wait_s == 120
+    assert a.identity("fp") == b.identity("fp") and a.teacher.max_retry_wait_s == 120
 
 
 # --- end to end: a real server that dies mid-run -------------------------------------------------

@@ -48,7 +48,7 @@ def _shown(default: Any, override: dict[str, Any], name: str) -> str:
     value = override.get(name, default)
     if value is PydanticUndefined or value is None or value is False:
         return ""
-    return f" [default: {value}]"
+    return f" (default: {value})"
 
 
 def config_params(model: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] | None = None):

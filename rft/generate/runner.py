@@ -117,7 +117,7 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
         limit=cfg.problems.limit,
         shuffle=cfg.problems.shuffle,
         seed=cfg.search.seed,
-        shard=cfg.shard_tuple(),
+        shard=cfg.problems.shard_tuple(),
     )
     warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
     problems = load_problems(cfg.problems.problems, **selection, on_duplicate_id=cfg.problems.on_duplicate_id, warn=warn)
@@ -301,7 +301,7 @@ class GenerateRun:
         else:
             problems, fingerprint = load(cfg)
         validator_name = choose_validator(cfg, problems)
-        name = cfg.output.name or default_name(cfg.problems.problems, cfg.shard_tuple())
+        name = cfg.output.name or default_name(cfg.problems.problems, cfg.problems.shard_tuple())
         from rft.store.refs import check_name
 
         check_name(name)  # the same rule in a dry run as in a real one
