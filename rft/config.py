@@ -104,7 +104,11 @@ class StageConfig(BaseModel):
                 out.setdefault(key, {}).update({str(k).replace("-", "_"): v for k, v in value.items()})
             elif key in table and len(table[key].path) == 2:
                 attr, fname = table[key].path
-                if value is None and not cls.model_fields[attr].is_required() and cls.model_fields[attr].default is None:
+                if (
+                    value is None
+                    and not cls.model_fields[attr].is_required()
+                    and cls.model_fields[attr].default is None
+                ):
                     continue  # an optional part (the judge) is absent while its flat keys are None
                 sect = out.setdefault(attr, {})
                 if isinstance(sect, dict):

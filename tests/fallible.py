@@ -47,8 +47,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, fields, replace
 
-from rft.generate.prompts import PromptSet
 from rft.generate.config import SearchConfig
+from rft.generate.prompts import PromptSet
 from rft.generate.search import Searcher, SearchResult
 from rft.schemas import EventType, Outcome, Problem, Record, Verdict
 from rft.teachers.base import Completion, UsageTotals

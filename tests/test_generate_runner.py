@@ -10,8 +10,8 @@ from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
 from rft.config import load_config
-from rft.generate.config import GenerateConfig
 from rft.errors import ConfigError, RftError, TeacherError
+from rft.generate.config import GenerateConfig
 from rft.generate.runner import GenerateRun, default_name
 from rft.schemas import Problem, check_integrity
 from rft.store import Store
@@ -304,7 +304,11 @@ def test_judge_endpoint(tmp_path):
     with pytest.raises(ConfigError, match="--judge-base-url"):
         load_config(GenerateConfig, None, {"problems": "demo", "judge_base_url": "http://b/v1"})
     with pytest.raises(ConfigError, match="--judge-api-key-env"):
-        load_config(GenerateConfig, None, {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"})
+        load_config(
+            GenerateConfig,
+            None,
+            {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"},
+        )
 
     seen = {}
 

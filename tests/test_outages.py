@@ -21,8 +21,8 @@ from fault_proxy import FaultProxy
 from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
-from rft.generate.config import GenerateConfig
 from rft.errors import RftError, TeacherError
+from rft.generate.config import GenerateConfig
 from rft.generate.runner import GenerateRun, problems_fingerprint
 from rft.schemas import Message, Outcome, Problem, Record, Trace
 from rft.store import Store

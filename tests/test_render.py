@@ -9,9 +9,9 @@ from test_search import CRIT, PROBLEM, SCORES, SCRIPT
 from test_search_support import ScriptedTeacher, ScriptedValidator
 
 from rft.errors import ConfigError
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
 from rft.generate.render import backtrack_parts, render, render_with_backtracks
-from rft.generate.config import SearchConfig
 from rft.generate.search import Searcher
 from rft.schemas import EventType, Outcome, Record
 from rft.validate.answer_check import extract_final_answer

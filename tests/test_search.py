@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from test_search_support import CUT, ScriptedTeacher, ScriptedValidator
 
-from rft.errors import ConfigError
-from rft.generate.prompts import PromptSet
 from rft.config import load_config
+from rft.errors import ConfigError
 from rft.generate.config import SearchConfig
+from rft.generate.prompts import PromptSet
 from rft.generate.search import Searcher
 from rft.schemas import EventType, NodeStatus, Problem, check_integrity
 

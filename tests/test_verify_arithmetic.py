@@ -9,9 +9,9 @@ import pytest
 from test_search import PROBLEM
 from test_search_support import ScriptedTeacher, ScriptedValidator
 
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
 from rft.generate.render import backtrack_parts
-from rft.generate.config import SearchConfig
 from rft.generate.search import Searcher
 from rft.schemas import Outcome, Record
 from rft.verify.arithmetic import false_equation

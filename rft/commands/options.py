@@ -20,11 +20,16 @@ from rft.config import flat_fields
 def config_option(panel: str | None = None) -> Any:
     """The shared `--config FILE` option."""
     return typer.Option(
-        None, "--config", help="YAML/TOML file with any of these options; flags override it", rich_help_panel=panel
+        None,
+        "--config",
+        help="YAML/TOML file with any of these options; flags override it",
+        rich_help_panel=panel,
     )
 
 
-def out_option(default: Any = None, panel: str | None = None, help: str = "root folder of the dataset store") -> Any:
+def out_option(
+    default: Any = None, panel: str | None = None, help: str = "root folder of the dataset store"
+) -> Any:
     """The shared `--out DIR` option."""
     return typer.Option(default, "--out", help=help, rich_help_panel=panel)
 
@@ -59,7 +64,11 @@ def config_params(model: type, *, skip: tuple[str, ...] = (), defaults: dict[str
             continue
         text = (f.help or "") + _shown(f.info.default, defaults or {}, name)
         opt = typer.Option(None, *f.flags, help=text, rich_help_panel=f.panel)
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=_cli_type(f.info.annotation)))
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=_cli_type(f.info.annotation)
+            )
+        )
     return params
 
 

@@ -54,7 +54,9 @@ class ProblemsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     problems: str = Field(description="a file (jsonl/json/csv/parquet), hf:<dataset id>, or demo")
-    preset: str | None = Field(default=None, description="field mapping preset for the source, e.g. gsm8k, math")
+    preset: str | None = Field(
+        default=None, description="field mapping preset for the source, e.g. gsm8k, math"
+    )
     limit: int | None = Field(default=None, ge=1, description="use at most this many problems")
     fields: dict[str, str] | None = Field(
         default=None,
@@ -104,7 +106,8 @@ class SearchConfig(BaseModel):
         default="dfs", description="dfs | beam | best-first | sample"
     )
     validator: Literal["judge", "answer", "composite"] | None = Field(
-        default=None, description="judge | answer | composite; default: composite when gold answers exist, else judge"
+        default=None,
+        description="judge | answer | composite; default: composite when gold answers exist, else judge",
     )
     branches: int = Field(
         default=3, ge=1, description="candidate steps per step", json_schema_extra={"aliases": ["-k"]}
@@ -126,8 +129,12 @@ class SearchConfig(BaseModel):
         default=None, gt=0, description="run-wide budget: stop cleanly and seal what is finished"
     )
     seed: int = Field(default=0, description="seed of sampling, shuffling and rendering")
-    prompt_template: str | None = Field(default=None, description="step prompt file (Jinja or {field} format)")
-    judge_template: str | None = Field(default=None, description="judge prompt file (Jinja or {field} format)")
+    prompt_template: str | None = Field(
+        default=None, description="step prompt file (Jinja or {field} format)"
+    )
+    judge_template: str | None = Field(
+        default=None, description="judge prompt file (Jinja or {field} format)"
+    )
     reflect: Literal["teacher", "critique", "none"] = Field(
         default="teacher",
         description="reason of a backtrack: the judge's critique, else a self-check the teacher writes without "
@@ -142,7 +149,9 @@ class OutputConfig(BaseModel):
         default="backtrack", description="messages rendering: backtrack | path | search | think"
     )
     max_wrong_per_node: int = Field(default=2, ge=0, description="wrong attempts rendered per step")
-    system: str | None = Field(default=None, description="system message put first in every record's messages")
+    system: str | None = Field(
+        default=None, description="system message put first in every record's messages"
+    )
     name: str | None = Field(default=None, description="dataset name; default: derived from the source")
     out: str = Field(default="datasets_out", description="output root (the dataset store)")
 

@@ -120,7 +120,9 @@ def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
         shard=cfg.problems.shard_tuple(),
     )
     warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
-    problems = load_problems(cfg.problems.problems, **selection, on_duplicate_id=cfg.problems.on_duplicate_id, warn=warn)
+    problems = load_problems(
+        cfg.problems.problems, **selection, on_duplicate_id=cfg.problems.on_duplicate_id, warn=warn
+    )
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems.problems}")
     if known is None and spec.kind != "builtin":  # by content: a subset or a copy of a test set
@@ -151,14 +153,23 @@ def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> Non
     est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.search.judge_max_tokens)
     judge = (cfg.judge or cfg.teacher).spec
     out.print(f"problems: {est.problems}", soft_wrap=True)
-    out.print(f"strategy: {cfg.search.strategy}  validator: {validator}  teacher: {cfg.teacher.spec}", soft_wrap=True)
+    out.print(
+        f"strategy: {cfg.search.strategy}  validator: {validator}  teacher: {cfg.teacher.spec}",
+        soft_wrap=True,
+    )
     out.print(
         f"upper bound: {est.calls:,} calls, {est.prompt_tokens:,} prompt tokens, "
         f"{est.completion_tokens:,} completion tokens",
         soft_wrap=True,
     )
     parts = [
-        ("teacher", cfg.teacher.spec, est.teacher_prompt_tokens, est.teacher_completion_tokens, est.teacher_calls)
+        (
+            "teacher",
+            cfg.teacher.spec,
+            est.teacher_prompt_tokens,
+            est.teacher_completion_tokens,
+            est.teacher_calls,
+        )
     ]
     if est.judge_calls:
         parts.append(("judge", judge, est.judge_prompt_tokens, est.judge_completion_tokens, est.judge_calls))
@@ -216,7 +227,9 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
         meta["judge"] = cfg.judge.spec
     fill_values(res.trace, problem.answer, problem.domain.value)
     rec = Record(problem=problem, trace=res.trace, outcome=outcome, metadata=meta)
-    rec.messages = render(rec, cfg.output.render, cfg.search.seed, cfg.output.max_wrong_per_node, system=cfg.output.system)
+    rec.messages = render(
+        rec, cfg.output.render, cfg.search.seed, cfg.output.max_wrong_per_node, system=cfg.output.system
+    )
     rec.render = cfg.output.render
     return rec
 

@@ -45,7 +45,12 @@ class TeacherConfig(BaseModel):
     timeout_s: float = Field(
         default=120.0, gt=0, description="seconds per request", json_schema_extra={"flag": "--timeout"}
     )
-    max_retries: int = Field(default=4, ge=0, description="retries on 429/5xx/timeouts/dropped connections")
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        description="retries on 429/5xx/timeouts/dropped connections",
+        json_schema_extra={"aliases": ["--retries"]},
+    )
     max_retry_wait_s: float = Field(
         default=120.0,
         ge=0,
@@ -54,7 +59,9 @@ class TeacherConfig(BaseModel):
     )
     prices_file: str | None = Field(default=None, description="JSON/YAML price table (USD per 1M tokens)")
     device: str | None = Field(default=None, description="local: cpu, cuda, cuda:1, mps; default: the best")
-    dtype: str | None = Field(default=None, description="local: float32, bfloat16, float16; default: the best")
+    dtype: str | None = Field(
+        default=None, description="local: float32, bfloat16, float16; default: the best"
+    )
     max_batch_size: int = Field(default=32, ge=1, description="local: rows per batched generate")
     batch_wait_ms: float = Field(default=15.0, ge=0, description="local: wait to gather a batch")
     cache_path: Path | None = Field(
