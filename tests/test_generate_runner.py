@@ -378,3 +378,34 @@ def test_a_credential_in_the_base_url_is_never_stored_and_resume_asks_for_it(tmp
         resume()
     assert resume(base_url=url).ref == "toy@v1"
     assert not [p for p in out.rglob("*") if p.is_file() and b"pw123" in p.read_bytes()]
+
+
+def test_the_judge_never_gets_the_teachers_reasoning_effort(tmp_path, monkeypatch):
+    """--reasoning-effort is for the teacher (e.g. an o-series model); a gpt-4o-mini judge would refuse
+    it. The judge has its own TeacherConfig: the teacher's endpoint and limits, not its effort."""
+    from rft.teachers import make_teacher
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    flags = {"problems": "demo", "teacher": "openai:o3-mini", "judge": "openai:gpt-4o-mini"}
+    cfg = load_config(GenerateConfig, None, {**flags, "reasoning_effort": "low", "rpm": 50})
+    judge = cfg.for_judge()
+    assert judge.reasoning_effort is None and cfg.teacher.reasoning_effort == "low"
+    assert judge.rpm == 50  # limits are still the teacher's
+    msgs = [{"role": "user", "content": "hi"}]
+    assert "reasoning_effort" not in make_teacher(judge.spec, judge).body(msgs, 1, 0.7, 8, None, None)
+    teacher_body = make_teacher(cfg.teacher.spec, cfg.teacher).body(msgs, 1, 0.7, 8, None, None)
+    assert teacher_body["reasoning_effort"] == "low"
+    own = load_config(GenerateConfig, None, {**flags, "judge_reasoning_effort": "minimal"}).for_judge()
+    assert own.reasoning_effort == "minimal"
+
+    seen = {}
+
+    def make(spec, options, cache_path):
+        seen[spec] = options.reasoning_effort
+        return ScriptedTeacher(SCRIPT)
+
+    cfg = make_cfg(tmp_path, validator="judge", teacher="openai:o3", judge="openai:j", reasoning_effort="low")
+    GenerateRun(
+        cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
+    ).execute()
+    assert seen == {"openai:o3": "low", "openai:j": None}
