@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rft.validate.benchmarks import BENCHMARKS, load_dir  # noqa: E402
+from rft.validate.config import ValidateConfig  # noqa: E402
 from rft.validate.families import FAMILIES, swap_numbers, synthetic_record  # noqa: E402
 from rft.validate.run import (  # noqa: E402
     BenchmarkIndex,
-    ValidateConfig,
     build_index,
     lexical_flags,
     segments_of,

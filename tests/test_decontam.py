@@ -15,10 +15,11 @@ import pytest
 from rft.errors import ConfigError, InputError
 from rft.validate import fingerprints
 from rft.validate.benchmarks import parse_benchmarks, resolve_sources
+from rft.validate.config import ValidateConfig
 from rft.validate.decontam import METHODS, Entry, LexicalIndex, entry_grams
 from rft.validate.families import FAMILIES, synthetic_record
 from rft.validate.normalize import NUM, mask, tokenize
-from rft.validate.run import ValidateConfig, build_index, lexical_flags, semantic_flags, split_weak
+from rft.validate.run import build_index, lexical_flags, semantic_flags, split_weak
 
 DATA = Path(__file__).parent / "data"
 FLOORS = {"verbatim": 0.99, "format_noise": 0.99, "numbers_swapped": 0.99, "numbers_names_swapped": 0.90}

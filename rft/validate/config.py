@@ -1,0 +1,156 @@
+"""`ValidateConfig`: everything `rft validate` needs; the CLI options come from these definitions and
+`--config FILE` loads it (rft/config.py). The resolved config is saved in the version's manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from rft.config import Part, StageConfig
+from rft.errors import ConfigError, InputError
+from rft.store.redaction import check_env_name, register_url_secrets
+from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
+from rft.validate.decontam import METHODS, get_method
+from rft.validate.semantic import JUDGE_FLOOR, SUSPECT, THRESHOLD, TOP_K
+
+B = "Benchmarks"
+C = "Checks"
+
+
+def _extra(panel: str, **kw: Any) -> dict[str, Any]:
+    return {"panel": panel, **kw}
+
+
+class ValidateConfig(StageConfig):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    SECTION: ClassVar[str | None] = "validate"
+    PARTS: ClassVar[tuple[Part, ...]] = (Part(None, B),)
+
+    benchmarks: list[str] = Field(
+        default_factory=lambda: parse_benchmarks(None),
+        description=f"comma-separated: {','.join(BENCHMARKS)} (default all)",
+    )
+    benchmark_dir: Path | None = Field(
+        default=None, description="folder with the layout of ../shared/benchmarks (instead of the Hub)"
+    )
+    benchmark_paths: dict[str, Path] = Field(
+        default_factory=dict,
+        description="NAME=FILE for one benchmark (repeatable)",
+        json_schema_extra={"flag": "--benchmark-path"},
+    )
+    hub: bool = Field(
+        default=True,
+        description="--no-hub: never try the Hub, use the shipped fingerprints",
+        json_schema_extra={"flag": "--hub/--no-hub"},
+    )
+    method: str = Field(default="containment", description=f"lexical rule: {' | '.join(METHODS)}")
+    threshold: float | None = Field(
+        default=None,
+        description="containment share that flags (default 0.35; ngram13/ngram8: any shared n-gram unless given)",
+    )
+    semantic: bool = Field(
+        default=False, description="also compare questions by embedding (all-MiniLM-L6-v2)"
+    )
+    semantic_threshold: float = Field(default=THRESHOLD, description="cosine that flags")
+    suspect_threshold: float = Field(default=SUSPECT, description="cosine where the ambiguous band starts")
+    judge_floor: float = Field(
+        default=JUDGE_FLOOR,
+        description="with a judge, the judged band starts at min(this, suspect threshold)",
+    )
+    top_k: int = Field(default=TOP_K, description="nearest benchmark items compared per record")
+    judge: str | None = Field(
+        default=None, description="teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)"
+    )
+    judge_base_url: str | None = Field(
+        default=None, description="endpoint of the judge (an OpenAI-compatible server such as vLLM or Ollama)"
+    )
+    judge_api_key_env: str | None = Field(
+        default=None, description="NAME of the env var with the judge's API key"
+    )
+    dedup_threshold: float = Field(
+        default=0.8,
+        description="Jaccard of question shingles for near-duplicates",
+        json_schema_extra=_extra(C),
+    )
+    batch_size: int = Field(default=512, description="records per lexical batch", json_schema_extra=_extra(C))
+    workers: int | None = Field(
+        default=None,
+        description="processes for the lexical stage (default: 2 from 20,000 records on)",
+        json_schema_extra=_extra(C),
+    )
+    keep_unsolved: bool = Field(
+        default=False,
+        description="keep untrainable records (unsolved, incorrect against gold, gold not checked): their "
+        "trees still give stepwise labels; dropped by default",
+        json_schema_extra=_extra(C),
+    )
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _benchmarks(cls, v: Any) -> Any:
+        return parse_benchmarks(v) if isinstance(v, str) else v
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method(cls, v: Any) -> Any:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _check(self) -> ValidateConfig:
+        check_env_name("--judge-api-key-env", self.judge_api_key_env)
+        register_url_secrets(self.judge_base_url)
+        get_method(self.method)
+        if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
+        if not 0.0 < self.dedup_threshold <= 1.0:
+            raise ConfigError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
+        if not 0.0 < self.suspect_threshold <= self.semantic_threshold <= 1.0:
+            raise ConfigError("--semantic-threshold must be in (0, 1] and above the suspect threshold")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if self.judge and not self.semantic:
+            raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
+        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
+            raise ConfigError("--judge-base-url and --judge-api-key-env need --judge SPEC")
+        if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
+            raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
+        for b, p in self.benchmark_paths.items():
+            if b not in self.benchmarks:
+                raise ConfigError(f"--benchmark-path {b}=...: {b} is not among --benchmarks")
+            if not Path(p).is_file():
+                raise InputError(f"--benchmark-path {b}: file not found: {p}")
+        return self
+
+    def judge_options(self):
+        from rft.teachers import TeacherConfig
+
+        return TeacherConfig(
+            spec=self.judge or "", base_url=self.judge_base_url, api_key_env=self.judge_api_key_env
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.model_dump(mode="json")
+        d["threshold"] = self.effective_threshold
+        return d
+
+    @property
+    def effective_threshold(self) -> float | None:
+        return self.threshold if self.threshold is not None else get_method(self.method).threshold
+
+
+def parse_benchmark_paths(specs: list[str] | None) -> dict[str, Path]:
+    """Repeated `--benchmark-path NAME=FILE` -> {name: path}; a ConfigError naming the flag otherwise."""
+    paths: dict[str, Path] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        name = name.strip().lower()
+        if not sep or not path:
+            raise ConfigError(f"--benchmark-path: expected NAME=FILE, got {spec!r}")
+        if name not in BENCHMARKS:
+            raise ConfigError(
+                f"--benchmark-path: unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})"
+            )
+        paths[name] = Path(path)
+    return paths
