@@ -45,7 +45,7 @@ import asyncio
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
@@ -622,7 +622,7 @@ def run_search(
 
 
 def has_reflect_setting() -> bool:
-    return any(f.name == "reflect" for f in fields(SearchConfig))
+    return "reflect" in SearchConfig.model_fields
 
 
 def gold_verdict(problem: Problem, answer: str | None) -> Verdict:
