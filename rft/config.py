@@ -165,16 +165,20 @@ def read_config_file(path: str | Path, section: str | None = None) -> dict[str, 
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def load_config(model: type[M], file: str | Path | None, flags: dict[str, Any]) -> M:
-    """`model` from a config file's values, overridden by the flags that were given (not None).
-    Errors are one line naming the flag and where the value came from."""
+def load_config(
+    model: type[M], file: str | Path | None, flags: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> M:
+    """`model` from a command's own `defaults` (flat keys), then a config file's values, then the
+    flags that were given (not None). Errors are one line naming the flag and where the value came from."""
     nest = getattr(model, "nest", lambda d: d)
-    data = nest(read_config_file(file, getattr(model, "SECTION", None))) if file else {}
-    for key, value in nest({k: v for k, v in flags.items() if v is not None}).items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict) and key in _part_attrs(model):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
+    data: dict[str, Any] = {}
+    layers = [defaults or {}, read_config_file(file, getattr(model, "SECTION", None)) if file else {}, flags]
+    for layer in layers:
+        for key, value in nest({k: v for k, v in layer.items() if v is not None}).items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict) and key in _part_attrs(model):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
     origin = str(file) if file else "command line"
     required = [f for f in flat_fields(model).values() if f.info.is_required()]
     for f in required:

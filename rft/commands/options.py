@@ -56,14 +56,21 @@ def _shown(default: Any, override: dict[str, Any], name: str) -> str:
     return f" (default: {value})"
 
 
-def config_params(model: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] | None = None):
-    """One Typer option parameter per flat field of `model` (default None: only given flags count)."""
+def config_params(
+    model: type,
+    *,
+    skip: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+    aliases: dict[str, list[str]] | None = None,
+):
+    """One Typer option parameter per flat field of `model` (default None: only given flags count);
+    `defaults`: this command's own defaults (shown in the help); `aliases`: extra flag names."""
     params = []
     for name, f in flat_fields(model).items():
         if name in skip:
             continue
         text = (f.help or "") + _shown(f.info.default, defaults or {}, name)
-        opt = typer.Option(None, *f.flags, help=text, rich_help_panel=f.panel)
+        opt = typer.Option(None, *f.flags, *(aliases or {}).get(name, []), help=text, rich_help_panel=f.panel)
         params.append(
             inspect.Parameter(
                 name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=_cli_type(f.info.annotation)
@@ -73,7 +80,12 @@ def config_params(model: type, *, skip: tuple[str, ...] = (), defaults: dict[str
 
 
 def config_command(
-    model: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] | None = None, first: bool = True
+    model: type,
+    *,
+    skip: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+    aliases: dict[str, list[str]] | None = None,
+    first: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Give a command `fn(<own params>, **flags)` the model's options: Typer sees one signature, the
     function gets the model's flags in `flags`. `first`: the model's options come before its own."""
@@ -88,7 +100,7 @@ def config_command(
         own = [p.replace(kind=p.KEYWORD_ONLY) if p.default is not p.empty else p for p in own]
         args = [p for p in own if p.default is p.empty or isinstance(p.default, typer.models.ArgumentInfo)]
         opts = [p for p in own if p not in args]
-        generated = config_params(model, skip=skip, defaults=defaults)
+        generated = config_params(model, skip=skip, defaults=defaults, aliases=aliases)
         params = [*args, *(generated + opts if first else opts + generated)]
         params = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
         fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -22,7 +22,10 @@ PING_DEFAULTS = {"timeout_s": 60.0}
 
 @app.command("ping")
 @config_command(
-    TeacherConfig, skip=("spec", "concurrency", "max_batch_size", "batch_wait_ms"), defaults=PING_DEFAULTS
+    TeacherConfig,
+    skip=("spec", "concurrency", "max_batch_size", "batch_wait_ms"),
+    defaults=PING_DEFAULTS,
+    aliases={"max_retries": ["--retries"]},
 )
 def ping(
     spec: str = typer.Argument(
@@ -36,7 +39,7 @@ def ping(
     """Send one short request and report model, latency, tokens, cost and n support."""
     from rft.teachers.ping import ping as run_ping
 
-    opts = load_config(TeacherConfig, config, {**PING_DEFAULTS, **given(TeacherConfig, flags), "spec": spec})
+    opts = load_config(TeacherConfig, config, {**given(TeacherConfig, flags), "spec": spec}, PING_DEFAULTS)
     r = run_ping(spec, opts, n=n, max_tokens=max_tokens)
     if r.cost_usd is None:
         cost = "unknown (no price for this model; see --prices-file)"

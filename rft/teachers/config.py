@@ -45,12 +45,7 @@ class TeacherConfig(BaseModel):
     timeout_s: float = Field(
         default=120.0, gt=0, description="seconds per request", json_schema_extra={"flag": "--timeout"}
     )
-    max_retries: int = Field(
-        default=4,
-        ge=0,
-        description="retries on 429/5xx/timeouts/dropped connections",
-        json_schema_extra={"aliases": ["--retries"]},
-    )
+    max_retries: int = Field(default=4, ge=0, description="retries on 429/5xx/timeouts/dropped connections")
     max_retry_wait_s: float = Field(
         default=120.0,
         ge=0,
