@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from rft.errors import ConfigError
@@ -35,6 +35,7 @@ class Part:
     rename: dict[str, str] = field(default_factory=dict)
     only: tuple[str, ...] | None = None
     help: dict[str, str] = field(default_factory=dict)  # help of a field here, when not its description
+    requires: tuple[str, str] | None = None  # (field, message): the part, when given, must set this field
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,18 @@ class StageConfig(BaseModel):
 
     PARTS: ClassVar[tuple[Part, ...]] = (Part(None),)
     SECTION: ClassVar[str | None] = None  # a config file may hold it under this table/section
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = cls.nest(data)
+        for part in cls.PARTS:
+            given = data.get(part.attr) if part.attr else None
+            if part.requires and isinstance(given, dict) and given and part.requires[0] not in given:
+                raise ValueError(part.requires[1])
+        return data
 
     @classmethod
     def nest(cls, data: dict[str, Any]) -> dict[str, Any]:

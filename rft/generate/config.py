@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rft.config import Part, StageConfig
-from rft.teachers.config import TeacherConfig
+from rft.teachers.config import ENDPOINT, TeacherConfig, judge_part
 
 # Fields (flat names) that change how fast a run goes or where it prints, not what it produces: they
 # are left out of the run identity, so re-running with another --concurrency resumes the same run.
@@ -36,7 +36,7 @@ NON_SEMANTIC = frozenset(
 LATER_OPTIONS = frozenset({"judge_reasoning_effort"})
 # What the judge may set apart from the teacher; its other settings (limits, retries, prices, local
 # device) are the teacher's unless the config file's `judge:` section sets them.
-JUDGE_OWN = ("spec", "base_url", "api_key_env", "reasoning_effort")
+JUDGE_OWN = (*ENDPOINT, "reasoning_effort")
 
 # The teacher's settings that have flags (the others are set in a config file's `teacher:` section).
 TEACHER_LIMITS = (
@@ -164,7 +164,7 @@ class GenerateConfig(StageConfig):
     PARTS: ClassVar[tuple[Part, ...]] = (
         Part("problems", "Problems"),
         Part("teacher", "Teacher", rename={"spec": "teacher"}, only=(*JUDGE_OWN, *TEACHER_LIMITS)),
-        Part("judge", "Teacher", prefix="judge_", rename={"spec": "judge"}, only=JUDGE_OWN, help=JUDGE_HELP),
+        judge_part("judge", "Teacher", JUDGE_HELP, only=JUDGE_OWN),
         Part(None, "Teacher"),
         Part("search", "Search"),
         Part("output", "Output"),
@@ -176,17 +176,6 @@ class GenerateConfig(StageConfig):
     concurrency: int = Field(default=16, ge=1, description="problems searched at once")
     search: SearchConfig = Field(default_factory=SearchConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nest(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = cls.nest(data)
-        judge = data.get("judge")
-        if isinstance(judge, dict) and judge and "spec" not in judge:
-            raise ValueError("--judge-base-url and --judge-api-key-env need --judge SPEC")
-        return data
 
     def for_judge(self) -> TeacherConfig | None:
         """The judge's TeacherConfig (None: the teacher judges). Its endpoint: --judge-base-url /

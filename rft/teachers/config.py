@@ -13,7 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rft.config import Part
+
 DEFAULT_TEACHER = "local:smollm2-135m"
+# The endpoint options every stage with a judge shares: --judge, --judge-base-url, --judge-api-key-env.
+ENDPOINT = ("spec", "base_url", "api_key_env")
 
 
 class TeacherConfig(BaseModel):
@@ -86,3 +90,17 @@ class TeacherConfig(BaseModel):
     @property
     def provider(self) -> str:
         return self.spec.split(":", 1)[0]
+
+
+def judge_part(attr: str, panel: str, help: dict[str, str], only: tuple[str, ...] = ENDPOINT) -> Part:
+    """A stage config's judge (a `TeacherConfig` at `attr`) as flat options: --judge SPEC,
+    --judge-base-url, --judge-api-key-env (and more from `only`); `help`: the stage's wording."""
+    return Part(
+        attr,
+        panel,
+        prefix="judge_",
+        rename={"spec": "judge"},
+        only=only,
+        help=help,
+        requires=("spec", "--judge-base-url and --judge-api-key-env need --judge SPEC"),
+    )

@@ -10,13 +10,19 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from rft.config import Part, StageConfig
 from rft.errors import ConfigError, InputError
-from rft.store.redaction import check_env_name, register_url_secrets
+from rft.store.redaction import register_url_secrets
+from rft.teachers.config import TeacherConfig, judge_part
 from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
 from rft.validate.decontam import METHODS, get_method
 from rft.validate.semantic import JUDGE_FLOOR, SUSPECT, THRESHOLD, TOP_K
 
 B = "Benchmarks"
 C = "Checks"
+JUDGE_HELP = {
+    "spec": "teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)",
+    "base_url": "endpoint of the judge (an OpenAI-compatible server such as vLLM or Ollama)",
+    "api_key_env": "NAME of the env var with the judge's API key",
+}
 
 
 def _extra(panel: str, **kw: Any) -> dict[str, Any]:
@@ -26,7 +32,7 @@ def _extra(panel: str, **kw: Any) -> dict[str, Any]:
 class ValidateConfig(StageConfig):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     SECTION: ClassVar[str | None] = "validate"
-    PARTS: ClassVar[tuple[Part, ...]] = (Part(None, B),)
+    PARTS: ClassVar[tuple[Part, ...]] = (Part(None, B), judge_part("judge_teacher", B, JUDGE_HELP))
 
     benchmarks: list[str] = Field(
         default_factory=lambda: parse_benchmarks(None),
@@ -60,14 +66,8 @@ class ValidateConfig(StageConfig):
         description="with a judge, the judged band starts at min(this, suspect threshold)",
     )
     top_k: int = Field(default=TOP_K, description="nearest benchmark items compared per record")
-    judge: str | None = Field(
-        default=None, description="teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)"
-    )
-    judge_base_url: str | None = Field(
-        default=None, description="endpoint of the judge (an OpenAI-compatible server such as vLLM or Ollama)"
-    )
-    judge_api_key_env: str | None = Field(
-        default=None, description="NAME of the env var with the judge's API key"
+    judge_teacher: TeacherConfig | None = Field(
+        default=None, description="the judge of the ambiguous band (--judge and its endpoint)"
     )
     dedup_threshold: float = Field(
         default=0.8,
@@ -99,7 +99,6 @@ class ValidateConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> ValidateConfig:
-        check_env_name("--judge-api-key-env", self.judge_api_key_env)
         register_url_secrets(self.judge_base_url)
         get_method(self.method)
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
@@ -112,8 +111,6 @@ class ValidateConfig(StageConfig):
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
         if self.judge and not self.semantic:
             raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
-        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
-            raise ConfigError("--judge-base-url and --judge-api-key-env need --judge SPEC")
         if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
             raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
         for b, p in self.benchmark_paths.items():
@@ -123,15 +120,20 @@ class ValidateConfig(StageConfig):
                 raise InputError(f"--benchmark-path {b}: file not found: {p}")
         return self
 
-    def judge_options(self):
-        from rft.teachers import TeacherConfig
+    @property
+    def judge(self) -> str | None:
+        return self.judge_teacher.spec if self.judge_teacher else None
 
-        return TeacherConfig(
-            spec=self.judge or "", base_url=self.judge_base_url, api_key_env=self.judge_api_key_env
-        )
+    @property
+    def judge_base_url(self) -> str | None:
+        return self.judge_teacher.base_url if self.judge_teacher else None
+
+    def judge_options(self) -> TeacherConfig | None:
+        return self.judge_teacher
 
     def to_dict(self) -> dict[str, Any]:
-        d = self.model_dump(mode="json")
+        """The resolved config under its flat names (the manifest's and the seal identity's form)."""
+        d = self.flat()
         d["threshold"] = self.effective_threshold
         return d
 
