@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rft.validate.benchmarks import BENCHMARKS, load_dir  # noqa: E402
+from rft.validate.config import ValidateConfig  # noqa: E402
 from rft.validate.families import FAMILIES, swap_numbers, synthetic_record  # noqa: E402
 from rft.validate.index import BenchmarkIndex, build_index  # noqa: E402
 from rft.validate.lexical import lexical_flags  # noqa: E402
 from rft.validate.records import segments_of  # noqa: E402
-from rft.validate.run import ValidateConfig  # noqa: E402
 from rft.validate.semantic import JUDGE_PER_RECORD, semantic_flags, split_weak  # noqa: E402
 
 

@@ -62,9 +62,9 @@ def free_port() -> int:
 
 
 async def run_requests(base_url: str, transport: str, n: int) -> float:
-    from rft.teachers import TeacherOptions, make_teacher
+    from rft.teachers import TeacherConfig, make_teacher
 
-    opts = TeacherOptions(base_url=base_url, concurrency=CONCURRENCY, transport=transport, max_retries=0)
+    opts = TeacherConfig(base_url=base_url, concurrency=CONCURRENCY, transport=transport, max_retries=0)
     t = make_teacher("openai:bench", opts)
     try:
         msgs = [[{"role": "user", "content": f"question {i}"}] for i in range(n)]
@@ -105,9 +105,9 @@ def bench_engine(n: int) -> None:
 
 
 async def _local(serial: int) -> None:
-    from rft.teachers import TeacherOptions, make_teacher
+    from rft.teachers import TeacherConfig, make_teacher
 
-    t = make_teacher("local:smollm2-135m", TeacherOptions(max_batch_size=32, batch_wait_ms=20))
+    t = make_teacher("local:smollm2-135m", TeacherConfig(max_batch_size=32, batch_wait_ms=20))
     prompts = [
         [
             {

@@ -1,180 +1,162 @@
-"""Run configs (pydantic), loadable from YAML/TOML with `--config FILE` and overridden by CLI flags.
+"""The one config loader of every command: `load_config(Model, file, flags)`.
 
-Secrets never enter a config: it holds the NAME of the environment variable with the API key
-(`api_key_env`), never the key.
+A stage's config is a pydantic model beside its code (rft/generate/config.py, rft/validate/config.py),
+built from nested parts (a `TeacherConfig`, a `SearchConfig`, ...). It lists those parts in `PARTS`;
+each field of a part has a flat name (the CLI flag with `_` for `-`), so config files may be flat
+(`branches: 5`, as the flags are) or nested (`search: {branches: 5}`), and `flat()` gives the flat
+view (run identity, manifests). Precedence: the file, then the flags that were given (not None).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from rft.errors import ConfigError
 
-# Fields that change how fast a run goes or where it prints, not what it produces: they are left
-# out of the run identity, so re-running with another --concurrency resumes the same run.
-NON_SEMANTIC = frozenset(
-    {
-        "concurrency",
-        "rpm",
-        "tpm",
-        "timeout_s",
-        "max_retries",
-        "max_retry_wait_s",
-        "dry_run",
-        "allow_test_split",
-        "resume",
-        "out",
-        "progress",
-        "device",
-    }
-)
+M = TypeVar("M", bound=BaseModel)
 
 
-class GenerateConfig(BaseModel):
-    """Everything `rft generate` needs. Field names are the CLI flags with `_` for `-`."""
+@dataclass(frozen=True)
+class Part:
+    """One nested part of a config (`attr`; None: the config's own fields) and how its fields are
+    named flat: `prefix` + field name, or `rename`; `only`: the fields that have a flat name (the
+    others are set in a config file's nested section)."""
 
-    model_config = ConfigDict(extra="forbid")
+    attr: str | None
+    panel: str | None = None
+    prefix: str = ""
+    rename: dict[str, str] = field(default_factory=dict)
+    only: tuple[str, ...] | None = None
+    help: dict[str, str] = field(default_factory=dict)  # help of a field here, when not its description
+    requires: tuple[str, str] | None = None  # (field, message): the part, when given, must set this field
 
-    # problems
-    problems: str = Field(description="problem source: a file, hf:<dataset id>, or demo")
-    preset: str | None = None
-    limit: int | None = Field(default=None, ge=1)
-    fields: dict[str, str] | None = Field(default=None, description="problem field -> source column")
-    shuffle: bool = False
-    shard: str | None = Field(default=None, description="i/n: keep shard i of n (0-based)")
-    on_duplicate_id: Literal["error", "skip", "rename"] = Field(
-        default="error",
-        description="rows sharing a problem id: error (name them), skip (keep the first) or rename (-2, -3)",
-    )
-    allow_test_split: bool = Field(
-        default=False,
-        description="generate from a known benchmark's test split (its items get decontaminated away)",
-    )
-    # teacher
-    teacher: str = "local:smollm2-135m"
-    judge: str | None = Field(default=None, description="judge spec; default: the teacher")
-    base_url: str | None = None
-    api_key_env: str | None = Field(default=None, description="NAME of the env var holding the API key")
-    judge_base_url: str | None = Field(default=None, description="endpoint of the judge")
-    judge_api_key_env: str | None = Field(
-        default=None, description="NAME of the env var with the judge's key"
-    )
-    reasoning_effort: str | None = Field(default=None, description="openai reasoning models: e.g. low")
-    concurrency: int = Field(default=16, ge=1)
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
-    timeout_s: float = Field(default=120.0, gt=0)
-    max_retries: int = Field(default=4, ge=0)
-    max_retry_wait_s: float = Field(
-        default=120.0, ge=0, description="longest wait before a retry; a Retry-After beyond it fails at once"
-    )
-    prices_file: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    # search
-    strategy: Literal["dfs", "beam", "best-first", "sample"] = "dfs"
-    validator: Literal["judge", "answer", "composite"] | None = Field(
-        default=None, description="default: composite when the problems have gold answers, else judge"
-    )
-    branches: int = Field(default=3, ge=1)
-    beam_width: int = Field(default=2, ge=1)
-    samples: int = Field(default=4, ge=1)
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    temperature: float = Field(default=0.8, ge=0.0)
-    max_tokens_per_step: int = Field(default=128, ge=1)
-    max_tokens_per_sample: int = Field(default=512, ge=1)
-    judge_max_tokens: int = Field(default=48, ge=1)
-    max_depth: int = Field(default=8, ge=1)
-    max_nodes: int = Field(default=64, ge=1)
-    max_backtracks: int = Field(default=8, ge=0)
-    max_tokens_per_problem: int | None = Field(default=None, ge=1)
-    max_cost_usd: float | None = Field(default=None, gt=0)
-    seed: int = 0
-    prompt_template: str | None = None
-    judge_template: str | None = None
-    # output
-    reflect: Literal["teacher", "critique", "none"] = Field(
-        default="teacher",
-        description="reason of a backtrack: the judge's critique, else a self-check the teacher writes "
-        "(teacher); critiques only (critique); no reasons (none)",
-    )
-    render: Literal["backtrack", "path", "search", "think"] = "backtrack"
-    max_wrong_per_node: int = Field(default=2, ge=0)
-    system: str | None = Field(
-        default=None, description="system message put first in every record's messages"
-    )
-    name: str | None = None
-    out: str = "datasets_out"
 
-    @field_validator("api_key_env", "judge_api_key_env")
+@dataclass(frozen=True)
+class Flat:
+    """A config field under its flat name: where it lives, its definition, its CLI flags."""
+
+    name: str
+    path: tuple[str, ...]
+    info: FieldInfo
+    panel: str | None
+    flags: tuple[str, ...]
+    help: str | None
+
+
+def flat_fields(model: type[BaseModel]) -> dict[str, Flat]:
+    """Flat name -> field, for every part of `model` (a model without PARTS is one flat part)."""
+    table: dict[str, Flat] = {}
+    for part in getattr(model, "PARTS", (Part(None),)):
+        sub = model if part.attr is None else _part_model(model, part.attr)
+        for fname, info in sub.model_fields.items():
+            if part.attr is None and fname in _part_attrs(model):
+                continue
+            if info.exclude or (part.only is not None and fname not in part.only):
+                continue
+            flat = part.rename.get(fname) or part.prefix + fname
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            own = extra.get("flag")  # a flag not named like the field, e.g. --timeout for timeout_s
+            if fname in part.rename or not own:
+                flags = ["--" + flat.replace("_", "-")]
+            else:
+                flags = [own.replace("--", "--" + part.prefix.replace("_", "-"), 1)]
+            flags += extra.get("aliases", [])
+            path = (fname,) if part.attr is None else (part.attr, fname)
+            panel = extra.get("panel") or part.panel
+            help_ = part.help.get(fname, info.description)
+            table[flat] = Flat(flat, path, info, panel, tuple(flags), help_)  # type: ignore[arg-type]
+    return table
+
+
+def _part_attrs(model: type[BaseModel]) -> set[str]:
+    return {p.attr for p in getattr(model, "PARTS", ()) if p.attr}
+
+
+def _part_model(model: type[BaseModel], attr: str) -> type[BaseModel]:
+    ann = model.model_fields[attr].annotation
+    for t in (ann, *getattr(ann, "__args__", ())):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    raise TypeError(f"{model.__name__}.{attr} is not a config part")
+
+
+class StageConfig(BaseModel):
+    """Base of a stage config: accepts flat keys (flags' names) beside nested parts."""
+
+    PARTS: ClassVar[tuple[Part, ...]] = (Part(None),)
+    SECTION: ClassVar[str | None] = None  # a config file may hold it under this table/section
+
+    @model_validator(mode="before")
     @classmethod
-    def _env_name(cls, v: str | None) -> str | None:
-        from rft.redaction import env_name_problem, register_secret
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = cls.nest(data)
+        for part in cls.PARTS:
+            given = data.get(part.attr) if part.attr else None
+            if part.requires and isinstance(given, dict) and given and part.requires[0] not in given:
+                raise ValueError(part.requires[1])
+        return data
 
-        problem = env_name_problem(v)
-        if problem:
-            register_secret(v)  # it may be the key itself: never shown
-            raise ValueError(problem)
-        return v
-
-    @field_validator("device")
     @classmethod
-    def _device(cls, v: str | None) -> str | None:
-        from rft.teachers.local_model import device_problem
+    def nest(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Flat keys moved into their parts; nested sections merged; unknown keys left for pydantic."""
+        table = flat_fields(cls)
+        parts = _part_attrs(cls)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            key = str(key).replace("-", "_")
+            if key in parts and isinstance(value, dict):
+                out.setdefault(key, {}).update({str(k).replace("-", "_"): v for k, v in value.items()})
+            elif key in table and len(table[key].path) == 2:
+                attr, fname = table[key].path
+                if (
+                    value is None
+                    and not cls.model_fields[attr].is_required()
+                    and cls.model_fields[attr].default is None
+                ):
+                    continue  # an optional part (the judge) is absent while its flat keys are None
+                sect = out.setdefault(attr, {})
+                if isinstance(sect, dict):
+                    sect[fname] = value
+            else:
+                out[key] = value
+        return out
 
-        if problem := device_problem(v):
-            raise ValueError(problem)
-        return v
+    def flat(self) -> dict[str, Any]:
+        """The config under its flat names (JSON values); parts set to None give None."""
+        data = self.model_dump(mode="json")
+        flat: dict[str, Any] = {}
+        for name, f in flat_fields(type(self)).items():
+            value: Any = data
+            for step in f.path:
+                value = value.get(step) if isinstance(value, dict) else None
+            flat[name] = value
+        return flat
 
-    @field_validator("shard")
-    @classmethod
-    def _shard(cls, v: str | None) -> str | None:
-        if v is not None:
-            from rft.problems import parse_shard
-
-            parse_shard(v)
-        return v
-
-    def for_judge(self) -> GenerateConfig:
-        """This config as the judge's teacher sees it: `--judge-base-url`/`--judge-api-key-env` when
-        given; else the teacher's endpoint when the judge has the teacher's provider (same server),
-        else the judge provider's defaults."""
-        if self.judge_base_url or self.judge_api_key_env:
-            endpoint = (self.judge_base_url, self.judge_api_key_env)
-        elif self.judge and self.judge.split(":", 1)[0] == self.teacher.split(":", 1)[0]:
-            endpoint = (self.base_url, self.api_key_env)
-        else:
-            endpoint = (None, None)
-        return self.model_copy(update={"base_url": endpoint[0], "api_key_env": endpoint[1]})
-
-    def shard_tuple(self) -> tuple[int, int] | None:
-        from rft.problems import parse_shard
-
-        return parse_shard(self.shard) if self.shard else None
-
-    @model_validator(mode="after")
-    def _judge_endpoint_needs_judge(self) -> GenerateConfig:
-        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
-            raise ValueError("--judge-base-url and --judge-api-key-env need --judge SPEC")
-        return self
-
-    def identity(self, source_fingerprint: str | None) -> str:
-        """A stable id of what this config produces: same name + same config -> same run."""
-        data = {k: v for k, v in self.model_dump(mode="json").items() if k not in NON_SEMANTIC}
-        data["source_fingerprint"] = source_fingerprint
-        blob = json.dumps(data, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+    def flags_given(self) -> set[str]:
+        """Flat names of the fields that were set (by a file or a flag), not left at their default."""
+        given = set()
+        for name, f in flat_fields(type(self)).items():
+            node: Any = self
+            for step in f.path:
+                if node is None or step not in node.model_fields_set:
+                    break
+                node = getattr(node, step)
+            else:
+                given.add(name)
+        return given
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """A YAML or TOML config file as a dict with `_` keys. ConfigError naming the file otherwise."""
+def read_config_file(path: str | Path, section: str | None = None) -> dict[str, Any]:
+    """A YAML or TOML config file as a dict. ConfigError naming the file otherwise."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -191,34 +173,51 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of options at the top level")
-    if isinstance(data.get("generate"), dict):  # allow a [generate] table / generate: section
-        data = data["generate"]
+    if section and isinstance(data.get(section), dict):  # a [generate] table / generate: section
+        data = data[section]
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def build_config(file: str | Path | None, flags: dict[str, Any]) -> GenerateConfig:
-    """Config file values, overridden by the CLI flags that were given (not None)."""
-    data = read_config_file(file) if file else {}
-    data.update({k: v for k, v in flags.items() if v is not None})
+def load_config(
+    model: type[M], file: str | Path | None, flags: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> M:
+    """`model` from a command's own `defaults` (flat keys), then a config file's values, then the
+    flags that were given (not None). Errors are one line naming the flag and where the value came from."""
+    nest = getattr(model, "nest", lambda d: d)
+    data: dict[str, Any] = {}
+    layers = [defaults or {}, read_config_file(file, getattr(model, "SECTION", None)) if file else {}, flags]
+    for layer in layers:
+        for key, value in nest({k: v for k, v in layer.items() if v is not None}).items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict) and key in _part_attrs(model):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
     origin = str(file) if file else "command line"
-    if "problems" not in data:
-        raise ConfigError("--problems is required (a file, hf:<dataset id>, or demo)")
+    required = [f for f in flat_fields(model).values() if f.info.is_required()]
+    for f in required:
+        if _get(data, f.path) is None:
+            raise ConfigError(f"{f.flags[0]} is required ({f.info.description})")
     try:
-        return GenerateConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"])
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            raise ConfigError(f"{origin}: unknown option {field!r}") from exc
-        if not field:  # a rule across options: its message names them
-            raise ConfigError(f"{msg} ({origin})") from exc
-        raise ConfigError(f"{_flag(field)} ({origin}): {msg}") from exc
+        raise config_error(model, exc, origin) from exc
 
 
-# Config fields whose CLI flag is not the field name with `-` for `_`.
-FLAG_NAMES = {"timeout_s": "--timeout", "max_retry_wait_s": "--max-retry-wait", "fields": "--field"}
+def config_error(model: type[BaseModel], exc: ValidationError, origin: str) -> ConfigError:
+    """The first error of a validation as one line: `--flag (origin): message`."""
+    first = exc.errors()[0]
+    loc = tuple(str(x) for x in first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return ConfigError(f"{origin}: unknown option {'.'.join(loc)!r}")
+    if not loc:  # a rule across options: its message names them
+        return ConfigError(f"{msg} ({origin})")
+    by_path = {f.path: f.flags[0] for f in flat_fields(model).values()}
+    flag = by_path.get(loc[:2]) or by_path.get(loc[:1]) or "--" + loc[-1].replace("_", "-")
+    return ConfigError(f"{flag} ({origin}): {msg}")
 
 
-def _flag(field: str) -> str:
-    return FLAG_NAMES.get(field) or "--" + field.split(".")[0].replace("_", "-")
+def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for step in path:
+        data = data.get(step) if isinstance(data, dict) else None  # type: ignore[assignment]
+    return data

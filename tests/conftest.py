@@ -141,7 +141,7 @@ def smollm2_dir() -> Path:
 def openai_server(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """`transformers serve` with SmolLM2-135M on 127.0.0.1:<free port>; stopped after the session.
 
-    Use: make_teacher(openai_server.spec, TeacherOptions(base_url=openai_server.base_url))."""
+    Use: make_teacher(openai_server.spec, TeacherConfig(base_url=openai_server.base_url))."""
     log_dir = tmp_path_factory.mktemp("transformers-serve")
     try:
         server = _start_transformers_serve(smollm2_dir, log_dir / "serve.log")

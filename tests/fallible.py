@@ -45,10 +45,11 @@ import asyncio
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
-from rft.generate.search import Searcher, SearchParams, SearchResult
+from rft.generate.search import Searcher, SearchResult
 from rft.schemas import EventType, Outcome, Problem, Record, Verdict
 from rft.teachers.base import Completion, UsageTotals
 from rft.verify.grader import check_answer
@@ -602,7 +603,7 @@ class Run:
 def search(
     problem: Problem, strategy: str, validator: str = "composite", reflect: str | None = "teacher", **params
 ) -> Run:
-    """Run one search with a fresh teacher and judge. `reflect=None` leaves SearchParams' default (for
+    """Run one search with a fresh teacher and judge. `reflect=None` leaves SearchConfig' default (for
     a search that has no `reflect` setting)."""
     teacher, judge = FallibleTeacher("fallible:teacher"), FallibleTeacher("fallible:judge")
     prompts = PromptSet.load()
@@ -612,7 +613,7 @@ def search(
         teacher,
         make_validator(validator, judge, JudgePrompt.load()),
         prompts,
-        SearchParams(strategy=strategy, **params),
+        SearchConfig(strategy=strategy, **params),
     )
     return Run(asyncio.run(searcher.run(problem)), teacher, judge)
 
@@ -624,7 +625,7 @@ def run_search(
 
 
 def has_reflect_setting() -> bool:
-    return any(f.name == "reflect" for f in fields(SearchParams))
+    return "reflect" in SearchConfig.model_fields
 
 
 def gold_verdict(problem: Problem, answer: str | None) -> Verdict:

@@ -3,7 +3,7 @@
 
 The first section checks the harness itself (its problems, teacher, judge and self-check behave as
 the module documents, and searches run to completion). The rest are the acceptance tests of the
-renderers and the search: `SearchParams(reflect=...)`, `render(record, style, seed, max_wrong_per_node,
+renderers and the search: `SearchConfig(reflect=...)`, `render(record, style, seed, max_wrong_per_node,
 system)` with styles path / backtrack / search / think, and `backtrack_parts(record, seed,
 max_wrong_per_node) -> list[Part]`.
 """

@@ -15,12 +15,12 @@ import pytest
 from rft.errors import ConfigError, InputError
 from rft.validate import fingerprints
 from rft.validate.benchmarks import parse_benchmarks, resolve_sources
+from rft.validate.config import ValidateConfig
 from rft.validate.decontam import METHODS, Entry, LexicalIndex, entry_grams
 from rft.validate.families import FAMILIES, synthetic_record
 from rft.validate.index import build_index
 from rft.validate.lexical import lexical_flags
 from rft.validate.normalize import NUM, mask, tokenize
-from rft.validate.run import ValidateConfig
 from rft.validate.semantic import semantic_flags, split_weak
 
 DATA = Path(__file__).parent / "data"

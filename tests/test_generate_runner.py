@@ -9,8 +9,9 @@ import pytest
 from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
-from rft.config import GenerateConfig, build_config
+from rft.config import load_config
 from rft.errors import ConfigError, RftError, TeacherError
+from rft.generate.config import GenerateConfig
 from rft.generate.runner import GenerateRun, default_name
 from rft.schemas import Problem, check_integrity
 from rft.store import Store
@@ -176,18 +177,18 @@ def test_bad_template_field_and_config_file(tmp_path):
         run(make_cfg(tmp_path, prompt_template=str(tpl)))
     cfgfile = tmp_path / "gen.yaml"
     cfgfile.write_text("problems: demo\nbranches: 5\nstrategy: beam\napi-key-env: MY_KEY\n")
-    cfg = build_config(cfgfile, {"branches": 2, "strategy": None})
-    assert (cfg.branches, cfg.strategy, cfg.api_key_env) == (2, "beam", "MY_KEY")
+    cfg = load_config(GenerateConfig, cfgfile, {"branches": 2, "strategy": None})
+    assert (cfg.search.branches, cfg.search.strategy, cfg.teacher.api_key_env) == (2, "beam", "MY_KEY")
     toml = tmp_path / "gen.toml"
     toml.write_text('[generate]\nproblems = "demo"\nthreshold = 0.7\n')
-    assert build_config(toml, {}).threshold == 0.7
+    assert load_config(GenerateConfig, toml, {}).search.threshold == 0.7
     cfgfile.write_text("problems: demo\nbranchez: 5\n")
     with pytest.raises(ConfigError, match="unknown option 'branchez'"):
-        build_config(cfgfile, {})
+        load_config(GenerateConfig, cfgfile, {})
     with pytest.raises(ConfigError, match="--strategy"):
-        build_config(None, {"problems": "demo", "strategy": "bfs"})
+        load_config(GenerateConfig, None, {"problems": "demo", "strategy": "bfs"})
     with pytest.raises(ConfigError, match="--api-key-env"):
-        build_config(None, {"problems": "demo", "api_key_env": "sk-abc123 def"})
+        load_config(GenerateConfig, None, {"problems": "demo", "api_key_env": "sk-abc123 def"})
 
 
 def test_same_config_same_run_other_config_other_run(tmp_path):
@@ -271,7 +272,7 @@ def test_shards_with_field_mapping_merge_into_the_whole_set(tmp_path):
         cfg = make_cfg(
             tmp_path, problems=str(src), fields={"question": "q", "answer": "gold"}, shard=f"{i}/2"
         )
-        cfg = cfg.model_copy(update={"name": None})
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"name": None})})
         res = GenerateRun(cfg, ["rft", "generate"], teacher_factory=factory([]), progress=False).execute()
         assert res.name == f"mine-problems-shard{i}of2"
         refs.append(res.ref)
@@ -299,11 +300,15 @@ def test_judge_endpoint(tmp_path):
         **base, judge="openai:small", judge_base_url="http://b/v1", judge_api_key_env="B_KEY"
     )
     assert (own.for_judge().base_url, own.for_judge().api_key_env) == ("http://b/v1", "B_KEY")
-    assert own.base_url == "http://a:8000/v1"  # the teacher's config is unchanged
+    assert own.teacher.base_url == "http://a:8000/v1"  # the teacher's config is unchanged
     with pytest.raises(ConfigError, match="--judge-base-url"):
-        build_config(None, {"problems": "demo", "judge_base_url": "http://b/v1"})
+        load_config(GenerateConfig, None, {"problems": "demo", "judge_base_url": "http://b/v1"})
     with pytest.raises(ConfigError, match="--judge-api-key-env"):
-        build_config(None, {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"})
+        load_config(
+            GenerateConfig,
+            None,
+            {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"},
+        )
 
     seen = {}
 
@@ -322,7 +327,6 @@ def test_judge_endpoint(tmp_path):
 
 def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsys):
     from rft.generate.estimate import estimate
-    from rft.generate.runner import search_params
 
     prices = tmp_path / "prices.yaml"
     prices.write_text("openai:t: [1.0, 2.0]\nanthropic:j: [10.0, 20.0]\n")
@@ -330,7 +334,7 @@ def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsy
         tmp_path, teacher="openai:t", judge="anthropic:j", validator="composite", prices_file=str(prices)
     )
     assert run(cfg, ScriptedTeacher(SCRIPT), dry=True) is None
-    est = estimate(PROBLEMS, search_params(cfg), judged=True, judge_max_tokens=cfg.judge_max_tokens)
+    est = estimate(PROBLEMS, cfg.search, judged=True, judge_max_tokens=cfg.search.judge_max_tokens)
     teacher_usd = (est.teacher_prompt_tokens * 1.0 + est.teacher_completion_tokens * 2.0) / 1e6
     judge_usd = (est.judge_prompt_tokens * 10.0 + est.judge_completion_tokens * 20.0) / 1e6
     printed = " ".join(capsys.readouterr().out.split())
@@ -344,13 +348,13 @@ def test_dry_run_prices_teacher_and_judge_each_at_their_own_rate(tmp_path, capsy
     assert f"upper bound cost: ${teacher_usd + judge_usd:,.4f}" in printed
     # every candidate of every expansion is judged; the teacher may also write one self-check per
     # candidate whose final answer fails (--reflect teacher, the default)
-    expansions = est.teacher_calls // (1 + cfg.branches)
-    assert est.judge_calls == expansions * cfg.branches
+    expansions = est.teacher_calls // (1 + cfg.search.branches)
+    assert est.judge_calls == expansions * cfg.search.branches
     no_checks = estimate(
         PROBLEMS,
-        search_params(cfg.model_copy(update={"reflect": "critique"})),
+        cfg.search.model_copy(update={"reflect": "critique"}),
         judged=True,
-        judge_max_tokens=cfg.judge_max_tokens,
+        judge_max_tokens=cfg.search.judge_max_tokens,
     )
     assert no_checks.teacher_calls == expansions
 
@@ -374,3 +378,34 @@ def test_a_credential_in_the_base_url_is_never_stored_and_resume_asks_for_it(tmp
         resume()
     assert resume(base_url=url).ref == "toy@v1"
     assert not [p for p in out.rglob("*") if p.is_file() and b"pw123" in p.read_bytes()]
+
+
+def test_the_judge_never_gets_the_teachers_reasoning_effort(tmp_path, monkeypatch):
+    """--reasoning-effort is for the teacher (e.g. an o-series model); a gpt-4o-mini judge would refuse
+    it. The judge has its own TeacherConfig: the teacher's endpoint and limits, not its effort."""
+    from rft.teachers import make_teacher
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    flags = {"problems": "demo", "teacher": "openai:o3-mini", "judge": "openai:gpt-4o-mini"}
+    cfg = load_config(GenerateConfig, None, {**flags, "reasoning_effort": "low", "rpm": 50})
+    judge = cfg.for_judge()
+    assert judge.reasoning_effort is None and cfg.teacher.reasoning_effort == "low"
+    assert judge.rpm == 50  # limits are still the teacher's
+    msgs = [{"role": "user", "content": "hi"}]
+    assert "reasoning_effort" not in make_teacher(judge.spec, judge).body(msgs, 1, 0.7, 8, None, None)
+    teacher_body = make_teacher(cfg.teacher.spec, cfg.teacher).body(msgs, 1, 0.7, 8, None, None)
+    assert teacher_body["reasoning_effort"] == "low"
+    own = load_config(GenerateConfig, None, {**flags, "judge_reasoning_effort": "minimal"}).for_judge()
+    assert own.reasoning_effort == "minimal"
+
+    seen = {}
+
+    def make(spec, options, cache_path):
+        seen[spec] = options.reasoning_effort
+        return ScriptedTeacher(SCRIPT)
+
+    cfg = make_cfg(tmp_path, validator="judge", teacher="openai:o3", judge="openai:j", reasoning_effort="low")
+    GenerateRun(
+        cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
+    ).execute()
+    assert seen == {"openai:o3": "low", "openai:j": None}

@@ -76,10 +76,6 @@ def test_no_import_circles():
         pytest.fail("import circle: " + " -> ".join(exc.args[1]))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="generate still imports step scoring from validate; being moved to rft/verify (issue 10, §2)",
-)
 def test_generate_imports_nothing_from_validate():
     graph = import_graph()
     wrong = sorted(

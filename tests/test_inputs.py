@@ -351,7 +351,7 @@ def test_a_subset_of_a_test_split_is_known_by_its_content(capsys, tmp_path, benc
 
 
 def test_allow_test_split_is_not_part_of_the_run_identity_but_on_duplicate_id_is():
-    from rft.config import GenerateConfig
+    from rft.generate.config import GenerateConfig
 
     base = GenerateConfig(problems="x.jsonl")
     assert base.identity("fp") == GenerateConfig(problems="x.jsonl", allow_test_split=True).identity("fp")

@@ -21,12 +21,12 @@ from fault_proxy import FaultProxy
 from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
-from rft.config import GenerateConfig
 from rft.errors import RftError, TeacherError
+from rft.generate.config import GenerateConfig
 from rft.generate.runner import GenerateRun, problems_fingerprint
 from rft.schemas import Message, Outcome, Problem, Record, Trace
 from rft.store import Store
-from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers import TeacherConfig, make_teacher
 from rft.teachers.errors import TeacherRefused, TeacherUnavailable
 
 PROBLEMS = [Problem(id=f"p{i}", question=f"What is 3 + {i}? ({i})", answer=str(3 + i)) for i in range(6)]
@@ -305,7 +305,7 @@ def rate_limited(retry_after_s: int) -> ProxyThread:
 def test_retry_after_beyond_the_cap_fails_at_once_with_the_servers_message(transport):
     async def main(base_url):
         t = make_teacher(
-            "openai:x", TeacherOptions(base_url=base_url, max_retries=1, timeout_s=2, transport=transport)
+            "openai:x", TeacherConfig(base_url=base_url, max_retries=1, timeout_s=2, transport=transport)
         )
         try:
             with pytest.raises(TeacherError) as info:
@@ -392,7 +392,7 @@ def test_a_long_wait_is_announced_on_stderr(capsys, monkeypatch):
 def test_max_retry_wait_is_not_part_of_the_run_identity(tmp_path):
     a = make_cfg(tmp_path)
     b = make_cfg(tmp_path, max_retry_wait_s=5)
-    assert a.identity("fp") == b.identity("fp") and a.max_retry_wait_s == 120
+    assert a.identity("fp") == b.identity("fp") and a.teacher.max_retry_wait_s == 120
 
 
 # --- end to end: a real server that dies mid-run -------------------------------------------------

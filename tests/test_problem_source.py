@@ -11,7 +11,7 @@ import pytest
 from test_search import SCRIPT
 from test_search_support import ScriptedTeacher
 
-from rft.config import GenerateConfig
+from rft.generate.config import GenerateConfig
 from rft.generate.runner import GenerateRun
 from rft.problems import load_problems
 from rft.problems.origin import split_in_name

@@ -9,15 +9,16 @@ from test_search import CRIT, PROBLEM, SCORES, SCRIPT
 from test_search_support import ScriptedTeacher, ScriptedValidator
 
 from rft.errors import ConfigError
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
 from rft.generate.render import backtrack_parts, render, render_with_backtracks
-from rft.generate.search import Searcher, SearchParams
+from rft.generate.search import Searcher
 from rft.schemas import EventType, Outcome, Record
 from rft.verify.answers import extract_final_answer
 
 
 def record_for(strategy: str, **kw) -> Record:
-    params = SearchParams(strategy=strategy, branches=3, threshold=0.5, **kw)
+    params = SearchConfig(strategy=strategy, branches=3, threshold=0.5, **kw)
     s = Searcher(ScriptedTeacher(SCRIPT), ScriptedValidator(SCORES, CRIT), PromptSet.load(), params)
     res = asyncio.run(s.run(PROBLEM))
     return Record(
@@ -117,7 +118,7 @@ def test_an_unsolved_path_has_no_assistant_turn():
 
 def test_sample_renders_the_correct_sample():
     samples = ["3+4=8\nFinal answer: 8", "3+4=7\nFinal answer: 7"]
-    params = SearchParams(strategy="sample", samples=2)
+    params = SearchConfig(strategy="sample", samples=2)
     s = Searcher(ScriptedTeacher(SCRIPT, samples), ScriptedValidator(SCORES), PromptSet.load(), params)
     res = asyncio.run(s.run(PROBLEM))
     rec = Record(problem=PROBLEM, trace=res.trace, outcome=Outcome(solved=True, final_answer="7"))

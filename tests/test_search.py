@@ -7,9 +7,11 @@ import asyncio
 import pytest
 from test_search_support import CUT, ScriptedTeacher, ScriptedValidator
 
+from rft.config import load_config
 from rft.errors import ConfigError
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
-from rft.generate.search import Searcher, SearchParams
+from rft.generate.search import Searcher
 from rft.schemas import EventType, NodeStatus, Problem, check_integrity
 
 PROBLEM = Problem(id="p1", question="What is 3 + 4?", answer="7")
@@ -31,14 +33,14 @@ CRIT = {"A1. Final answer: 5": "3 + 4 is not 5."}
 def run(strategy="dfs", script=SCRIPT, scores=SCORES, **kw):
     teacher = ScriptedTeacher(script)
     branches = kw.pop("branches", 3)
-    params = SearchParams(strategy=strategy, branches=branches, threshold=0.5, **kw)
+    params = SearchConfig(strategy=strategy, branches=branches, threshold=0.5, **kw)
     searcher = Searcher(teacher, ScriptedValidator(scores, CRIT), PromptSet.load(), params)
     return asyncio.run(searcher.run(PROBLEM)), teacher
 
 
 def run_sample(samples):
     teacher = ScriptedTeacher(SCRIPT, samples)
-    params = SearchParams(strategy="sample", samples=len(samples), threshold=0.5)
+    params = SearchConfig(strategy="sample", samples=len(samples), threshold=0.5)
     searcher = Searcher(teacher, ScriptedValidator(SCORES, CRIT), PromptSet.load(), params)
     return asyncio.run(searcher.run(PROBLEM)), teacher
 
@@ -125,7 +127,7 @@ def test_dfs_token_budget():
 def test_run_guard_stops_search():
     teacher = ScriptedTeacher(SCRIPT)
     s = Searcher(
-        teacher, ScriptedValidator(SCORES), PromptSet.load(), SearchParams(), run_guard=lambda: "max_cost_usd"
+        teacher, ScriptedValidator(SCORES), PromptSet.load(), SearchConfig(), run_guard=lambda: "max_cost_usd"
     )
     res = asyncio.run(s.run(PROBLEM))
     assert res.stop_reason == "max_cost_usd" and teacher.calls == []
@@ -197,9 +199,9 @@ def test_sample_baseline_rejection_sampling():
 
 def test_bad_params():
     with pytest.raises(ConfigError, match="--strategy"):
-        SearchParams(strategy="bfs").check()
+        load_config(SearchConfig, None, {"strategy": "bfs"})
     with pytest.raises(ConfigError, match="--threshold"):
-        SearchParams(threshold=2).check()
+        load_config(SearchConfig, None, {"threshold": 2})
 
 
 def test_beam_respects_max_nodes():
@@ -286,7 +288,7 @@ def test_a_wrong_final_answer_with_no_critique_asks_the_teacher_for_a_self_check
     }
     reflections = {"<reflect>": ["Step 1: three and four do not make eight."]}
     teacher = ScriptedTeacher(script, reflections=reflections["<reflect>"])
-    params = SearchParams(strategy="dfs", branches=1, threshold=0.5, max_backtracks=4)
+    params = SearchConfig(strategy="dfs", branches=1, threshold=0.5, max_backtracks=4)
     searcher = Searcher(
         teacher, ScriptedValidator({"Three and four make eight.": 0.9}), PromptSet.load(), params
     )
@@ -303,7 +305,7 @@ def test_a_wrong_final_answer_with_no_critique_asks_the_teacher_for_a_self_check
     assert wrong_step.status == NodeStatus.dead_end
     # with --reflect critique the teacher is never asked
     teacher2 = ScriptedTeacher(script, reflections=reflections["<reflect>"])
-    params2 = SearchParams(strategy="dfs", branches=1, threshold=0.5, reflect="critique")
+    params2 = SearchConfig(strategy="dfs", branches=1, threshold=0.5, reflect="critique")
     s2 = Searcher(teacher2, ScriptedValidator({"Three and four make eight.": 0.9}), PromptSet.load(), params2)
     res2 = asyncio.run(s2.run(PROBLEM))
     assert not teacher2.reflect_prompts

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from rft.errors import TeacherError
-from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers import TeacherConfig, make_teacher
 from rft.teachers.anthropic_provider import to_messages_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK flags old model names
@@ -103,7 +103,7 @@ def test_messages_api_request_cost_and_fan_out(monkeypatch):
 
     async def main():
         async with FakeMessagesAPI() as api:
-            t = make_teacher("anthropic:claude-3-5-haiku-20241022", TeacherOptions(base_url=api.base_url))
+            t = make_teacher("anthropic:claude-3-5-haiku-20241022", TeacherConfig(base_url=api.base_url))
             try:
                 comps = await t.chat(CONVO, n=3, temperature=1.7, max_tokens=64, stop=["\n\n"])
             finally:
@@ -142,7 +142,7 @@ def test_529_overloaded_is_retried_and_max_tokens_is_truncated(monkeypatch):
     async def main():
         async with FakeMessagesAPI(overloaded_fail=2) as api:
             t = make_teacher(
-                "anthropic:claude-sonnet-4-5", TeacherOptions(base_url=api.base_url, max_retries=3)
+                "anthropic:claude-sonnet-4-5", TeacherConfig(base_url=api.base_url, max_retries=3)
             )
             try:
                 comps = await t.chat([{"role": "user", "content": "hi"}], max_tokens=4)
@@ -164,7 +164,7 @@ def test_401_names_env_var(monkeypatch):
         async with FakeMessagesAPI(status=401) as api:
             t = make_teacher(
                 "anthropic:claude-3-5-haiku-latest",
-                TeacherOptions(base_url=api.base_url, api_key_env="MY_ANTHROPIC"),
+                TeacherConfig(base_url=api.base_url, api_key_env="MY_ANTHROPIC"),
             )
             try:
                 with pytest.raises(TeacherError) as info:

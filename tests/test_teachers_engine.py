@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from rft.errors import ConfigError, TeacherError
-from rft.teachers import TeacherOptions, make_teacher, parse_spec, price_for
+from rft.teachers import TeacherConfig, make_teacher, parse_spec, price_for
 from rft.teachers.base import ChatRequest, Completion, Teacher
 from rft.teachers.cache import ResponseCache, cache_key
 from rft.teachers.engine import ManagedTeacher
@@ -28,9 +28,9 @@ class FakeTeacher(ManagedTeacher):
     provider = "openai"
 
     def __init__(
-        self, options: TeacherOptions | None = None, *, max_choices: int = 99, failures=(), model="gpt-4o"
+        self, options: TeacherConfig | None = None, *, max_choices: int = 99, failures=(), model="gpt-4o"
     ):
-        super().__init__(f"openai:{model}", model, options or TeacherOptions(), base_url="http://fake/v1")
+        super().__init__(f"openai:{model}", model, options or TeacherConfig(), base_url="http://fake/v1")
         self.max_choices = max_choices
         self.failures = list(failures)
         self.requests: list[dict] = []
@@ -93,7 +93,7 @@ def test_truncated_and_unknown_price():
 
 def test_retries_transient_then_succeeds_and_honours_retry_after():
     t = FakeTeacher(
-        TeacherOptions(max_retries=3),
+        TeacherConfig(max_retries=3),
         failures=[
             TransientError("HTTP 429", status=429, retry_after=0.3),
             TransientError("HTTP 500", status=500),
@@ -109,7 +109,7 @@ def test_retries_transient_then_succeeds_and_honours_retry_after():
 
 def test_gives_up_after_max_retries_with_one_line():
     t = FakeTeacher(
-        TeacherOptions(max_retries=2), failures=[TransientError("HTTP 503 server error: busy")] * 5
+        TeacherConfig(max_retries=2), failures=[TransientError("HTTP 503 server error: busy")] * 5
     )
     t.__class__._wait = staticmethod(lambda state: 0.0)  # type: ignore[method-assign]
     try:
@@ -128,7 +128,7 @@ def test_fatal_error_is_not_retried():
 
 
 def test_concurrency_limit():
-    t = FakeTeacher(TeacherOptions(concurrency=3))
+    t = FakeTeacher(TeacherConfig(concurrency=3))
 
     async def main():
         await asyncio.gather(*(t.chat([{"role": "user", "content": str(i)}]) for i in range(20)))
@@ -148,10 +148,10 @@ def test_cache_keys_and_reuse(tmp_path):
     assert k != cache_key(**{**base, "base_url": "http://y/v1"}, request=p, sample_index=0)
 
     path = tmp_path / "c.sqlite"
-    t1 = FakeTeacher(TeacherOptions(cache_path=path), max_choices=1)
+    t1 = FakeTeacher(TeacherConfig(cache_path=path), max_choices=1)
     first = asyncio.run(t1.chat(MSG, n=3))
     asyncio.run(t1.aclose())
-    t2 = FakeTeacher(TeacherOptions(cache_path=path))
+    t2 = FakeTeacher(TeacherConfig(cache_path=path))
     second = asyncio.run(t2.chat(MSG, n=4))  # 3 cached, 1 new sample
     assert [c.text for c in second[:3]] == [c.text for c in first]
     assert [c.cached for c in second] == [True, True, True, False]
@@ -200,7 +200,7 @@ def test_a_teacher_stores_answers_under_the_earlier_keys(tmp_path):
     import sqlite3
 
     path = tmp_path / "c.sqlite"
-    t = FakeTeacher(TeacherOptions(cache_path=path))
+    t = FakeTeacher(TeacherConfig(cache_path=path))
     asyncio.run(t.chat(MSG, n=2, temperature=0.2, max_tokens=32, stop=["\nStep "], seed=5))
     asyncio.run(t.aclose())
     with sqlite3.connect(path) as db:
@@ -304,7 +304,7 @@ def test_make_teacher_errors_at_construction(monkeypatch):
     with pytest.raises(TeacherError, match="set the env var ANTHROPIC_API_KEY"):
         make_teacher("anthropic:claude-3-5-haiku-latest")
     with pytest.raises(TeacherError, match="set the env var MY_KEY"):
-        make_teacher("openai:m", TeacherOptions(base_url="http://127.0.0.1:1/v1", api_key_env="MY_KEY"))
+        make_teacher("openai:m", TeacherConfig(base_url="http://127.0.0.1:1/v1", api_key_env="MY_KEY"))
     with pytest.raises(TeacherError, match="unknown provider 'gemini'"):
         make_teacher("gemini:pro")
     with pytest.raises(TeacherError, match="expected PROVIDER:MODEL"):
@@ -312,11 +312,11 @@ def test_make_teacher_errors_at_construction(monkeypatch):
     with pytest.raises(TeacherError, match="not a model folder"):
         make_teacher("local:/no/such/model")
     # a local OpenAI-compatible server needs no key
-    t = make_teacher("openai:m", TeacherOptions(base_url="http://127.0.0.1:1/v1"))
+    t = make_teacher("openai:m", TeacherConfig(base_url="http://127.0.0.1:1/v1"))
     assert t.spec == "openai:m" and t.usage.calls == 0
     assert parse_spec("OpenAI: gpt-4o ") == ("openai", "gpt-4o")
 
 
 def test_options_reject_unknown_fields():
     with pytest.raises(Exception, match="extra"):
-        TeacherOptions(concurency=3)
+        TeacherConfig(concurency=3)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from rft.cli import app
 from rft.errors import TeacherError
-from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers import TeacherConfig, make_teacher
 from rft.teachers.local import resolve_local_model
 from rft.teachers.local_model import pick_device, pick_dtype
 
@@ -31,8 +31,8 @@ def msgs(p: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def teacher_opts() -> TeacherOptions:
-    return TeacherOptions(max_batch_size=8, batch_wait_ms=30)
+def teacher_opts() -> TeacherConfig:
+    return TeacherConfig(max_batch_size=8, batch_wait_ms=30)
 
 
 def test_resolve_alias_to_converted_folder(smollm2_dir):

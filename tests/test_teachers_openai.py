@@ -14,7 +14,7 @@ from aiohttp import web
 from fault_proxy import FaultProxy
 
 from rft.errors import TeacherError
-from rft.teachers import TeacherOptions, make_teacher
+from rft.teachers import TeacherConfig, make_teacher
 from rft.teachers.base import ChatRequest
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def server_root(base_url: str) -> str:
 def test_openai_against_transformers_serve(openai_server, transport):
     async def main():
         t = make_teacher(
-            openai_server.spec, TeacherOptions(base_url=openai_server.base_url, transport=transport)
+            openai_server.spec, TeacherConfig(base_url=openai_server.base_url, transport=transport)
         )
         try:
             comps = await t.chat(q(7), n=2, temperature=0.0, max_tokens=6)
@@ -63,7 +63,7 @@ def test_openai_against_transformers_serve(openai_server, transport):
 def test_sdk_and_aiohttp_transports_agree(openai_server):
     async def run(transport):
         t = make_teacher(
-            openai_server.spec, TeacherOptions(base_url=openai_server.base_url, transport=transport)
+            openai_server.spec, TeacherConfig(base_url=openai_server.base_url, transport=transport)
         )
         try:
             return [c.text for c in await t.chat(q(42), temperature=0.0, max_tokens=5)]
@@ -81,7 +81,7 @@ def test_fault_proxy_30_percent_all_complete(openai_server, transport):
 
     async def main():
         async with FaultProxy(server_root(openai_server.base_url), rate=0.3, stall_s=4.0, seed=3) as proxy:
-            opts = TeacherOptions(
+            opts = TeacherConfig(
                 base_url=proxy.base_url, transport=transport, concurrency=4, timeout_s=2.5, max_retries=12
             )
             t = make_teacher(openai_server.spec, opts)
@@ -123,7 +123,7 @@ def test_cache_second_run_makes_no_calls(openai_server, tmp_path):
 
     async def one_run(proxy: FaultProxy):
         t = make_teacher(
-            openai_server.spec, TeacherOptions(base_url=proxy.base_url, cache_path=cache, concurrency=4)
+            openai_server.spec, TeacherConfig(base_url=proxy.base_url, cache_path=cache, concurrency=4)
         )
         try:
             res = await asyncio.gather(*(t.chat(q(i), temperature=0.0, max_tokens=2) for i in range(20)))
@@ -195,7 +195,7 @@ def test_401_names_env_var_not_key(monkeypatch, transport):
         runner, port = await _reject_server()
         t = make_teacher(
             "openai:gpt-4o-mini",
-            TeacherOptions(
+            TeacherConfig(
                 base_url=f"http://127.0.0.1:{port}/v1", api_key_env="MY_TEACHER_KEY", transport=transport
             ),
         )
@@ -249,7 +249,7 @@ def test_reasoning_models_get_no_temperature_or_stop(monkeypatch, capsys, model,
     """OpenAI's reasoning models answer 400 to a temperature other than 1 and to `stop`: rft leaves
     both out for them on api.openai.com (and says so once), and keeps them everywhere else."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    t = make_teacher(f"openai:{model}", TeacherOptions(reasoning_effort="low" if reasoning else None))
+    t = make_teacher(f"openai:{model}", TeacherConfig(reasoning_effort="low" if reasoning else None))
     body = t.body(ChatRequest([{"role": "user", "content": "hi"}], 3, 0.7, 64, ["\nStep "], 1))
     assert body["max_completion_tokens"] == 64 and body["n"] == 3 and body["seed"] == 1
     if reasoning:
@@ -258,6 +258,6 @@ def test_reasoning_models_get_no_temperature_or_stop(monkeypatch, capsys, model,
     else:
         assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and "reasoning_effort" not in body
     # a self-hosted server with the same model name keeps every parameter
-    local = make_teacher(f"openai:{model}", TeacherOptions(base_url="http://127.0.0.1:8000/v1"))
+    local = make_teacher(f"openai:{model}", TeacherConfig(base_url="http://127.0.0.1:8000/v1"))
     body = local.body(ChatRequest([{"role": "user", "content": "hi"}], 1, 0.7, 64, ["\nStep "], None))
     assert body["temperature"] == 0.7 and body["stop"] == ["\nStep "] and body["max_tokens"] == 64

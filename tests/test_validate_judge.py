@@ -14,8 +14,8 @@ from http_stub import send_json
 
 from rft.errors import ConfigError
 from rft.store import Store
+from rft.validate.config import ValidateConfig
 from rft.validate.judge import JUDGE_CACHE, JUDGE_CONCURRENCY, JUDGE_PROMPT, open_judge
-from rft.validate.run import ValidateConfig
 
 
 class JudgeServer:

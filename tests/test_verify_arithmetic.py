@@ -9,9 +9,10 @@ import pytest
 from test_search import PROBLEM
 from test_search_support import ScriptedTeacher, ScriptedValidator
 
+from rft.generate.config import SearchConfig
 from rft.generate.prompts import PromptSet
 from rft.generate.render import backtrack_parts
-from rft.generate.search import Searcher, SearchParams
+from rft.generate.search import Searcher
 from rft.schemas import Outcome, Record
 from rft.verify.arithmetic import false_equation
 
@@ -69,7 +70,7 @@ def test_a_false_equation_scores_zero_without_the_validator_and_its_reason_is_re
             return await super().score(problem, steps, candidates, chat, seed)
 
     validator = Counting({"3 + 4 = 7, so the sum is 7.": 0.9})
-    params = SearchParams(strategy="dfs", branches=2, threshold=0.5)
+    params = SearchConfig(strategy="dfs", branches=2, threshold=0.5)
     res = asyncio.run(Searcher(ScriptedTeacher(script), validator, PromptSet.load(), params).run(PROBLEM))
     wrong = next(n for n in res.trace.nodes if n.text.startswith("3 + 4 = 8"))
     assert (wrong.score, wrong.validator, wrong.critique) == (0.0, "arithmetic", "3 + 4 is not 8.")

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rft.commands.options import config_command, config_option, given, out_option
+from rft.config import load_config
 from rft.console import err, out
-from rft.errors import ConfigError, RftError
+from rft.errors import RftError
 from rft.store import Store, parse_ref
-from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
-from rft.validate.decontam import METHODS
-from rft.validate.judge import check_judge
-from rft.validate.nearest import SUSPECT
-from rft.validate.run import ValidateConfig, run
-from rft.validate.semantic import THRESHOLD
-
-B = "Benchmarks"
-C = "Checks"
-
-
-def _paths(specs: list[str] | None) -> dict[str, Path]:
-    paths: dict[str, Path] = {}
-    for spec in specs or []:
-        name, sep, path = spec.partition("=")
-        name = name.strip().lower()
-        if not sep or not path:
-            raise ConfigError(f"--benchmark-path: expected NAME=FILE, got {spec!r}")
-        if name not in BENCHMARKS:
-            raise ConfigError(
-                f"--benchmark-path: unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})"
-            )
-        paths[name] = Path(path)
-    return paths
+from rft.validate.config import C, ValidateConfig, parse_benchmark_paths
+from rft.validate.run import check_judge, run
 
 
 def _interrupted(store: Store, name: str, version: int | None, before: set[int], report_only: bool) -> str:
@@ -51,98 +32,20 @@ def _interrupted(store: Store, name: str, version: int | None, before: set[int],
     return f"interrupted: {kept} and {source} is untouched; re-run the same command to validate it"
 
 
+@config_command(ValidateConfig, skip=("batch_size", "judge_floor", "top_k"), first=False)
 def validate(
     ref: str = typer.Argument(..., metavar="NAME[@vN]", help="dataset version to validate (default: latest)"),
-    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help="root folder of the dataset store"),
-    benchmarks: str = typer.Option(
-        "all",
-        "--benchmarks",
-        help=f"comma-separated: {','.join(BENCHMARKS)} (default all)",
-        rich_help_panel=B,
-    ),
-    benchmark_dir: Path = typer.Option(
-        None,
-        "--benchmark-dir",
-        help="folder with the layout of ../shared/benchmarks (instead of the Hub)",
-        rich_help_panel=B,
-    ),
-    benchmark_path: list[str] = typer.Option(
-        None, "--benchmark-path", help="NAME=FILE for one benchmark (repeatable)", rich_help_panel=B
-    ),
-    no_hub: bool = typer.Option(
-        False, "--no-hub", help="never try the Hub: use the shipped fingerprints", rich_help_panel=B
-    ),
-    method: str = typer.Option(
-        "containment", "--method", help=f"lexical rule: {' | '.join(METHODS)}", rich_help_panel=B
-    ),
-    threshold: float = typer.Option(
-        None,
-        "--threshold",
-        help="containment share that flags (default 0.35; ngram13/ngram8: any shared n-gram unless given)",
-        rich_help_panel=B,
-    ),
-    semantic: bool = typer.Option(
-        False, "--semantic", help="also compare questions by embedding (all-MiniLM-L6-v2)", rich_help_panel=B
-    ),
-    semantic_threshold: float = typer.Option(
-        THRESHOLD, "--semantic-threshold", help="cosine that flags", rich_help_panel=B
-    ),
-    suspect_threshold: float = typer.Option(
-        SUSPECT, "--suspect-threshold", help="cosine where the ambiguous band starts", rich_help_panel=B
-    ),
-    judge: str = typer.Option(
-        None,
-        "--judge",
-        help="teacher SPEC that judges the ambiguous band (e.g. openai:gpt-4o-mini)",
-        rich_help_panel=B,
-    ),
-    judge_base_url: str = typer.Option(
-        None,
-        "--judge-base-url",
-        help="endpoint of the judge (an OpenAI-compatible server such as vLLM or Ollama)",
-        rich_help_panel=B,
-    ),
-    judge_api_key_env: str = typer.Option(
-        None, "--judge-api-key-env", help="NAME of the env var with the judge's API key", rich_help_panel=B
-    ),
-    dedup_threshold: float = typer.Option(
-        0.8, "--dedup-threshold", help="Jaccard of question shingles for near-duplicates", rich_help_panel=C
-    ),
-    workers: int = typer.Option(
-        None,
-        "--workers",
-        help="processes for the lexical stage (default: 2 from 20,000 records on)",
-        rich_help_panel=C,
-    ),
+    out_dir: Path = out_option(Path("datasets_out")),
+    config: str = config_option(),
     report_only: bool = typer.Option(
         False, "--report-only", help="write only the report, no new version", rich_help_panel=C
     ),
-    keep_unsolved: bool = typer.Option(
-        False,
-        "--keep-unsolved",
-        help="keep untrainable records (unsolved, incorrect against gold, gold not checked): their trees"
-        " still give stepwise labels; dropped by default",
-        rich_help_panel=C,
-    ),
+    **flags: Any,
 ) -> None:
     """Check, deduplicate and decontaminate NAME@vN; seal the kept records as the next version."""
     name, version = parse_ref(ref)
-    cfg = ValidateConfig(
-        benchmarks=parse_benchmarks(benchmarks),
-        method=method.strip().lower(),
-        threshold=threshold,
-        benchmark_dir=benchmark_dir,
-        benchmark_paths=_paths(benchmark_path),
-        semantic=semantic,
-        semantic_threshold=semantic_threshold,
-        suspect_threshold=suspect_threshold,
-        judge=judge,
-        judge_base_url=judge_base_url,
-        judge_api_key_env=judge_api_key_env,
-        dedup_threshold=dedup_threshold,
-        hub=not no_hub,
-        workers=workers,
-        keep_unsolved=keep_unsolved,
+    cfg = load_config(
+        ValidateConfig, config, given(ValidateConfig, flags, {"benchmark_paths": parse_benchmark_paths})
     )
     store = Store(out_dir)
     check_judge(cfg)  # before the progress bar starts drawing

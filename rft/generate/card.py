@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import rft
-from rft.config import GenerateConfig
+from rft.generate.config import GenerateConfig
 from rft.schemas import Manifest, Record
 from rft.store.card import default_card
 from rft.store.run import utc_now
@@ -47,23 +47,23 @@ def generate_card(
         "",
         "## How these traces were made",
         "",
-        f"Generated with `rft generate`, strategy `{cfg.strategy}`: {STRATEGY_TEXT[cfg.strategy]}.",
+        f"Generated with `rft generate`, strategy `{cfg.search.strategy}`: {STRATEGY_TEXT[cfg.search.strategy]}.",
         "",
-        f"- teacher: `{cfg.teacher}`; validator: `{manifest['validator']}`; threshold {cfg.threshold}",
-        f"- branches per step: {cfg.branches}; max depth {cfg.max_depth}; max nodes {cfg.max_nodes}; "
-        f"max backtracks {cfg.max_backtracks}; temperature {cfg.temperature}; seed {cfg.seed}",
-        f"- `messages` rendered with `{cfg.render}` (max {cfg.max_wrong_per_node} wrong attempts shown per step)"
-        + (f", system message: {cfg.system!r}" if cfg.system else "")
+        f"- teacher: `{cfg.teacher.spec}`; validator: `{manifest['validator']}`; threshold {cfg.search.threshold}",
+        f"- branches per step: {cfg.search.branches}; max depth {cfg.search.max_depth}; max nodes {cfg.search.max_nodes}; "
+        f"max backtracks {cfg.search.max_backtracks}; temperature {cfg.search.temperature}; seed {cfg.search.seed}",
+        f"- `messages` rendered with `{cfg.output.render}` (max {cfg.output.max_wrong_per_node} wrong attempts shown per step)"
+        + (f", system message: {cfg.output.system!r}" if cfg.output.system else "")
         + "; the full search tree and event log are in `trace`, so `path`, `backtrack`, `search` and "
         "`think` renderings can be made later without calling a teacher",
-        f"- backtrack reasons (`--reflect {cfg.reflect}`): {REFLECT_TEXT[cfg.reflect]}; never a score, a "
+        f"- backtrack reasons (`--reflect {cfg.search.reflect}`): {REFLECT_TEXT[cfg.search.reflect]}; never a score, a "
         "checker's verdict or the gold answer",
         f"- trainable records (solved and, where gold exists, correct): {int(counts.get('trainable', 0))} "
         f"of {int(counts.get('records', len(records)))}",
         f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
         f"{int(counts.get('teacher_calls', 0))}",
     ]
-    if cfg.strategy == "sample":
+    if cfg.search.strategy == "sample":
         lines.append(
             f"- rejection sampling: {int(counts.get('samples_correct', 0))} of {int(counts.get('samples', 0))} "
             "samples were correct"

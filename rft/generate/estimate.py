@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rft.generate.search import SearchParams
+from rft.generate.config import SearchConfig
 from rft.schemas import Problem
 
 PROMPT_OVERHEAD = 160  # system prompt + template words, in tokens (generous)
@@ -45,7 +45,7 @@ class Estimate:
         return self.prompt_tokens + self.completion_tokens
 
 
-def _max_expansions(p: SearchParams) -> int:
+def _max_expansions(p: SearchConfig) -> int:
     by_nodes = max(1, p.max_nodes // p.branches)
     if p.strategy == "beam":
         by_tree = 1 + (p.max_depth - 1) * p.beam_width
@@ -54,7 +54,7 @@ def _max_expansions(p: SearchParams) -> int:
     return min(by_nodes, by_tree)
 
 
-def _one_problem(q: int, p: SearchParams, judged: bool, judge_max_tokens: int) -> list[int]:
+def _one_problem(q: int, p: SearchConfig, judged: bool, judge_max_tokens: int) -> list[int]:
     """[teacher calls, prompt, completion, judge calls, prompt, completion] for one problem."""
     if p.strategy == "sample":
         teacher = [1, PROMPT_OVERHEAD + q, p.samples * p.max_tokens_per_sample]
@@ -96,7 +96,7 @@ def _one_problem(q: int, p: SearchParams, judged: bool, judge_max_tokens: int) -
     return teacher + judge
 
 
-def estimate(problems: list[Problem], p: SearchParams, judged: bool, judge_max_tokens: int) -> Estimate:
+def estimate(problems: list[Problem], p: SearchConfig, judged: bool, judge_max_tokens: int) -> Estimate:
     """Upper bound over all `problems` (a search stops earlier when it solves a problem)."""
     sums = [0] * 6
     for prob in problems:

@@ -27,25 +27,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rft.config import NON_SEMANTIC, GenerateConfig
 from rft.console import err, out
 from rft.errors import ConfigError, RftError, StorageError
 from rft.generate.card import generate_card
+from rft.generate.config import NON_SEMANTIC, GenerateConfig
 from rft.generate.estimate import estimate
 from rft.generate.labels import fill_values
 from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
 from rft.generate.render import render
-from rft.generate.search import Searcher, SearchParams, SearchResult
+from rft.generate.search import Searcher, SearchResult
+from rft.problems.testsplits import BenchmarkTestSplit
 from rft.redaction import REDACTED
 from rft.schemas import Outcome, Problem, Record, RecordCounts
 from rft.teachers.base import Completion, Teacher
+from rft.teachers.config import TeacherConfig
 from rft.teachers.errors import TeacherRefused
 from rft.teachers.http import short
 from rft.teachers.ping import preflight
 from rft.verify.steps import JudgePrompt, make_validator
 
-TeacherFactory = Callable[[str, GenerateConfig, Path | None], Teacher]
+TeacherFactory = Callable[[str, TeacherConfig, Path | None], Teacher]
+ContentCheck = Callable[[str, list[str]], BenchmarkTestSplit | None]
+"""(source, questions) -> the benchmark test split they are, by content (the CLI passes the
+decontamination fingerprints' check from `rft.validate.testdata`: generate does not import validate)."""
 
 # After this many problems in a row failed for an outage (no problem finished in between), no new
 # problem is started: a dead server costs a few problems' retries, not the whole run's.
@@ -66,27 +71,6 @@ class GenerateOutcome:
     interrupted: bool = False
 
 
-def search_params(cfg: GenerateConfig) -> SearchParams:
-    p = SearchParams(
-        strategy=cfg.strategy,
-        branches=cfg.branches,
-        beam_width=cfg.beam_width,
-        samples=cfg.samples,
-        threshold=cfg.threshold,
-        temperature=cfg.temperature,
-        max_tokens_per_step=cfg.max_tokens_per_step,
-        max_tokens_per_sample=cfg.max_tokens_per_sample,
-        max_depth=cfg.max_depth,
-        max_nodes=cfg.max_nodes,
-        max_backtracks=cfg.max_backtracks,
-        max_tokens_per_problem=cfg.max_tokens_per_problem,
-        seed=cfg.seed,
-        reflect=cfg.reflect,
-    )
-    p.check()
-    return p
-
-
 def default_name(source: str, shard: tuple[int, int] | None = None) -> str:
     """A dataset name derived from the problem source: `demo`, `gsm8k-train`, `openai-gsm8k`;
     a shard gets its own name (`gsm8k-train-shard0of4`) so the parts can be merged."""
@@ -101,58 +85,56 @@ def default_name(source: str, shard: tuple[int, int] | None = None) -> str:
     return f"{base}-shard{shard[0]}of{shard[1]}" if shard else base
 
 
-def _make_teacher(spec: str, cfg: GenerateConfig, cache_path: Path | None) -> Teacher:
-    from rft.teachers import TeacherOptions, make_teacher
+def _make_teacher(spec: str, options: TeacherConfig, cache_path: Path | None) -> Teacher:
+    from rft.teachers import make_teacher
 
-    opts = TeacherOptions(
-        base_url=cfg.base_url,
-        api_key_env=cfg.api_key_env,
-        concurrency=max(cfg.concurrency * max(cfg.branches, cfg.samples), 1),
-        rpm=cfg.rpm,
-        tpm=cfg.tpm,
-        timeout_s=cfg.timeout_s,
-        max_retries=cfg.max_retries,
-        max_retry_wait_s=cfg.max_retry_wait_s,
-        cache_path=cache_path,
-        prices_file=cfg.prices_file,
-        device=cfg.device,
-        dtype=cfg.dtype,
-        reasoning_effort=cfg.reasoning_effort,
-    )
-    return make_teacher(spec, opts)
+    return make_teacher(spec, options.model_copy(update={"cache_path": cache_path}))
 
 
-def load(cfg: GenerateConfig) -> tuple[list[Problem], str | None]:
+def _request_limits(cfg: GenerateConfig, options: TeacherConfig) -> TeacherConfig:
+    """A teacher's requests in flight: enough for every problem in flight to fan out (branches or
+    samples at once), unless its config section sets them."""
+    if "concurrency" in options.model_fields_set:
+        return options
+    fanout = max(cfg.search.branches, cfg.search.samples)
+    return options.model_copy(update={"concurrency": max(cfg.concurrency * fanout, 1)})
+
+
+def load(cfg: GenerateConfig, content_check: ContentCheck | None = None) -> tuple[list[Problem], str | None]:
+    """The problems and the source's fingerprint. A known benchmark test split (by Hub id and split
+    or by file bytes) is refused or warned about; `content_check` also looks at the questions."""
     from rft.problems import load_problems, source_fingerprint
     from rft.problems.parse import parse_source
     from rft.problems.testsplits import known_test_split
-    from rft.validate.testdata import test_items_in
 
     def gate(test_split):  # a benchmark's test data: refused, or allowed with a warning
-        if test_split and not cfg.allow_test_split:
+        if test_split and not cfg.problems.allow_test_split:
             raise ConfigError(test_split.refusal())
         if test_split:
             err.print(test_split.warning(), soft_wrap=True, markup=False)
 
-    spec = parse_source(cfg.problems)
+    spec = parse_source(cfg.problems.problems)
     known = known_test_split(spec)  # by Hub id and split, or by file bytes: before any download
     gate(known)
 
     selection = dict(
-        preset=cfg.preset,
-        fields=cfg.fields,
-        limit=cfg.limit,
-        shuffle=cfg.shuffle,
-        seed=cfg.seed,
-        shard=cfg.shard_tuple(),
+        preset=cfg.problems.preset,
+        fields=cfg.problems.fields,
+        limit=cfg.problems.limit,
+        shuffle=cfg.problems.shuffle,
+        seed=cfg.search.seed,
+        shard=cfg.problems.shard_tuple(),
     )
     warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
-    problems = load_problems(cfg.problems, **selection, on_duplicate_id=cfg.on_duplicate_id, warn=warn)
+    problems = load_problems(
+        cfg.problems.problems, **selection, on_duplicate_id=cfg.problems.on_duplicate_id, warn=warn
+    )
     if not problems:
-        raise ConfigError(f"--problems: no problems in {cfg.problems}")
-    if known is None and spec.kind != "builtin":  # by content: a subset or a copy of a test set
-        gate(test_items_in(cfg.problems, [p.question for p in problems]))
-    fp = source_fingerprint(cfg.problems, **selection)
+        raise ConfigError(f"--problems: no problems in {cfg.problems.problems}")
+    # by content: a subset or a copy of a test set
+    if content_check is not None and known is None and spec.kind != "builtin":
+        gate(content_check(cfg.problems.problems, [p.question for p in problems]))
+    fp = source_fingerprint(cfg.problems.problems, **selection)
     return problems, fp
 
 
@@ -167,31 +149,40 @@ def problems_fingerprint(problems: list[Problem]) -> str:
 
 def choose_validator(cfg: GenerateConfig, problems: list[Problem]) -> str:
     has_gold = any(p.answer for p in problems)
-    name = cfg.validator or ("composite" if has_gold else "judge")
+    name = cfg.search.validator or ("composite" if has_gold else "judge")
     if name == "answer" and not has_gold:
         raise ConfigError("--validator answer needs gold answers, and these problems have none")
     return name
 
 
 def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> None:
-    p = search_params(cfg)
-    est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.judge_max_tokens)
-    judge = cfg.judge or cfg.teacher
+    p = cfg.search
+    est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.search.judge_max_tokens)
+    judge = (cfg.judge or cfg.teacher).spec
     out.print(f"problems: {est.problems}", soft_wrap=True)
-    out.print(f"strategy: {cfg.strategy}  validator: {validator}  teacher: {cfg.teacher}", soft_wrap=True)
+    out.print(
+        f"strategy: {cfg.search.strategy}  validator: {validator}  teacher: {cfg.teacher.spec}",
+        soft_wrap=True,
+    )
     out.print(
         f"upper bound: {est.calls:,} calls, {est.prompt_tokens:,} prompt tokens, "
         f"{est.completion_tokens:,} completion tokens",
         soft_wrap=True,
     )
     parts = [
-        ("teacher", cfg.teacher, est.teacher_prompt_tokens, est.teacher_completion_tokens, est.teacher_calls)
+        (
+            "teacher",
+            cfg.teacher.spec,
+            est.teacher_prompt_tokens,
+            est.teacher_completion_tokens,
+            est.teacher_calls,
+        )
     ]
     if est.judge_calls:
         parts.append(("judge", judge, est.judge_prompt_tokens, est.judge_completion_tokens, est.judge_calls))
     total: float | None = 0.0
     for role, spec, pt, ct, calls in parts:
-        usd = _cost_bound(spec, cfg.prices_file, pt, ct)
+        usd = _cost_bound(spec, cfg.teacher.prices_file, pt, ct)
         shown = "unknown (no price; give one with --prices-file)" if usd is None else f"${usd:,.4f}"
         if spec.startswith("local:"):
             shown = "$0 (local model)"
@@ -232,19 +223,21 @@ def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator:
         stop_reason=res.stop_reason,
     )
     meta = {
-        "strategy": cfg.strategy,
+        "strategy": cfg.search.strategy,
         "validator": validator,
-        "teacher": cfg.teacher,
-        "reflect": cfg.reflect,
-        "threshold": cfg.threshold,
+        "teacher": cfg.teacher.spec,
+        "reflect": cfg.search.reflect,
+        "threshold": cfg.search.threshold,
         **res.metadata,
     }
     if cfg.judge:
-        meta["judge"] = cfg.judge
+        meta["judge"] = cfg.judge.spec
     fill_values(res.trace, problem.answer, problem.domain.value)
     rec = Record(problem=problem, trace=res.trace, outcome=outcome, metadata=meta)
-    rec.messages = render(rec, cfg.render, cfg.seed, cfg.max_wrong_per_node, system=cfg.system)
-    rec.render = cfg.render
+    rec.messages = render(
+        rec, cfg.output.render, cfg.search.seed, cfg.output.max_wrong_per_node, system=cfg.output.system
+    )
+    rec.render = cfg.output.render
     return rec
 
 
@@ -281,6 +274,7 @@ class GenerateRun:
         *,
         resume: str | None = None,
         teacher_factory: TeacherFactory | None = None,
+        content_check: ContentCheck | None = None,
         progress: bool = True,
         problems: list[Problem] | None = None,
         seal_partial: bool = False,
@@ -290,15 +284,16 @@ class GenerateRun:
         self.command = command
         self.resume = resume
         self.teacher_factory = teacher_factory or _make_teacher
+        self.content_check = content_check
         self.progress = progress
-        self.problems = problems  # given directly (Python API) instead of loaded from cfg.problems
+        self.problems = problems  # given directly (Python API) instead of loaded from cfg.problems.problems
         self.run_id: str | None = None
 
     def execute(self, dry: bool = False) -> GenerateOutcome | None:
         from rft.store import Store
 
         cfg = self.cfg
-        store = Store(cfg.out)
+        store = Store(cfg.output.out)
         run = None
         if self.resume:
             run = store.find_run(self.resume)
@@ -307,12 +302,11 @@ class GenerateRun:
                 raise ConfigError(f"--resume: run {self.resume} has no saved config")
             # how fast and where it runs may change on resume: --concurrency, --out, and any other
             # non-semantic option given now (--timeout, --max-retry-wait, ...); what it produces may not
-            keep = {
-                k: getattr(cfg, k) for k in {"concurrency", "out"} | (cfg.model_fields_set & NON_SEMANTIC)
-            }
+            now = cfg.flat()
+            keep = {k: now[k] for k in {"concurrency", "out"} | (cfg.flags_given() & NON_SEMANTIC)}
             for key, value in saved.items():  # secrets were never saved: they must be given again
                 if isinstance(value, str) and REDACTED in value:
-                    given = getattr(cfg, key, None)
+                    given = now.get(key)
                     if not isinstance(given, str) or REDACTED in given:
                         flag = "--" + key.replace("_", "-")
                         raise ConfigError(
@@ -322,32 +316,32 @@ class GenerateRun:
                     keep[key] = given
             cfg = self.cfg = GenerateConfig.model_validate({**saved, **keep})
             self.command = list(run.meta.get("command") or self.command)
-        prompts = PromptSet.load(cfg.prompt_template)
-        self.judge_prompt = JudgePrompt.load(cfg.judge_template)  # read now: a bad template fails first
-        params = search_params(cfg)
+        prompts = PromptSet.load(cfg.search.prompt_template)
+        self.judge_prompt = JudgePrompt.load(cfg.search.judge_template)  # a bad template fails first
+        params = cfg.search
         if self.problems is not None:
             problems, fingerprint = self.problems, problems_fingerprint(self.problems)
         else:
-            problems, fingerprint = load(cfg)
+            problems, fingerprint = load(cfg, self.content_check)
         validator_name = choose_validator(cfg, problems)
-        name = cfg.name or default_name(cfg.problems, cfg.shard_tuple())
+        name = cfg.output.name or default_name(cfg.problems.problems, cfg.problems.shard_tuple())
         from rft.store.refs import check_name
 
         check_name(name)  # the same rule in a dry run as in a real one
         if dry:
-            out.print(f"dataset: {name} (under {cfg.out})", soft_wrap=True, markup=False)
+            out.print(f"dataset: {name} (under {cfg.output.out})", soft_wrap=True, markup=False)
             dry_run(cfg, problems, validator_name)
             return None
         if run is None:
             meta = {
-                "config": cfg.model_dump(mode="json"),
+                "config": cfg.flat(),
                 "command": self.command,
                 "source_fingerprint": fingerprint,
             }
             if self.teacher_factory is _make_teacher:  # a bad spec is an error before anything is written
                 from rft.teachers import parse_spec
 
-                for spec in filter(None, (cfg.teacher, cfg.judge)):
+                for spec in filter(None, (cfg.teacher.spec, cfg.judge and cfg.judge.spec)):
                     parse_spec(spec)
             run_id = f"gen-{cfg.identity(fingerprint)}"
             fresh = not store.runs(name) or all(r.id != run_id for r in store.runs(name))
@@ -375,13 +369,18 @@ class GenerateRun:
 
     async def _run(self, store, run, name, problems, fingerprint, validator_name, prompts, params):
         cfg = self.cfg
-        teacher = self.teacher_factory(cfg.teacher, cfg, run.cache_path)
-        judge = self.teacher_factory(cfg.judge, cfg.for_judge(), run.cache_path) if cfg.judge else teacher
+        teacher = self.teacher_factory(cfg.teacher.spec, _request_limits(cfg, cfg.teacher), run.cache_path)
+        judge_cfg = cfg.for_judge()
+        judge = (
+            self.teacher_factory(judge_cfg.spec, _request_limits(cfg, judge_cfg), run.cache_path)
+            if judge_cfg
+            else teacher
+        )
         try:
             await preflight(teacher)
             if judge is not teacher:
                 await preflight(judge)
-            validator = make_validator(validator_name, judge, self.judge_prompt, cfg.judge_max_tokens)
+            validator = make_validator(validator_name, judge, self.judge_prompt, cfg.search.judge_max_tokens)
             outcome = await self._search_all(
                 store, run, name, problems, fingerprint, validator_name, teacher, validator, prompts, params
             )
@@ -422,10 +421,10 @@ class GenerateRun:
             if c.cost_usd is None:
                 spent["unknown"] = True
                 totals.add_cost(None)
-                if cfg.max_cost_usd is not None and not warned["cost"]:
+                if cfg.search.max_cost_usd is not None and not warned["cost"]:
                     warned["cost"] = True
                     err.print(
-                        f"warning: the price of {c.model or cfg.teacher} is unknown; --max-cost-usd cannot be enforced"
+                        f"warning: the price of {c.model or cfg.teacher.spec} is unknown; --max-cost-usd cannot be enforced"
                     )
             else:
                 spent["usd"] += c.cost_usd
@@ -434,7 +433,7 @@ class GenerateRun:
         def run_guard() -> str | None:
             if stop_reason["reason"]:
                 return stop_reason["reason"]
-            if cfg.max_cost_usd is not None and spent["usd"] >= cfg.max_cost_usd:
+            if cfg.search.max_cost_usd is not None and spent["usd"] >= cfg.search.max_cost_usd:
                 stop_reason["reason"] = "max_cost_usd"
                 return "max_cost_usd"
             return None
@@ -535,18 +534,18 @@ class GenerateRun:
             "mean_backtracks": round(tally.backtracks / n, 4) if n else 0.0,
             "teacher_calls": tally.teacher_calls,
         }
-        if cfg.strategy == "sample":
+        if cfg.search.strategy == "sample":
             counts["samples"] = sum(r.metadata.get("samples", 0) for r in records)
             counts["samples_correct"] = sum(r.metadata.get("samples_correct", 0) for r in records)
         cost = None if tally.cost_usd is None else round(tally.cost_usd, 6)
         validator_desc = validator_name + (
-            f" (judge {cfg.judge or cfg.teacher})" if validator_name != "answer" else ""
+            f" (judge {(cfg.judge or cfg.teacher).spec})" if validator_name != "answer" else ""
         )
         manifest = {
             "stage": "generate",
-            "config": cfg.model_dump(mode="json"),
+            "config": cfg.flat(),
             "command": self.command,
-            "teacher": cfg.teacher,
+            "teacher": cfg.teacher.spec,
             "validator": validator_desc,
             "counts": counts,
             "tokens_in": tally.tokens_in,
@@ -555,8 +554,8 @@ class GenerateRun:
             "source_fingerprint": fingerprint,
             "metadata": {
                 "run_id": run.id,
-                "strategy": cfg.strategy,
-                "render": cfg.render,
+                "strategy": cfg.search.strategy,
+                "render": cfg.output.render,
                 "stopped": stopped,
                 "complete": n == len(problems),
             },

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rft.errors import ConfigError
 from rft.generate.blame import blame_by_critique, parse_reflection
+from rft.generate.config import SearchConfig
 from rft.generate.echo import echo_reason
 from rft.generate.labels import answer_correct
 from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
@@ -26,50 +26,6 @@ from rft.teachers.base import Completion, Teacher
 from rft.verify.arithmetic import false_equation
 from rft.verify.grader import check_answer
 from rft.verify.steps import Candidate, Judgement, StepValidator
-
-STRATEGIES = ("dfs", "beam", "best-first", "sample")
-REFLECT = ("teacher", "critique", "none")
-
-
-@dataclass
-class SearchParams:
-    strategy: str = "dfs"
-    branches: int = 3
-    beam_width: int = 2
-    samples: int = 4
-    threshold: float = 0.5
-    temperature: float = 0.8
-    max_tokens_per_step: int = 128
-    max_tokens_per_sample: int = 512
-    max_depth: int = 8
-    max_nodes: int = 64
-    max_backtracks: int = 8
-    max_tokens_per_problem: int | None = None
-    seed: int = 0
-    # where a backtrack's reason comes from: the judge's critiques plus, when nothing else explains a
-    # wrong final answer, a self-check the teacher writes (teacher); critiques only; or none at all
-    reflect: str = "teacher"
-
-    def check(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(
-                f"--strategy: unknown strategy {self.strategy!r} (choose from {', '.join(STRATEGIES)})"
-            )
-        if self.reflect not in REFLECT:
-            raise ConfigError(f"--reflect: unknown value {self.reflect!r} (choose from {', '.join(REFLECT)})")
-        for flag, value, low in (
-            ("--branches", self.branches, 1),
-            ("--beam-width", self.beam_width, 1),
-            ("--samples", self.samples, 1),
-            ("--max-depth", self.max_depth, 1),
-            ("--max-nodes", self.max_nodes, 1),
-            ("--max-backtracks", self.max_backtracks, 0),
-            ("--max-tokens-per-step", self.max_tokens_per_step, 1),
-        ):
-            if value < low:
-                raise ConfigError(f"{flag} must be >= {low}, got {value}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be in [0, 1], got {self.threshold}")
 
 
 @dataclass
@@ -107,11 +63,10 @@ class Searcher:
         teacher: Teacher,
         validator: StepValidator,
         prompts: PromptSet,
-        params: SearchParams,
+        params: SearchConfig,
         run_guard: Callable[[], str | None] | None = None,
         on_usage: Callable[[Completion], None] | None = None,
     ) -> None:
-        params.check()
         self.teacher = teacher
         self.validator = validator
         self.prompts = prompts

@@ -9,15 +9,15 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rft.teachers.base import Completion, Teacher, UsageTotals
+from rft.teachers.config import TeacherConfig
 from rft.teachers.factory import make_teacher, parse_spec
-from rft.teachers.options import TeacherOptions
 from rft.teachers.prices import Price, price_for, price_of
 
 __all__ = [
     "Completion",
     "Price",
     "Teacher",
-    "TeacherOptions",
+    "TeacherConfig",
     "UsageTotals",
     "make_teacher",
     "parse_spec",

@@ -13,8 +13,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from rft.errors import TeacherError
 from rft.teachers.base import ChatRequest, Completion, UsageTotals
 from rft.teachers.cache import ResponseCache, cache_key
+from rft.teachers.config import TeacherConfig
 from rft.teachers.errors import TeacherUnavailable, TransientError, status_label
-from rft.teachers.options import TeacherOptions
 from rft.teachers.prices import Price, price_of
 from rft.teachers.ratelimit import RateLimiter
 
@@ -29,7 +29,7 @@ class ManagedTeacher(ABC):
     provider: str = ""
     supports_n: bool = True  # flipped off once a server answers with fewer choices than asked
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions, base_url: str | None = None):
+    def __init__(self, spec: str, model: str, options: TeacherConfig, base_url: str | None = None):
         self.spec = spec
         self.model = model
         self.options = options

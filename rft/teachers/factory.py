@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rft.errors import TeacherError
 from rft.teachers.base import Teacher
-from rft.teachers.options import TeacherOptions
+from rft.teachers.config import TeacherConfig
 
 PROVIDERS = ("openai", "anthropic", "local")
 
@@ -26,9 +26,9 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider, model
 
 
-def make_teacher(spec: str, options: TeacherOptions | None = None) -> Teacher:
+def make_teacher(spec: str, options: TeacherConfig | None = None) -> Teacher:
     """Build a teacher; every problem with the spec, key or model is raised here, before a run starts."""
-    options = options or TeacherOptions()
+    options = options or TeacherConfig()
     provider, model = parse_spec(spec)
     spec = f"{provider}:{model}"
     if provider == "openai":

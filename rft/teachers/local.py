@@ -12,9 +12,9 @@ from typing import Any
 from rft.errors import TeacherError
 from rft.teachers.base import ChatRequest, Completion
 from rft.teachers.batching import BatchGenerator, Row
+from rft.teachers.config import TeacherConfig
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.local_model import pick_device, pick_dtype, resolve_local_model
-from rft.teachers.options import TeacherOptions
 
 __all__ = ["LocalTeacher", "load_model", "resolve_local_model"]
 
@@ -47,7 +47,7 @@ def _gen_key(path: Path, device: str, dtype: Any) -> tuple[str, str, str]:
     return (str(path), device, str(dtype))
 
 
-def _shared_generator(path: Path, device: str, dtype: Any, options: TeacherOptions) -> BatchGenerator:
+def _shared_generator(path: Path, device: str, dtype: Any, options: TeacherConfig) -> BatchGenerator:
     """One batch generator per loaded model, shared by every teacher on it (e.g. generator and judge),
     so their requests land in the same batches instead of competing generate calls."""
     key = _gen_key(path, device, dtype)
@@ -66,7 +66,7 @@ class LocalTeacher(ManagedTeacher):
     provider = "local"
     supports_n = True
 
-    def __init__(self, spec: str, name: str, options: TeacherOptions):
+    def __init__(self, spec: str, name: str, options: TeacherConfig):
         path = resolve_local_model(name)
         super().__init__(spec, name, options, base_url=None)
         self.path = path

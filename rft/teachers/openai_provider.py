@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from rft.teachers.base import ChatRequest, Completion
+from rft.teachers.config import TeacherConfig
 from rft.teachers.errors import TransientError
 from rft.teachers.http import (
     classify,
@@ -24,7 +25,6 @@ from rft.teachers.http import (
     short,
     timed_out,
 )
-from rft.teachers.options import TeacherOptions
 from rft.teachers.remote import RemoteTeacher
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -77,7 +77,7 @@ class OpenAITeacher(RemoteTeacher):
     key_env_default = "OPENAI_API_KEY"
     no_key_hint = " (or use --base-url for a local server)"
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions):
+    def __init__(self, spec: str, model: str, options: TeacherConfig):
         super().__init__(spec, model, options)
         self.transport = DEFAULT_TRANSPORT if options.transport == "auto" else options.transport
         self._max_tokens_field = "max_completion_tokens" if self.official else "max_tokens"

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from rft.errors import RftError, TeacherError
 from rft.teachers.base import Completion, Teacher
+from rft.teachers.config import TeacherConfig
 from rft.teachers.factory import make_teacher
-from rft.teachers.options import TeacherOptions
 
 PING_MESSAGES = [{"role": "user", "content": "What is 2 + 3? Answer with the number only."}]
 PREFLIGHT_MESSAGES = [{"role": "user", "content": "Reply with OK."}]
@@ -41,7 +41,7 @@ class PingResult(BaseModel):
     finish_reason: str | None
 
 
-async def _ping(spec: str, options: TeacherOptions, n: int, max_tokens: int) -> PingResult:
+async def _ping(spec: str, options: TeacherConfig, n: int, max_tokens: int) -> PingResult:
     teacher = make_teacher(spec, options)
     try:
         t0 = time.perf_counter()
@@ -67,5 +67,5 @@ async def _ping(spec: str, options: TeacherOptions, n: int, max_tokens: int) -> 
         await teacher.aclose()
 
 
-def ping(spec: str, options: TeacherOptions, n: int = 2, max_tokens: int = 8) -> PingResult:
+def ping(spec: str, options: TeacherConfig, n: int = 2, max_tokens: int = 8) -> PingResult:
     return asyncio.run(_ping(spec, options, n, max_tokens))

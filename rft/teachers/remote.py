@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rft.errors import TeacherError
+from rft.teachers.config import TeacherConfig
 from rft.teachers.engine import ManagedTeacher
 from rft.teachers.http import check_endpoint, read_key
-from rft.teachers.options import TeacherOptions
 
 
 class PerLoop:
@@ -50,7 +50,7 @@ class RemoteTeacher(ManagedTeacher):
     key_env_default = ""
     no_key_hint = ""  # added to the no-key error when no --api-key-env was given
 
-    def __init__(self, spec: str, model: str, options: TeacherOptions):
+    def __init__(self, spec: str, model: str, options: TeacherConfig):
         base_url = (options.base_url or os.environ.get(self.url_env) or self.vendor_url).rstrip("/")
         check_endpoint(spec, base_url, options.api_key_env)
         super().__init__(spec, model, options, base_url=base_url)

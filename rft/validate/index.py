@@ -12,7 +12,7 @@ from rft.validate.benchmarks import BenchSource, resolve_sources
 from rft.validate.decontam import Entry, EntryGrams, LexicalIndex, entry_grams, get_method
 
 if TYPE_CHECKING:
-    from rft.validate.run import ValidateConfig
+    from rft.validate.config import ValidateConfig
 
 
 @dataclass

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from rft import teachers
 from rft.errors import RftError, TeacherError
-from rft.teachers import Teacher, TeacherOptions
+from rft.teachers import Teacher, TeacherConfig
 from rft.teachers.ping import preflight
 
 if TYPE_CHECKING:
-    from rft.validate.run import ValidateConfig
+    from rft.validate.config import ValidateConfig
 
 JUDGE_PROMPT = (
     "Are these two problems the same problem, differing only in wording, names or numbers? "
@@ -45,7 +45,7 @@ class PairJudge:
     """The judge `spec` as a `JudgePairs` callable. The teacher is built on the first question (so a
     validation that asks nothing opens no cache) and closed with the context."""
 
-    def __init__(self, spec: str, options: TeacherOptions) -> None:
+    def __init__(self, spec: str, options: TeacherConfig) -> None:
         self.spec = spec
         self.options = options
         self._runner: asyncio.Runner | None = None

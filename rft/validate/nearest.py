@@ -7,6 +7,8 @@ import numpy as np
 
 TOP_K = 5
 SUSPECT = 0.80
+THRESHOLD = 0.85  # a cosine at or above it is the same problem (semantic flag)
+JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
 # Per-benchmark calibration of the judged band (with a judge only): a cosine that the top
 # 1 - CALIBRATION_QUANTILE of a benchmark's items reach to a *different* item of the same benchmark is
 # no evidence of sameness (MBPP's one-word template twins: "convert degrees to radians" / "radians to

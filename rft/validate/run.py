@@ -7,90 +7,24 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rft.errors import ConfigError, InputError
-from rft.redaction import redact, register_url_secrets
+from rft.redaction import redact
 from rft.schemas import Manifest, Record
 from rft.store import SealedVersion, Store
-from rft.teachers.http import check_env_name
-from rft.validate.benchmarks import parse_benchmarks
 from rft.validate.checks import check_answer_verdict, check_steps, check_trainable
-from rft.validate.decontam import get_method
+from rft.validate.config import ValidateConfig
 from rft.validate.dedup import find_duplicates
 from rft.validate.index import BenchmarkIndex, build_index
 from rft.validate.judge import JUDGE_CACHE, JudgePairs, check_judge, open_judge
 from rft.validate.lexical import lexical_flags
-from rft.validate.nearest import SUSPECT, TOP_K
 from rft.validate.records import parse_records
 from rft.validate.report import REPORT_FILE, Flag, Report
-from rft.validate.semantic import JUDGE_FLOOR, THRESHOLD, semantic_flags, split_weak
+from rft.validate.semantic import semantic_flags, split_weak
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class ValidateConfig:
-    benchmarks: list[str] = field(default_factory=lambda: parse_benchmarks(None))
-    method: str = "containment"
-    threshold: float | None = None  # None: the method's default
-    benchmark_dir: Path | None = None
-    benchmark_paths: dict[str, Path] = field(default_factory=dict)
-    semantic: bool = False
-    semantic_threshold: float = THRESHOLD
-    suspect_threshold: float = SUSPECT
-    judge_floor: float = JUDGE_FLOOR  # with a judge, the judged band starts at min(this, suspect_threshold)
-    top_k: int = TOP_K
-    judge: str | None = None
-    judge_base_url: str | None = None  # an OpenAI-compatible or Anthropic endpoint for the judge
-    judge_api_key_env: str | None = None  # NAME of the env var with the judge's key
-    dedup_threshold: float = 0.8
-    hub: bool = True
-    batch_size: int = 512
-    workers: int | None = None  # lexical stage processes; None: 2 from 20,000 records on
-    keep_unsolved: bool = False  # keep untrainable records (unsolved, incorrect, gold unchecked)
-
-    def __post_init__(self) -> None:
-        check_env_name("--judge-api-key-env", self.judge_api_key_env)
-        register_url_secrets(self.judge_base_url)
-        get_method(self.method)
-        if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
-        if not 0.0 < self.dedup_threshold <= 1.0:
-            raise ConfigError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
-        if not 0.0 < self.suspect_threshold <= self.semantic_threshold <= 1.0:
-            raise ConfigError("--semantic-threshold must be in (0, 1] and above the suspect threshold")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
-        if self.judge and not self.semantic:
-            raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
-        if (self.judge_base_url or self.judge_api_key_env) and not self.judge:
-            raise ConfigError("--judge-base-url and --judge-api-key-env need --judge SPEC")
-        if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
-            raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
-        for b, p in self.benchmark_paths.items():
-            if b not in self.benchmarks:
-                raise ConfigError(f"--benchmark-path {b}=...: {b} is not among --benchmarks")
-            if not Path(p).is_file():
-                raise InputError(f"--benchmark-path {b}: file not found: {p}")
-
-    def judge_options(self):
-        from rft.teachers import TeacherOptions
-
-        return TeacherOptions(base_url=self.judge_base_url, api_key_env=self.judge_api_key_env)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["benchmark_dir"] = str(self.benchmark_dir) if self.benchmark_dir else None
-        d["benchmark_paths"] = {k: str(v) for k, v in self.benchmark_paths.items()}
-        d["threshold"] = self.effective_threshold
-        return d
-
-    @property
-    def effective_threshold(self) -> float | None:
-        return self.threshold if self.threshold is not None else get_method(self.method).threshold
 
 
 def record_checks(

@@ -28,10 +28,8 @@ from rft.validate.report import Flag
 from rft.validate.views import benchmark_views, record_views
 
 if TYPE_CHECKING:
-    from rft.validate.run import ValidateConfig
+    from rft.validate.config import ValidateConfig
 
-THRESHOLD = 0.85
-JUDGE_FLOOR = 0.65  # where the judged band starts when a judge is given (SUSPECT without one)
 JUDGE_PER_RECORD = 3  # nearest items in the band asked about per record, nearest first
 
 

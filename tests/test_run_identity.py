@@ -1,0 +1,83 @@
+"""Run ids recorded from the code before configs were nested (commit f99fd42): the same options must
+give the same run id, so `rft generate` resumes runs started before the change."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import rft.generate.runner as runner_mod
+from rft.cli import app
+
+YAML = """\
+problems: data/gsm.jsonl
+strategy: beam
+branches: 4
+beam-width: 3
+limit: 20
+shard: 1/3
+shuffle: true
+fields:
+  question: problem
+  answer: solution
+teacher: openai:gpt-4o-mini
+rpm: 500
+"""
+TOML = """\
+[generate]
+problems = "demo"
+strategy = "sample"
+samples = 2
+validator = "answer"
+max_cost_usd = 1.5
+render = "think"
+temperature = 0.3
+"""
+# name -> (flags, id with source fingerprint "fp-test", id with no fingerprint)
+CASES = {
+    "defaults": (["--problems", "demo"], "38bfdaaadbd4", "71d218221021"),
+    "judge_reasoning_system": (
+        ["--problems", "demo", "--teacher", "openai:o3-mini", "--judge", "openai:gpt-4o-mini",
+         "--reasoning-effort", "low", "--base-url", "http://localhost:8000/v1", "--api-key-env", "MY_KEY",
+         "--system", "You are a careful tutor.", "--validator", "judge", "-k", "2", "--threshold", "0.6",
+         "--concurrency", "4", "--max-retries", "3"],
+        "65fbd87c6a6f",
+        "fcab32fbfa6d",
+    ),
+    "yaml_file_flags": (
+        ["--config", "gen.yaml", "--max-depth", "5", "--field", "id=uid", "--seed", "7", "--timeout", "30",
+         "--judge", "anthropic:claude-3-5-haiku", "--judge-base-url", "http://j/v1",
+         "--judge-api-key-env", "J_KEY", "--reflect", "critique"],
+        "92d0b7a19b6b",
+        "449022942c6f",
+    ),
+    "toml_file": (
+        ["--config", "gen.toml", "--system", "Be brief.", "--name", "mine", "--out", "elsewhere",
+         "--max-tokens-per-problem", "900", "--prompt-template", "tpl.txt", "--on-duplicate-id", "rename",
+         "--allow-test-split", "--preset", "gsm8k", "--prices-file", "./prices.yaml",
+         "--max-wrong-per-node", "1"],
+        "ca4041aa1f7a",
+        "d21a3a79e8c5",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_run_id_unchanged(case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gen.yaml").write_text(YAML)
+    (tmp_path / "gen.toml").write_text(TOML)
+    got = {}
+
+    class Capture:
+        def __init__(self, cfg, *a, **k):
+            self.cfg, self.run_id = cfg, None
+
+        def execute(self, dry=False):
+            got["ids"] = (self.cfg.identity("fp-test"), self.cfg.identity(None))
+
+    monkeypatch.setattr(runner_mod, "GenerateRun", Capture)
+    flags, with_fp, without_fp = CASES[case]
+    res = CliRunner().invoke(app, ["generate", *flags])
+    assert res.exit_code == 0, res.output
+    assert got["ids"] == (with_fp, without_fp)
