@@ -384,6 +384,7 @@ def test_the_judge_never_gets_the_teachers_reasoning_effort(tmp_path, monkeypatc
     """--reasoning-effort is for the teacher (e.g. an o-series model); a gpt-4o-mini judge would refuse
     it. The judge has its own TeacherConfig: the teacher's endpoint and limits, not its effort."""
     from rft.teachers import make_teacher
+    from rft.teachers.base import ChatRequest
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     flags = {"problems": "demo", "teacher": "openai:o3-mini", "judge": "openai:gpt-4o-mini"}
@@ -391,9 +392,9 @@ def test_the_judge_never_gets_the_teachers_reasoning_effort(tmp_path, monkeypatc
     judge = cfg.for_judge()
     assert judge.reasoning_effort is None and cfg.teacher.reasoning_effort == "low"
     assert judge.rpm == 50  # limits are still the teacher's
-    msgs = [{"role": "user", "content": "hi"}]
-    assert "reasoning_effort" not in make_teacher(judge.spec, judge).body(msgs, 1, 0.7, 8, None, None)
-    teacher_body = make_teacher(cfg.teacher.spec, cfg.teacher).body(msgs, 1, 0.7, 8, None, None)
+    req = ChatRequest([{"role": "user", "content": "hi"}], 1, 0.7, 8, None, None)
+    assert "reasoning_effort" not in make_teacher(judge.spec, judge).body(req)
+    teacher_body = make_teacher(cfg.teacher.spec, cfg.teacher).body(req)
     assert teacher_body["reasoning_effort"] == "low"
     own = load_config(GenerateConfig, None, {**flags, "judge_reasoning_effort": "minimal"}).for_judge()
     assert own.reasoning_effort == "minimal"
