@@ -437,3 +437,25 @@ def test_sealed_folder_loads_with_datasets_via_card_header(store: Store, tmp_pat
     assert len(ds) == 3 and ds[0]["schema_version"] == "1.0"
     assert ds[0]["problem"]["id"] == "p0" and ds[0]["messages"][0]["role"] == "user"
     assert [e["type"] for e in ds[0]["trace"]["events"]][:2] == ["expand", "select"]
+
+
+def test_generated_card_names_the_version_sealed_even_after_a_concurrent_seal(store: Store):
+    from functools import partial
+
+    from rft.generate.card import generate_card
+    from rft.generate.config import GenerateConfig
+
+    seal_n(store, "demo", 1)
+    records = make_records(2, prefix="q")
+    manifest = {"stage": "generate", "validator": "answer", "counts": {}, "metadata": {}}
+    card = partial(
+        generate_card,
+        records=records,
+        manifest=manifest,
+        cfg=GenerateConfig.model_validate(GenerateConfig.nest({"problems": "demo"})),
+    )  # prepared at v1
+    seal_n(store, "demo", 1)  # another process seals v2 in between
+    v3 = store.seal("demo", records, manifest=manifest, card=card)
+    assert v3.version == 3
+    text = (v3.path / "README.md").read_text()
+    assert "# demo (v3)" in text and "demo v3" in text and "(v2)" not in text

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import rft
 from rft.generate.config import GenerateConfig
 from rft.schemas import Manifest, Record
 from rft.store.card import default_card
-from rft.store.run import utc_now
 
 STRATEGY_TEXT = {
     "dfs": "depth-first search: descend into the best-ranked candidate step; backtrack to the next-best "
@@ -31,17 +29,8 @@ REFLECT_TEXT = {
 }
 
 
-def generate_card(
-    store, name: str, records: list[Record], manifest: dict[str, Any], cfg: GenerateConfig
-) -> str:
-    version = (store.latest(name) or 0) + 1
-    m = Manifest(
-        name=name,
-        version=version,
-        created_at=utc_now(),
-        rft_version=rft.__version__,
-        **{k: v for k, v in manifest.items() if k in Manifest.model_fields},
-    )
+def generate_card(m: Manifest, records: list[Record], manifest: dict[str, Any], cfg: GenerateConfig) -> str:
+    """The card of the sealed version `m` (the manifest sealing wrote, so it names the version sealed)."""
     counts = manifest["counts"]
     lines = [
         "",

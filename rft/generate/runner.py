@@ -17,6 +17,7 @@ defect; they differ only in that they do not trip the breaker that stops startin
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import shutil
@@ -568,7 +569,7 @@ class GenerateRun:
                 not_started=len(failures.not_started),
                 failure=failures.reason(),
             )
-        card = generate_card(store, name, records, manifest, cfg)
+        card = functools.partial(generate_card, records=records, manifest=manifest, cfg=cfg)
         sealed = store.seal(name, records, manifest=manifest, card=card, run=run)
         if sealed.reused:  # another process sealed this run first: its version, nothing new written
             out.print(f"run {run.id} was already sealed as {sealed.ref}; nothing to do")

@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,7 +330,7 @@ class Store:
         records: list[Record],
         *,
         manifest: dict[str, Any],
-        card: str | None = None,
+        card: str | Callable[[Manifest], str] | None = None,
         extra_files: dict[str, bytes | str] | None = None,
         run: Run | None = None,
         identity: dict[str, Any] | None = None,
@@ -498,7 +498,7 @@ class Store:
         version: int,
         records: list[Record],
         given: dict[str, Any],
-        card: str | None,
+        card: str | Callable[[Manifest], str] | None,
         extra: dict[str, bytes | str],
     ) -> Manifest:
         files: dict[str, FileEntry] = {}
@@ -513,7 +513,7 @@ class Store:
             w.write(line.encode("utf-8") + b"\n")
         files[DATA_FILE] = w.close(rows=True)
         m = self._build_manifest(name, version, records, given)
-        text = card if card is not None else default_card(m, records)
+        text = card(m) if callable(card) else card if card is not None else default_card(m, records)
         for fname, content in [(README, text), *extra.items()]:
             content = _redact_file(content)
             w = _HashingWriter(tmp / fname)
