@@ -479,7 +479,13 @@ class GenerateRun:
                 live.refresh(advance=1)
 
         with LiveProgress(len(problems), len(done), totals, enabled=self.progress) as live:
-            tasks = [asyncio.create_task(one(p, live)) for p in pending]
+            queue = iter(pending)  # concurrency workers pull problems: no task per problem up front
+
+            async def worker() -> None:
+                for problem in queue:
+                    await one(problem, live)
+
+            tasks = [asyncio.create_task(worker()) for _ in range(min(cfg.concurrency, len(pending)))]
             try:
                 await asyncio.gather(*tasks)
             except BaseException:

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,34 +193,36 @@ class Run:
     # --- reads ---
     def lines(self) -> list[dict[str, Any]]:
         """Every complete line, in order. A torn last line is skipped; a broken line elsewhere is an error."""
+        return list(self.iter_lines())
+
+    def iter_lines(self) -> Iterator[dict[str, Any]]:
+        """`lines()` one at a time, read as a stream: memory stays flat however long the run is."""
         p = self.events_path
         try:
-            raw = p.read_bytes()
+            fh = open(p, "rb")  # noqa: SIM115
         except FileNotFoundError:
-            return []
-        parts = raw.split(b"\n")
-        torn = parts.pop()  # b"" when the file ends with a newline
-        del torn  # an unterminated last line was cut short by a killed writer: ignore it
-        out = []
-        for lineno, part in enumerate(parts, start=1):
-            if not part.strip():
-                continue
-            try:
-                obj = json.loads(part)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{p}:{lineno}: malformed JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict) or "type" not in obj:
-                raise InputError(f"{p}:{lineno}: expected an object with a 'type' field")
-            obj["_line"] = lineno
-            out.append(obj)
-        return out
+            return
+        with fh:
+            for lineno, part in enumerate(fh, start=1):
+                if not part.endswith(b"\n"):
+                    return  # an unterminated last line was cut short by a killed writer: ignore it
+                if not part.strip():
+                    continue
+                try:
+                    obj = json.loads(part)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{p}:{lineno}: malformed JSON ({exc.msg})") from exc
+                if not isinstance(obj, dict) or "type" not in obj:
+                    raise InputError(f"{p}:{lineno}: expected an object with a 'type' field")
+                obj["_line"] = lineno
+                yield obj
 
     def records(self) -> list[Record]:
         """Finished records in append order; the first record of a problem id wins, except that a
         failure recorded by an older rft (`outcome.error`) gives way to a later retry that finished."""
         seen: dict[str, int] = {}
         out: list[Record] = []
-        for obj in self.lines():
+        for obj in self.iter_lines():
             if obj["type"] != "record":
                 continue
             try:
@@ -243,7 +246,7 @@ class Run:
         """Problem ids already finished (for resume); reads ids without validating whole records.
         A failure recorded as a record by an older rft (`outcome.error` set) is not finished."""
         ids: set[str] = set()
-        for obj in self.lines():
+        for obj in self.iter_lines():
             if obj["type"] == "record":
                 try:
                     pid = obj["record"]["problem"]["id"]
