@@ -440,43 +440,41 @@ class GenerateRun:
             return None
 
         searcher = Searcher(teacher, validator, prompts, params, run_guard=run_guard, on_usage=on_usage)
-        sem = asyncio.Semaphore(cfg.concurrency)
         if done:
             err.print(f"resuming run {run.id}: {len(done)} of {len(problems)} problems already done")
 
         async def one(problem: Problem, live: LiveProgress) -> None:
-            async with sem:
-                if run_guard():
-                    return
-                if outages_in_a_row[0] >= OUTAGE_BREAKER:  # the teacher is down: start nothing new
-                    failures.not_started.append(problem.id)
-                    return
-                try:
-                    res = await searcher.run(problem)
-                except StorageError:  # a full disk is no failed problem: the run stops, nothing recorded
-                    raise
-                except RftError as exc:  # an outage or a refusal: an event, never a record
-                    refused = isinstance(exc, TeacherRefused)
-                    message = short(exc, 500)  # one line, secrets scrubbed
-                    failures.errors[problem.id] = message
-                    run.append_event(
-                        "problem_failed",
-                        {"problem": problem.id, "kind": "refused" if refused else "outage", "error": message},
-                    )
-                    if not refused:
-                        outages_in_a_row[0] += 1
-                    totals.failed += 1
-                    live.refresh()
-                    return
-                if res.stop_reason == stop_reason["reason"] and res.stop_reason is not None:
-                    return  # cut short by the run-wide budget: not finished, not recorded
-                outages_in_a_row[0] = 0
-                rec = _record(problem, res, cfg, validator_name)
-                run.append_record(rec)
-                totals.done += 1
-                totals.solved += rec.outcome.solved
-                totals.backtracks += rec.outcome.backtracks
-                live.refresh(advance=1)
+            if run_guard():
+                return
+            if outages_in_a_row[0] >= OUTAGE_BREAKER:  # the teacher is down: start nothing new
+                failures.not_started.append(problem.id)
+                return
+            try:
+                res = await searcher.run(problem)
+            except StorageError:  # a full disk is no failed problem: the run stops, nothing recorded
+                raise
+            except RftError as exc:  # an outage or a refusal: an event, never a record
+                refused = isinstance(exc, TeacherRefused)
+                message = short(exc, 500)  # one line, secrets scrubbed
+                failures.errors[problem.id] = message
+                run.append_event(
+                    "problem_failed",
+                    {"problem": problem.id, "kind": "refused" if refused else "outage", "error": message},
+                )
+                if not refused:
+                    outages_in_a_row[0] += 1
+                totals.failed += 1
+                live.refresh()
+                return
+            if res.stop_reason == stop_reason["reason"] and res.stop_reason is not None:
+                return  # cut short by the run-wide budget: not finished, not recorded
+            outages_in_a_row[0] = 0
+            rec = _record(problem, res, cfg, validator_name)
+            run.append_record(rec)
+            totals.done += 1
+            totals.solved += rec.outcome.solved
+            totals.backtracks += rec.outcome.backtracks
+            live.refresh(advance=1)
 
         with LiveProgress(len(problems), len(done), totals, enabled=self.progress) as live:
             queue = iter(pending)  # concurrency workers pull problems: no task per problem up front
