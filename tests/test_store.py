@@ -452,7 +452,7 @@ def test_generated_card_names_the_version_sealed_even_after_a_concurrent_seal(st
         generate_card,
         records=records,
         manifest=manifest,
-        cfg=GenerateConfig.model_validate(GenerateConfig.nest({"problems": "demo"})),
+        cfg=GenerateConfig(problems="demo"),
     )  # prepared at v1
     seal_n(store, "demo", 1)  # another process seals v2 in between
     v3 = store.seal("demo", records, manifest=manifest, card=card)
