@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
-from rft.errors import ConfigError
+from rft.errors import ConfigError, RftError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,6 +141,24 @@ class StageConfig(BaseModel):
             flat[name] = value
         return flat
 
+    def resolved(self) -> dict[str, Any]:
+        """The config as a config file holds it: every field under its flat name (what manifests
+        record), and the settings of a part that have no flat name, where they were set, in the
+        part's section. `load_config` gives back an equal config."""
+        data = self.flat()
+        named = {f.path for f in flat_fields(type(self)).values()}
+        for attr in _part_attrs(type(self)):
+            sub = getattr(self, attr)
+            if isinstance(sub, BaseModel):
+                rest = {
+                    k: v
+                    for k, v in sub.model_dump(mode="json", exclude_unset=True).items()
+                    if (attr, k) not in named
+                }
+                if rest:
+                    data[attr] = rest
+        return data
+
     def flags_given(self) -> set[str]:
         """Flat names of the fields that were set (by a file or a flag), not left at their default."""
         given = set()
@@ -182,17 +200,23 @@ def load_config(
     model: type[M], file: str | Path | None, flags: dict[str, Any], defaults: dict[str, Any] | None = None
 ) -> M:
     """`model` from a command's own `defaults` (flat keys), then a config file's values, then the
-    flags that were given (not None). Errors are one line naming the flag and where the value came from."""
+    flags that were given (not None). Errors are one line naming the flag and where its value came
+    from (the file or the command line)."""
     nest = getattr(model, "nest", lambda d: d)
     data: dict[str, Any] = {}
-    layers = [defaults or {}, read_config_file(file, getattr(model, "SECTION", None)) if file else {}, flags]
-    for layer in layers:
+    origins: dict[tuple[str, ...], str] = {}  # nested path -> the file or "command line"
+    file_layer = read_config_file(file, getattr(model, "SECTION", None)) if file else {}
+    layers = [("default", defaults or {}), (str(file), file_layer), ("command line", flags)]
+    for origin, layer in layers:
         for key, value in nest({k: v for k, v in layer.items() if v is not None}).items():
             if isinstance(value, dict) and isinstance(data.get(key), dict) and key in _part_attrs(model):
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-    origin = str(file) if file else "command line"
+            if isinstance(value, dict) and key in _part_attrs(model):
+                origins.update({(key, str(k)): origin for k in value})
+            origins[(key,)] = origin
+    fallback = str(file) if file else "command line"
     required = [f for f in flat_fields(model).values() if f.info.is_required()]
     for f in required:
         if _get(data, f.path) is None:
@@ -200,21 +224,61 @@ def load_config(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise config_error(model, exc, origin) from exc
+        raise config_error(model, exc, fallback, origins) from exc
+    except RftError as exc:  # a check of the config's own ("--limit: must be >= 0"): name the file
+        where = _origin_of_message(model, str(exc), origins)
+        if file and where == str(file):
+            raise type(exc)(f"{exc} ({file})") from exc
+        raise
 
 
-def config_error(model: type[BaseModel], exc: ValidationError, origin: str) -> ConfigError:
-    """The first error of a validation as one line: `--flag (origin): message`."""
+def config_error(
+    model: type[BaseModel],
+    exc: ValidationError,
+    origin: str,
+    origins: dict[tuple[str, ...], str] | None = None,
+) -> ConfigError:
+    """The first error of a validation as one line: `--flag (origin): message`; `origins`: where each
+    value came from (nested path -> file or "command line"), else `origin` for all."""
     first = exc.errors()[0]
     loc = tuple(str(x) for x in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
+    where = (origins or {}).get(loc[:2]) or (origins or {}).get(loc[:1]) or origin
+    if where == "default":
+        where = origin
     if first["type"] == "extra_forbidden":
-        return ConfigError(f"{origin}: unknown option {'.'.join(loc)!r}")
+        return ConfigError(f"{where}: unknown option {'.'.join(loc)!r}")
     if not loc:  # a rule across options: its message names them
         return ConfigError(f"{msg} ({origin})")
     by_path = {f.path: f.flags[0] for f in flat_fields(model).values()}
     flag = by_path.get(loc[:2]) or by_path.get(loc[:1]) or "--" + loc[-1].replace("_", "-")
-    return ConfigError(f"{flag} ({origin}): {msg}")
+    return ConfigError(f"{flag} ({where}): {msg}")
+
+
+def _origin_of_message(model: type[BaseModel], message: str, origins: dict[tuple[str, ...], str]) -> str | None:
+    """Where the value of the flag a message starts with (`--limit: ...`) came from, if known."""
+    head = message.split(maxsplit=1)[0].rstrip(":,") if message.startswith("--") else ""
+    for f in flat_fields(model).values():
+        if head in f.flags:
+            return origins.get(f.path)
+    return None
+
+
+def config_beside(output: str | Path) -> Path:
+    """Where a command that writes `output` (a file, not a store version) saves its resolved config:
+    `<output>.config.yaml`, beside it."""
+    p = Path(output)
+    return p.with_name(p.name + ".config.yaml")
+
+
+def config_text(cfg: BaseModel, header: list[str] | tuple[str, ...] = ()) -> str:
+    """`cfg` as a YAML config file that `--config` loads back into an equal config: `header` as
+    comment lines, then the resolved values (flat names; a part's settings without a flag in its
+    section)."""
+    data = cfg.resolved() if isinstance(cfg, StageConfig) else cfg.model_dump(mode="json")
+    lines = [f"# {line}" for line in header]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return "\n".join([*lines, body]) if lines else body
 
 
 def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:

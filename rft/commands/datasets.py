@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from rft.commands.options import config_command, config_option, given
+from rft.config import config_beside, load_config
 from rft.console import err, out
 from rft.errors import ConfigError, RftError
 from rft.store import LoadedVersion, Store, parse_ref
-from rft.store.formats import EXPORT_FORMATS, FILE_TYPES, LEGACY_FORMATS
+from rft.store.config import ExportConfig, MergeConfig, ShowConfig, StoreConfig, write_config_beside
+from rft.store.formats import LEGACY_FORMATS
 from rft.store.refs import check_name
 
 app = typer.Typer(help="Versioned datasets: list, inspect, merge, export.", no_args_is_help=True)
-
-OUT_HELP = "root folder of the dataset store"
 
 
 def _short(text: str | None, limit: int) -> str:
@@ -33,9 +34,11 @@ def _when(iso: str) -> str:
 
 
 @app.command("list")
-def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP)) -> None:
+@config_command(StoreConfig)
+def list_(config: str = config_option(), **flags: Any) -> None:
     """Every dataset with its versions, the latest one, its record count and creation time. A dataset
     that cannot be read (a garbage LATEST, a bad manifest) is listed as broken, with the reason."""
+    out_dir = load_config(StoreConfig, config, given(StoreConfig, flags)).out
     store = Store(out_dir)
     infos = store.list_datasets()
     if not infos:
@@ -74,11 +77,14 @@ def list_(out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_H
 
 
 @app.command("runs")
+@config_command(StoreConfig)
 def runs(
     name: str | None = typer.Argument(None, help="only this dataset's runs"),
-    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+    config: str = config_option(),
+    **flags: Any,
 ) -> None:
     """Runs (finished or in progress) with their finished-record counts; resume one by its id."""
+    out_dir = load_config(StoreConfig, config, given(StoreConfig, flags)).out
     store = Store(out_dir)
     if name is not None:
         names = [check_name(name)]
@@ -183,35 +189,28 @@ def _rows(lv: LoadedVersion, n: int) -> Table:
 
 
 @app.command("show")
+@config_command(ShowConfig)
 def show(
     ref: str = typer.Argument(..., help="NAME or NAME@vN (default: the LATEST version)"),
-    record: str | None = typer.Option(None, "--record", "-r", help="show this problem id's trace as a tree"),
-    rows: int = typer.Option(5, "--rows", min=0, help="how many records to list"),
-    events: bool = typer.Option(
-        False, "--events", help="with --record: also list the search events in order"
-    ),
-    render: str | None = typer.Option(
-        None,
-        "--render",
-        help="with --record: also print its messages rendered as path | backtrack | search | think "
-        "(from the trace; no teacher is called)",
-    ),
-    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+    config: str = config_option(),
+    **flags: Any,
 ) -> None:
     """Manifest summary, files and first rows of a version; or, with --record, one trace as a tree."""
     from rft.commands.trace_tree import render_record
 
-    if render is not None and record is None:
+    cfg = load_config(ShowConfig, config, given(ShowConfig, flags))
+    record, rows = cfg.record, cfg.rows
+    if cfg.render is not None and record is None:
         raise ConfigError("--render needs --record ID")
-    lv = Store(out_dir).load_ref(ref)
+    lv = Store(cfg.out).load_ref(ref)
     if record is not None:
         rec = lv.record(record)
         out.print(Text(f"{lv.ref}  record {record}", style="bold"))
-        out.print(render_record(rec, events=events))
-        if render is not None:
+        out.print(render_record(rec, events=cfg.events))
+        if cfg.render is not None:
             from rft.generate.render import render as render_messages
 
-            for m in render_messages(rec, render):
+            for m in render_messages(rec, cfg.render):
                 out.print(Text(f"\n[{m.role}]", style="bold"))
                 out.print(Text(m.content))
         return
@@ -223,19 +222,18 @@ def show(
 
 
 @app.command("merge")
+@config_command(MergeConfig)
 def merge(
     out_name: str = typer.Argument(..., help="name of the merged dataset (gets its next version)"),
     refs: list[str] = typer.Argument(..., help="versions to merge, e.g. demo-shard0@v1 demo-shard1@v1"),
-    allow_unvalidated: bool = typer.Option(
-        False,
-        "--allow-unvalidated",
-        help="let unvalidated data become the LATEST of a dataset whose LATEST is validated",
-    ),
-    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+    config: str = config_option(),
+    **flags: Any,
 ) -> None:
     """Merge versions (e.g. shards) into one new version; the same problem never appears twice. The
-    merge is validated when every version merged is."""
-    sealed = Store(out_dir).merge(out_name, refs, allow_unvalidated=allow_unvalidated)
+    merge is validated when every version merged is. The manifest records the resolved config."""
+    cfg = load_config(MergeConfig, config, given(MergeConfig, flags))
+    allow_unvalidated = cfg.allow_unvalidated
+    sealed = Store(cfg.out).merge(out_name, refs, allow_unvalidated=allow_unvalidated, config=cfg.resolved())
     n = int(sealed.manifest.counts.get("records", 0))
     dropped = int(sealed.manifest.counts.get("duplicates_dropped", 0))
     if sealed.reused:
@@ -256,40 +254,30 @@ def merge(
 
 
 @app.command("export")
+@config_command(ExportConfig)
 def export(
     ref: str = typer.Argument(..., help="NAME or NAME@vN"),
-    fmt: str = typer.Option(
-        "messages",
-        "--format",
-        "-f",
-        help=f"columns: {' | '.join(EXPORT_FORMATS)} (file type from the --output suffix:"
-        f" {', '.join(FILE_TYPES)}); {' | '.join(LEGACY_FORMATS)}: messages in that file type",
-    ),
-    output: Path = typer.Option(..., "--output", "-o", help="file to write (.jsonl, .json or .parquet)"),
-    trainable_only: bool = typer.Option(
-        False, "--trainable-only", help="only records that are solved and, where gold exists, correct"
-    ),
-    render_style: str = typer.Option(
-        None, "--render", help="re-render every record's messages from its trace in this style first"
-    ),
-    system: str = typer.Option(None, "--system", help="a system message at the start of every conversation"),
-    out_dir: Path = typer.Option(Path("datasets_out"), "--out", help=OUT_HELP),
+    config: str = config_option(),
+    **flags: Any,
 ) -> None:
     """Export a version's TRL-ready columns via `datasets`: chat messages (with the full record),
-    prompt/completion, or stepwise (process-supervision) rows."""
+    prompt/completion, or stepwise (process-supervision) rows. The resolved config is written beside
+    the file (`<output>.config.yaml`; `--config` loads it back)."""
     from rft.store.export import prepare
     from rft.store.hf import resolve_format
     from rft.validate.report import UNTRAINABLE
 
+    cfg = load_config(ExportConfig, config, given(ExportConfig, flags))
+    fmt, output, render_style, system = cfg.format, cfg.output, cfg.render, cfg.system
     columns, _ = resolve_format(fmt, output)
     if columns == "stepwise" and (render_style is not None or system is not None):
         raise ConfigError("--render and --system shape chat messages; --format stepwise has none")
     parse_ref(ref)
-    store = Store(out_dir)
+    store = Store(cfg.out)
     store.guard_writable(output)
     lv = store.load_ref(ref)
-    sel = prepare(lv.records, trainable_only=trainable_only, render_style=render_style, system=system)
-    if trainable_only:
+    sel = prepare(lv.records, trainable_only=cfg.trainable_only, render_style=render_style, system=system)
+    if cfg.trainable_only:
         n = sum(sel.dropped.values())
         why = ", ".join(f"{c} {UNTRAINABLE[r]}" for r, c in sel.dropped.items())
         out.print(
@@ -309,3 +297,13 @@ def export(
     else:
         what = f"{done.rows} records, {columns}, {done.file_type}"
     out.print(f"exported {lv.ref} ({what}) to {done.path}", soft_wrap=True)
+    beside = config_beside(done.path)
+    saved = write_config_beside(
+        cfg,
+        done.path,
+        [
+            f"rft datasets export {lv.ref}: the resolved config (defaults, then --config, then flags)",
+            f"again: rft datasets export {lv.ref} --config {beside}",
+        ],
+    )
+    out.print(f"config: {saved}", soft_wrap=True)

@@ -27,11 +27,13 @@ def config_option(panel: str | None = None) -> Any:
     )
 
 
-def out_option(
-    default: Any = None, panel: str | None = None, help: str = "root folder of the dataset store"
-) -> Any:
-    """The shared `--out DIR` option."""
-    return typer.Option(default, "--out", help=help, rich_help_panel=panel)
+def out_option(panel: str | None = None) -> Any:
+    """The shared `--out DIR` option of a command whose config has no `out` field (rft validate):
+    its default and help from the one declaration, `StoreConfig.out`."""
+    from rft.store.config import StoreConfig
+
+    f = StoreConfig.model_fields["out"]
+    return typer.Option(f.default, "--out", help=f.description, rich_help_panel=panel)
 
 
 def _cli_type(annotation: Any) -> Any:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from rft.commands.options import config_command, config_option, given
+from rft.config import load_config
 from rft.console import err, out
 from rft.errors import ConfigError
-from rft.problems import PRESETS, load_problems, parse_shard, parse_source
+from rft.problems import PRESETS, load_problems, parse_source
+from rft.problems.config import PreviewConfig
 from rft.problems.testsplits import known_test_split
 
 app = typer.Typer(
@@ -33,37 +38,28 @@ def parse_fields(items: list[str] | None) -> dict[str, str]:
 
 
 @app.command("preview")
+@config_command(PreviewConfig)
 def preview(
     source: str = typer.Argument(
         ...,
         help="a file (.jsonl .jsonl.gz .json .csv .parquet), hf:owner/name[:config][@split], demo[:size[:seed]], or a preset name",
     ),
-    preset: str | None = typer.Option(None, "--preset", help=f"source format: {', '.join(PRESETS)}"),
-    field: list[str] | None = typer.Option(
-        None, "--field", help="map a problem field to a column, e.g. question=problem (repeatable)"
-    ),
-    limit: int = typer.Option(5, "--limit", help="rows to show"),
-    shuffle: bool = typer.Option(False, "--shuffle", help="shuffle (seeded) before sharding and limiting"),
-    seed: int = typer.Option(0, "--seed", help="shuffle seed"),
-    shard: str | None = typer.Option(None, "--shard", help="keep shard i of n (0-based), e.g. 0/4"),
-    on_duplicate_id: str = typer.Option(
-        "error",
-        "--on-duplicate-id",
-        help="rows sharing a problem id: error (identical rows are skipped), skip (keep the first) or rename",
-    ),
+    config: str = config_option(),
+    **flags: Any,
 ) -> None:
     """Show the first problems of SOURCE after mapping (order: shuffle -> shard -> limit) and the total count."""
-    if limit < 0:
-        raise ConfigError(f"--limit: must be >= 0, got {limit}")
-    shard_t = parse_shard(shard) if shard is not None else None
+    flags = given(PreviewConfig, flags, {"fields": parse_fields})
+    cfg = load_config(PreviewConfig, config, {**flags, "source": {"problems": source}})
+    src, limit = cfg.source, cfg.limit
+    shard_t = src.shard_tuple()
     problems = load_problems(
         source,
-        preset=preset,
-        fields=parse_fields(field),
-        shuffle=shuffle,
-        seed=seed,
+        preset=src.preset,
+        fields=src.fields or {},
+        shuffle=src.shuffle,
+        seed=cfg.seed,
         shard=shard_t,
-        on_duplicate_id=on_duplicate_id,
+        on_duplicate_id=src.on_duplicate_id,
         warn=lambda msg: err.print(msg, soft_wrap=True, markup=False),
     )
     test_split = known_test_split(parse_source(source))

@@ -35,7 +35,7 @@ def _interrupted(store: Store, name: str, version: int | None, before: set[int],
 @config_command(ValidateConfig, skip=("batch_size", "judge_floor", "top_k"), first=False)
 def validate(
     ref: str = typer.Argument(..., metavar="NAME[@vN]", help="dataset version to validate (default: latest)"),
-    out_dir: Path = out_option(Path("datasets_out")),
+    out_dir: Path = out_option(),
     config: str = config_option(),
     report_only: bool = typer.Option(
         False, "--report-only", help="write only the report, no new version", rich_help_panel=C

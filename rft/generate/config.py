@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from rft.config import Part, StageConfig
+from rft.problems.config import ProblemsConfig
+from rft.store.config import store_root
 from rft.teachers.config import ENDPOINT, TeacherConfig, judge_part
 
 # Fields (flat names) that change how fast a run goes or where it prints, not what it produces: they
@@ -48,53 +51,6 @@ JUDGE_HELP = {
     "api_key_env": "NAME of the env var with the judge's API key",
     "reasoning_effort": "the judge's reasoning effort (OpenAI reasoning models); never the teacher's",
 }
-
-
-class ProblemsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    problems: str = Field(description="a file (jsonl/json/csv/parquet), hf:<dataset id>, or demo")
-    preset: str | None = Field(
-        default=None, description="field mapping preset for the source, e.g. gsm8k, math"
-    )
-    limit: int | None = Field(default=None, ge=1, description="use at most this many problems")
-    fields: dict[str, str] | None = Field(
-        default=None,
-        description="map a problem field to a column, e.g. question=problem (repeatable)",
-        json_schema_extra={"flag": "--field"},
-    )
-    shuffle: bool = Field(
-        default=False,
-        description="shuffle problems (with --seed) before --shard and --limit",
-        json_schema_extra={"flag": "--shuffle/--no-shuffle"},
-    )
-    shard: str | None = Field(
-        default=None,
-        description="keep shard i of n (0-based), e.g. 0/4; merge the parts with `rft datasets merge`",
-    )
-    on_duplicate_id: Literal["error", "skip", "rename"] = Field(
-        default="error",
-        description="rows sharing a problem id: error (identical rows are skipped), skip (keep the first) "
-        "or rename (id-2, id-3, ...)",
-    )
-    allow_test_split: bool = Field(
-        default=False,
-        description="generate from a benchmark's test split anyway (decontamination removes those items)",
-    )
-
-    @field_validator("shard")
-    @classmethod
-    def _shard(cls, v: str | None) -> str | None:
-        if v is not None:
-            from rft.problems import parse_shard
-
-            parse_shard(v)
-        return v
-
-    def shard_tuple(self) -> tuple[int, int] | None:
-        from rft.problems import parse_shard
-
-        return parse_shard(self.shard) if self.shard else None
 
 
 class SearchConfig(BaseModel):
@@ -153,7 +109,7 @@ class OutputConfig(BaseModel):
         default=None, description="system message put first in every record's messages"
     )
     name: str | None = Field(default=None, description="dataset name; default: derived from the source")
-    out: str = Field(default="datasets_out", description="output root (the dataset store)")
+    out: Path = store_root()
 
 
 class GenerateConfig(StageConfig):

@@ -594,8 +594,16 @@ class Store:
         return self.load_version(name, version, verify=verify)
 
     # --- merge / export ---
-    def merge(self, out_name: str, refs: list[str], *, allow_unvalidated: bool = False) -> SealedVersion:
-        """Seal the union of several versions (e.g. shards) as the next version of `out_name`.
+    def merge(
+        self,
+        out_name: str,
+        refs: list[str],
+        *,
+        allow_unvalidated: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> SealedVersion:
+        """Seal the union of several versions (e.g. shards) as the next version of `out_name`;
+        `config`: the command's resolved config, recorded in the manifest beside the refs merged.
 
         A problem id seen twice keeps its first occurrence when the records are identical; different
         records for one id are an InputError naming the id and both versions. The merge is validated
@@ -660,7 +668,7 @@ class Store:
             "tokens_in": sum(lv.manifest.tokens_in for lv in loaded),
             "tokens_out": sum(lv.manifest.tokens_out for lv in loaded),
             "cost_usd": sum_cost(lv.manifest.cost_usd for lv in loaded),
-            "config": {"merge": [lv.ref for lv in loaded]},
+            "config": {"merge": [lv.ref for lv in loaded], **(config or {})},
             "validated": validated,
         }
         # the same parents merged again (e.g. after a kill mid-seal) give back the same version
