@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rft.config import Part, StageConfig
 from rft.errors import ConfigError
+from rft.problems.presets import PRESETS
 
 
 class ProblemsConfig(BaseModel):
@@ -16,7 +17,7 @@ class ProblemsConfig(BaseModel):
 
     problems: str = Field(description="a file (jsonl/json/csv/parquet), hf:<dataset id>, or demo")
     preset: str | None = Field(
-        default=None, description="field mapping preset for the source, e.g. gsm8k, math"
+        default=None, description=f"field mapping preset for the source: {', '.join(PRESETS)}"
     )
     limit: int | None = Field(default=None, ge=1, description="use at most this many problems")
     fields: dict[str, str] | None = Field(
@@ -68,8 +69,8 @@ class PreviewConfig(StageConfig):
     model_config = ConfigDict(extra="forbid")
     SECTION: ClassVar[str | None] = "preview"
     PARTS: ClassVar[tuple[Part, ...]] = (
-        Part("source", "Problems", only=PREVIEW_SOURCE),
-        Part(None, "Problems"),
+        Part("source", only=PREVIEW_SOURCE),
+        Part(None),
     )
 
     source: ProblemsConfig
