@@ -255,7 +255,9 @@ def config_error(
     return ConfigError(f"{flag} ({where}): {msg}")
 
 
-def _origin_of_message(model: type[BaseModel], message: str, origins: dict[tuple[str, ...], str]) -> str | None:
+def _origin_of_message(
+    model: type[BaseModel], message: str, origins: dict[tuple[str, ...], str]
+) -> str | None:
     """Where the value of the flag a message starts with (`--limit: ...`) came from, if known."""
     head = message.split(maxsplit=1)[0].rstrip(":,") if message.startswith("--") else ""
     for f in flat_fields(model).values():

@@ -38,7 +38,9 @@ class ShowConfig(StoreConfig):
     SECTION: ClassVar[str | None] = "show"
 
     record: str | None = Field(
-        default=None, description="show this problem id's trace as a tree", json_schema_extra={"aliases": ["-r"]}
+        default=None,
+        description="show this problem id's trace as a tree",
+        json_schema_extra={"aliases": ["-r"]},
     )
     rows: int = Field(default=5, ge=0, description="how many records to list")
     events: bool = Field(default=False, description="with --record: also list the search events in order")
@@ -76,7 +78,9 @@ class ExportConfig(StoreConfig):
     render: str | None = Field(
         default=None, description="re-render every record's messages from its trace in this style first"
     )
-    system: str | None = Field(default=None, description="a system message at the start of every conversation")
+    system: str | None = Field(
+        default=None, description="a system message at the start of every conversation"
+    )
 
 
 def write_config_beside(cfg: BaseModel, output: Path, header: list[str]) -> Path:
