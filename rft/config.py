@@ -5,6 +5,10 @@ built from nested parts (a `TeacherConfig`, a `SearchConfig`, ...). It lists tho
 each field of a part has a flat name (the CLI flag with `_` for `-`), so config files may be flat
 (`branches: 5`, as the flags are) or nested (`search: {branches: 5}`), and `flat()` gives the flat
 view (run identity, manifests). Precedence: the file, then the flags that were given (not None).
+
+The resolved config goes with the output: a command that seals a version records it in the manifest;
+one that writes a plain file writes `<output>.config.yaml` beside it (`config_beside`), in the form
+`--config` loads back (`config_text`).
 """
 
 from __future__ import annotations
