@@ -7,7 +7,7 @@ from __future__ import annotations
 from rft.benchmarks import REGISTRY
 from rft.problems.testsplits import BenchmarkTestSplit
 from rft.validate import fingerprints
-from rft.validate.benchmarks import BENCHMARKS
+from rft.validate.benchmarks import names
 from rft.validate.decontam import METHODS, LexicalIndex
 
 CONTENT_SAMPLE = 20  # problems checked against the shipped fingerprints
@@ -31,7 +31,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
     try:
         if not fingerprints.available():
             return None
-        shipped = fingerprints.load(list(BENCHMARKS))
+        shipped = fingerprints.load(names())
         items = [it for it in shipped.items if it.entry.field == "question"]
         index = LexicalIndex(METHODS["containment"], items, bits=fingerprints.GRAM_BITS)
         hits = index.score([[q] for q in sample])
