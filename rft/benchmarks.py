@@ -88,7 +88,10 @@ class BenchmarkSpec:
         if self.instead:
             return self.instead
         if self.train_split:
-            return f"use its {self.train_split} split (--problems {self.preset})"
+            # a preset's name stands for that benchmark's train split; else name the Hub split itself
+            cfg = f":{self.hub_config}" if self.hub_config else ""
+            source = self.name if self.preset == self.name else f"hf:{self.hub_id}{cfg}@{self.train_split}"
+            return f"use its {self.train_split} split (--problems {source})"
         return f"{self.known_as} has only a test split: generate from another source"
 
     @property
