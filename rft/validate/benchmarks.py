@@ -1,4 +1,6 @@
 """Benchmark test items to decontaminate against: from the Hub, a local folder, or per-benchmark files.
+The lists, the folder layout and the Hub sources are the registry's (`rft.benchmarks`), read when
+asked; the items are read by `rft.problems.load_benchmark`.
 
 Every field a model sees at eval time is kept (the question or prompt, answer choices, MBPP's test
 asserts) plus the gold solution. When no text source can be used, `rft.validate.fingerprints`

@@ -14,8 +14,8 @@ CONTENT_SAMPLE = 20  # problems checked against the shipped fingerprints
 
 
 def _names() -> dict[str, str]:
-    """Decontamination list -> the name messages use (from the registry: MATH, ARC for ARC-Challenge)."""
-    return {s.group: REGISTRY[s.group].title.split("-")[0] for s in REGISTRY.values()}
+    """Decontamination list -> the name messages use (the registry's `known_as`: MATH, ARC)."""
+    return {s.group: REGISTRY[s.group].known_as for s in REGISTRY.values()}
 
 
 def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | None:
