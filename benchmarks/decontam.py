@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rft.validate.benchmarks import BENCHMARKS, load_dir  # noqa: E402
+from rft.validate.benchmarks import load_dir, names  # noqa: E402
 from rft.validate.config import ValidateConfig  # noqa: E402
 from rft.validate.families import FAMILIES, swap_numbers, synthetic_record  # noqa: E402
 from rft.validate.index import BenchmarkIndex, build_index  # noqa: E402
@@ -130,7 +130,7 @@ def main() -> None:
     ref = OpenR1Reference(texts)
     t_ref_index = time.perf_counter() - t
     print(
-        f"index: {len(index.lexical.entries):,} benchmark entries from {', '.join(BENCHMARKS)}; "
+        f"index: {len(index.lexical.entries):,} benchmark entries from {', '.join(names())}; "
         f"rft {t_index:.1f}s, reference {t_ref_index:.1f}s",
         flush=True,
     )
@@ -259,7 +259,7 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
             kind[f"neg-{topic}-{i}"] = ("neg", topic)
     print(
         f"\nparaphrases: {len(paras)} hand-written ("
-        + ", ".join(f"{b} {sum(p['benchmark'] == b for p in paras)}" for b in BENCHMARKS)
+        + ", ".join(f"{b} {sum(p['benchmark'] == b for p in paras)}" for b in names())
         + "); clean close negatives: "
         + ", ".join(f"{t} {len(v)}" for t, v in negs.items())
         + f" (left out, verbatim a test task: {', '.join(f'mbpp/{k}' for k in NOT_CLEAN)})",
@@ -309,7 +309,7 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
         print(
             f"  {'benchmark':<10}{'recall':>14}{'vs target':>11}{'false pos':>16}{'vs target':>11}  met    (close clean negatives)"
         )
-        for b in BENCHMARKS:
+        for b in names():
             ids = [r for r, k in kind.items() if k == ("para", b)]
             hit = sum(1 for r in ids if r in dropped)
             topic = "+".join(TOPIC[b])
@@ -347,7 +347,16 @@ def paraphrase_table(bench_dir: Path, judge: str | None = None) -> None:
     if judge:
         runs.append((f"+ judge band, {judge}", text_index, ValidateConfig(**text_cfg, judge=judge)))
     for name, index, cfg in runs:
-        report(name, *measure(index, cfg, oracle_judge(truth) if cfg.judge == "oracle:exact" else None))
+        report(
+            name,
+            *measure(
+                index,
+                cfg,
+                oracle_judge(truth)
+                if cfg.judge_teacher and cfg.judge_teacher.spec == "oracle:exact"
+                else None,
+            ),
+        )
 
 
 if __name__ == "__main__":

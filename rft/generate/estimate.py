@@ -1,11 +1,12 @@
-"""`--dry-run`: an upper bound of teacher calls and tokens for a run, computed without calling anyone."""
+"""`--dry-run`: an upper bound of teacher calls, tokens and cost for a run, computed without calling anyone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rft.generate.config import SearchConfig
-from rft.schemas import Problem
+from rft.schemas import Problem, sum_cost
 
 PROMPT_OVERHEAD = 160  # system prompt + template words, in tokens (generous)
 JUDGE_OVERHEAD = 120
@@ -43,6 +44,59 @@ class Estimate:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def roles(self, teacher: str, judge: str, prices_file: str | None = None) -> list[RoleBound]:
+        """The bound of each model called (the teacher; the judge when it is called), priced."""
+        out = [
+            RoleBound.priced(
+                "teacher",
+                teacher,
+                self.teacher_calls,
+                self.teacher_prompt_tokens,
+                self.teacher_completion_tokens,
+                prices_file,
+            )
+        ]
+        if self.judge_calls:
+            out.append(
+                RoleBound.priced(
+                    "judge",
+                    judge,
+                    self.judge_calls,
+                    self.judge_prompt_tokens,
+                    self.judge_completion_tokens,
+                    prices_file,
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class RoleBound:
+    """The upper bound for one model: its calls, tokens and their cost (None: no price known)."""
+
+    role: str  # teacher | judge
+    spec: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+
+    @classmethod
+    def priced(
+        cls, role: str, spec: str, calls: int, prompt: int, completion: int, prices_file: str | None
+    ) -> RoleBound:
+        """USD at `spec`'s price (0 for local models); None when the price is unknown."""
+        from rft.teachers import parse_spec, price_of
+
+        price = price_of(*parse_spec(spec), Path(prices_file) if prices_file else None)
+        usd = None if price is None else price.cost(prompt, completion)
+        return cls(role, spec, calls, prompt, completion, usd)
+
+
+def total_cost(roles: list[RoleBound]) -> float | None:
+    """The cost bound of the whole run: unknown when any model's price is."""
+    return sum_cost(r.cost_usd for r in roles)
 
 
 def _max_expansions(p: SearchConfig) -> int:

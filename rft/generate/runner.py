@@ -32,7 +32,7 @@ from rft.console import err, out
 from rft.errors import ConfigError, RftError, StorageError
 from rft.generate.card import generate_card
 from rft.generate.config import NON_SEMANTIC, GenerateConfig
-from rft.generate.estimate import estimate
+from rft.generate.estimate import estimate, total_cost
 from rft.generate.labels import fill_values
 from rft.generate.progress import LiveProgress, Totals
 from rft.generate.prompts import PromptSet
@@ -170,42 +170,24 @@ def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> Non
         f"{est.completion_tokens:,} completion tokens",
         soft_wrap=True,
     )
-    parts = [
-        (
-            "teacher",
-            cfg.teacher.spec,
-            est.teacher_prompt_tokens,
-            est.teacher_completion_tokens,
-            est.teacher_calls,
+    roles = est.roles(cfg.teacher.spec, judge, cfg.teacher.prices_file)
+    for r in roles:
+        shown = (
+            "unknown (no price; give one with --prices-file)" if r.cost_usd is None else f"${r.cost_usd:,.4f}"
         )
-    ]
-    if est.judge_calls:
-        parts.append(("judge", judge, est.judge_prompt_tokens, est.judge_completion_tokens, est.judge_calls))
-    total: float | None = 0.0
-    for role, spec, pt, ct, calls in parts:
-        usd = _cost_bound(spec, cfg.teacher.prices_file, pt, ct)
-        shown = "unknown (no price; give one with --prices-file)" if usd is None else f"${usd:,.4f}"
-        if spec.startswith("local:"):
+        if r.spec.startswith("local:"):
             shown = "$0 (local model)"
         out.print(
-            f"  {role} {spec}: {calls:,} calls, {pt:,} + {ct:,} tokens, cost <= {shown}", soft_wrap=True
+            f"  {r.role} {r.spec}: {r.calls:,} calls, {r.prompt_tokens:,} + {r.completion_tokens:,} tokens, "
+            f"cost <= {shown}",
+            soft_wrap=True,
         )
-        total = None if total is None or usd is None else total + usd
+    total = total_cost(roles)
     out.print(
         "upper bound cost: " + ("unknown (a model has no price)" if total is None else f"${total:,.4f}"),
         soft_wrap=True,
     )
     out.print("dry run: no teacher was called, nothing was written")
-
-
-def _cost_bound(
-    spec: str, prices_file: str | None, prompt_tokens: int, completion_tokens: int
-) -> float | None:
-    """USD for these tokens at `spec`'s price; 0 for local models; None when the price is unknown."""
-    from rft.teachers import parse_spec, price_of
-
-    price = price_of(*parse_spec(spec), Path(prices_file) if prices_file else None)
-    return None if price is None else price.cost(prompt_tokens, completion_tokens)
 
 
 def _record(problem: Problem, res: SearchResult, cfg: GenerateConfig, validator: str) -> Record:

@@ -1,5 +1,6 @@
 """Problem sources: local files, Hugging Face Hub datasets, presets of known benchmarks, the built-in demo."""
 
+from rft.problems.benchmark import load_benchmark
 from rft.problems.loader import load_problems, source_fingerprint
 from rft.problems.parse import parse_source
 from rft.problems.presets import PRESETS, Preset, get_preset
@@ -11,6 +12,7 @@ __all__ = [
     "Preset",
     "SourceSpec",
     "get_preset",
+    "load_benchmark",
     "load_problems",
     "parse_shard",
     "parse_source",

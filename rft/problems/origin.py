@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from rft.problems.spec import SourceSpec
-from rft.problems.testsplits import KNOWN_HUB, known_file_of
+from rft.problems.testsplits import known_file_of, known_hub
 from rft.schemas import ProblemSource
 
 # Split names in file names, as Hugging Face `datasets` reads them (datasets.data_files.SPLIT_KEYWORDS):
@@ -37,7 +37,7 @@ def source_of(spec: SourceSpec, preset: str | None) -> ProblemSource:
             kind="file", name=spec.path.name, split=split, preset=preset, benchmark=benchmark
         )
     if spec.kind == "hub":
-        hub = KNOWN_HUB.get(spec.name.lower())
+        hub = known_hub(spec.name)
         return ProblemSource(
             kind="hub",
             name=spec.name,

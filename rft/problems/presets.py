@@ -1,12 +1,14 @@
-"""Presets: the real formats of well-known benchmarks, and their Hugging Face Hub names."""
+"""Presets: the real formats of well-known benchmarks, and their Hugging Face Hub names (the other
+Hub ids a preset reads come from the benchmark registry, `rft.benchmarks`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from rft import benchmarks
 from rft.errors import ConfigError
 from rft.problems.rows import RowView
 from rft.schemas import Domain
@@ -24,11 +26,17 @@ class Preset:
     hub_split: str
     columns: dict[str, Sequence[str]]  # Problem field -> source columns tried in order
     convert: Callable[[RowView], Converted]
-    hub_aliases: tuple[str, ...] = field(default_factory=tuple)
     domain: Domain = Domain.math
     # the source the preset's name stands for (`--problems gsm8k`): a train split, never the test
     # data above; None when the benchmark has no train split (HumanEval)
     train_source: str | None = None
+
+    @property
+    def hub_aliases(self) -> tuple[str, ...]:
+        """The other Hub ids of the benchmarks this preset reads (the registry's ids and aliases)."""
+        own = self.hub_id.lower()
+        ids = (h for s in benchmarks.REGISTRY.values() if s.preset == self.name for h in s.hub_ids)
+        return tuple(dict.fromkeys(h for h in ids if h.lower() != own))
 
     @property
     def hub_source(self) -> str:
@@ -191,7 +199,6 @@ PRESETS: dict[str, Preset] = {
             "test",
             {"question": ("question",), "answer": ("answer",), "id": ("id",)},
             _gsm8k,
-            hub_aliases=("gsm8k",),
             train_source="hf:openai/gsm8k:main@train",
         ),
         Preset(
@@ -207,11 +214,6 @@ PRESETS: dict[str, Preset] = {
                 "id": ("unique_id", "idx", "id"),
             },
             _math,
-            hub_aliases=(
-                "hendrycks/competition_math",
-                "EleutherAI/hendrycks_math",
-                "DigitalLearningGmbH/MATH-lighteval",
-            ),
             train_source="hf:DigitalLearningGmbH/MATH-lighteval@train",
         ),
         Preset(
@@ -228,7 +230,6 @@ PRESETS: dict[str, Preset] = {
                 "id": ("task_id",),
             },
             _humaneval,
-            hub_aliases=("openai_humaneval",),
             domain=Domain.code,
         ),
         Preset(
@@ -244,7 +245,6 @@ PRESETS: dict[str, Preset] = {
                 "id": ("task_id",),
             },
             _mbpp,
-            hub_aliases=("mbpp",),
             train_source="hf:google-research-datasets/mbpp:full@train",
             domain=Domain.code,
         ),
@@ -261,7 +261,6 @@ PRESETS: dict[str, Preset] = {
                 "id": ("id",),
             },
             _arc,
-            hub_aliases=("ai2_arc",),
             train_source="hf:allenai/ai2_arc:ARC-Challenge@train",
             domain=Domain.text,
         ),

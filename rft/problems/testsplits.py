@@ -4,7 +4,8 @@
 is fine).
 
 A source is recognised by its Hub id and split, or, for a local file, by its bytes (the sha256 of
-the public test files, gzipped or not, as listed in ../shared/benchmarks/SOURCES.md).
+the public test files, gzipped or not, as listed in ../shared/benchmarks/SOURCES.md). Both come from
+the benchmark registry (`rft.benchmarks`), read on every question.
 """
 
 from __future__ import annotations
@@ -17,52 +18,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from rft import benchmarks
+from rft.benchmarks import BenchmarkSpec
 from rft.problems.spec import SourceSpec
-
-
-@dataclass(frozen=True)
-class KnownHub:
-    """A benchmark's Hub dataset: its splits and which of them are test data."""
-
-    benchmark: str
-    splits: tuple[str, ...]
-    test_splits: tuple[str, ...] = ("test",)
-    test_is: str | None = None  # how to name the test split, when "the <benchmark> test split" is not it
-
-    def describe_test(self) -> str:
-        return self.test_is or f"the {self.benchmark} test split"
-
-
-_GSM8K = KnownHub("GSM8K", ("train", "test"))
-_MATH = KnownHub("MATH", ("train", "test"))
-_HUMANEVAL = KnownHub("HumanEval", ("test",))
-_MBPP = KnownHub("MBPP", ("train", "validation", "test", "prompt"))
-_ARC = KnownHub("ARC", ("train", "validation", "test"))
 
 WHY = (
     "`rft validate` removes traces of it again (decontamination), and training on them makes "
     "results on that benchmark meaningless"
 )
 
-# Hub ids (lower case) of the benchmarks' datasets, aliases included.
-KNOWN_HUB: dict[str, KnownHub] = {
-    "openai/gsm8k": _GSM8K,
-    "gsm8k": _GSM8K,
-    "huggingfaceh4/math-500": KnownHub(
-        "MATH-500", ("test",), test_is="MATH-500, a subset of the MATH test split"
-    ),
-    "hendrycks/competition_math": _MATH,
-    "eleutherai/hendrycks_math": _MATH,
-    "digitallearninggmbh/math-lighteval": _MATH,
-    "openai/openai_humaneval": _HUMANEVAL,
-    "openai_humaneval": _HUMANEVAL,
-    "google-research-datasets/mbpp": _MBPP,
-    "mbpp": _MBPP,
-    "allenai/ai2_arc": _ARC,
-    "ai2_arc": _ARC,
-}
 
-# sha256 of the public test files (and of their decompressed bytes where they ship gzipped).
+@dataclass(frozen=True)
+class KnownHub:
+    """A benchmark's Hub dataset, as the registry describes it: which of its splits are test data."""
+
+    benchmark: str
+    test_splits: tuple[str, ...] = ("test",)
+    test_is: str | None = None  # how to name the test split, when "the <benchmark> test split" is not it
+
+    @classmethod
+    def of(cls, spec: BenchmarkSpec) -> KnownHub:
+        return cls(spec.known_as, (spec.test_split,), spec.test_is)
+
+    def describe_test(self) -> str:
+        return self.test_is or f"the {self.benchmark} test split"
+
+
+def known_hub(hub_id: str) -> KnownHub | None:
+    """The known benchmark dataset `hub_id` is (a registry Hub id or alias, any case), else None."""
+    spec = benchmarks.of_hub_id(hub_id)
+    return KnownHub.of(spec) if spec else None
 
 
 class KnownFile(NamedTuple):
@@ -73,39 +58,20 @@ class KnownFile(NamedTuple):
     split: str | None = "test"  # None: the file holds several splits
 
 
-_HUMANEVAL_FILE = KnownFile("HumanEval", _HUMANEVAL.describe_test())
-KNOWN_FILES: dict[str, KnownFile] = {
-    "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14": KnownFile(
-        "GSM8K", "the GSM8K test split"
-    ),
-    "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132": KnownFile(
-        "MATH-500", "MATH-500, a subset of the MATH test split"
-    ),
-    "3371949f33dd702d04b43fddd7d53a028de0aaca0e76abb1b875a050297b3aa4": KnownFile(
-        "MATH", "the MATH test split"
-    ),
-    "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef": _HUMANEVAL_FILE,
-    "1d49078ba3e2b196b9344535bef34a43021f038fad9561d6ee7c53450609a6a2": _HUMANEVAL_FILE,
-    "9bcaa67d5c2943e95eb9d9127e844f0551a77ac910c664aa45a4ebd75d239bd9": KnownFile(
-        "MBPP", "the MBPP test split"
-    ),
-    "ccf64ceae9c5403bf50a044cb6d505bfd2a2963ee58338ba268fd65beab92a9f": KnownFile(
-        "MBPP", "the full MBPP, which contains the MBPP test split (task_id 11-510)", split=None
-    ),
-    "1ae3aeedf1951d881cbd5c2e3a31e78a1993d251479afbe4cb413b6707244636": KnownFile(
-        "ARC", "the ARC-Challenge test split"
-    ),
-}
+def known_files() -> dict[str, KnownFile]:
+    """sha256 -> the registry's benchmark file with those bytes (gzipped or not)."""
+    return {
+        digest: KnownFile(spec.known_as, f.what or spec.test_description, f.split)
+        for spec in benchmarks.REGISTRY.values()
+        for f in spec.files
+        for digest in f.sha256
+    }
 
-# What to generate from instead.
-INSTEAD = {
-    "GSM8K": "use its train split (--problems gsm8k)",
-    "MATH": "use its train split (--problems math)",
-    "MATH-500": "use the MATH train split (--problems math)",
-    "HumanEval": "HumanEval has only a test split: for code, use MBPP's train split (--problems mbpp)",
-    "MBPP": "use its train split (--problems mbpp)",
-    "ARC": "use its train split (--problems arc)",
-}
+
+def instead(benchmark: str) -> str:
+    """What to generate from instead of `benchmark`'s test split (a `known_as` name)."""
+    spec = benchmarks.of_family(benchmark)
+    return spec.generate_instead if spec else "generate from a train split instead"
 
 
 @dataclass(frozen=True)
@@ -118,7 +84,7 @@ class BenchmarkTestSplit:
 
     def refusal(self) -> str:
         return (
-            f"--problems: {self.subject} is {self.what}; {WHY}; {INSTEAD[self.benchmark]}, "
+            f"--problems: {self.subject} is {self.what}; {WHY}; {instead(self.benchmark)}, "
             "or pass --allow-test-split to generate from it anyway"
         )
 
@@ -135,10 +101,10 @@ class BenchmarkTestSplit:
 def default_split(hub_id: str) -> str:
     """The split of `hf:<hub_id>` without `@split`: train where the dataset has one (a known
     benchmark's only split otherwise, e.g. HumanEval's test)."""
-    known = KNOWN_HUB.get(hub_id.lower())
-    if known is None or "train" in known.splits:
+    spec = benchmarks.of_hub_id(hub_id)
+    if spec is None:
         return "train"
-    return known.splits[0]
+    return spec.train_split or spec.test_split
 
 
 def _split_names(split: str) -> list[str]:
@@ -179,13 +145,14 @@ def _digests_of(path: str, size: int, mtime_ns: int) -> frozenset[str]:
 
 def known_file_of(spec: SourceSpec) -> KnownFile | None:
     """The known benchmark file `spec` is (by its bytes, gzipped or not), else None."""
-    return next((KNOWN_FILES[d] for d in _file_digests(spec) if d in KNOWN_FILES), None)
+    known = known_files()
+    return next((known[d] for d in _file_digests(spec) if d in known), None)
 
 
 def known_test_split(spec: SourceSpec) -> BenchmarkTestSplit | None:
     """What `spec` is when it is a known benchmark's test data, else None."""
     if spec.kind == "hub":
-        known = KNOWN_HUB.get(spec.name.lower())
+        known = known_hub(spec.name)
         if known and spec.split and any(s in known.test_splits for s in _split_names(spec.split)):
             from rft.problems.hub import hub_label
 

@@ -1,4 +1,6 @@
 """Benchmark test items to decontaminate against: from the Hub, a local folder, or per-benchmark files.
+The lists, the folder layout and the Hub sources are the registry's (`rft.benchmarks`), read when
+asked; the items are read by `rft.problems.load_benchmark`.
 
 Every field a model sees at eval time is kept (the question or prompt, answer choices, MBPP's test
 asserts) plus the gold solution. When no text source can be used, `rft.validate.fingerprints`
@@ -8,16 +10,25 @@ supplies the shipped hashed fingerprints instead.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rft import benchmarks as registry
 from rft.errors import ConfigError, InputError, RftError
+from rft.problems import load_benchmark
+from rft.problems.hub import hub_reachable
 from rft.schemas import Problem
 
-BENCHMARKS = tuple(registry.groups())
+
+def names() -> list[str]:
+    """The decontamination lists, from the registry (math holds MATH-500 and the full MATH)."""
+    return list(registry.groups())
+
+
+def specs_of(benchmark: str) -> list[registry.BenchmarkSpec]:
+    """The registry's benchmarks checked under the decontamination list `benchmark`."""
+    return registry.groups()[benchmark]
 
 
 @dataclass(frozen=True)
@@ -46,32 +57,23 @@ class BenchSource:
         return out
 
 
-# Derived from the registry: decontamination list -> [(kind, file or Hub source)].
-DIR_LAYOUT: dict[str, list[tuple[str, str]]] = {
-    g: [(sp.name, sp.local_file) for sp in specs] for g, specs in registry.groups().items()
-}
-HUB: dict[str, list[tuple[str, str]]] = {
-    g: [(sp.name, src) for sp in specs for src in sp.sources] for g, specs in registry.groups().items()
-}
-_PRESET = {name: sp.preset for name, sp in registry.REGISTRY.items()}
-
-
 def parse_benchmarks(spec: str | None) -> list[str]:
     """`gsm8k,math` -> ["gsm8k", "math"]; None or "all" -> every benchmark."""
+    known = names()
     if spec is None or spec.strip() in ("", "all"):
-        return list(BENCHMARKS)
-    names = [s.strip().lower() for s in spec.split(",") if s.strip()]
-    for name in names:
-        if name not in BENCHMARKS:
-            raise ConfigError(
-                f"--benchmarks: unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})"
-            )
-    return list(dict.fromkeys(names))
+        return known
+    wanted = [s.strip().lower() for s in spec.split(",") if s.strip()]
+    for name in wanted:
+        if name not in known:
+            raise ConfigError(f"--benchmarks: unknown benchmark {name!r} (choose from {', '.join(known)})")
+    return list(dict.fromkeys(wanted))
 
 
-def _item_id(kind: str, p: Problem, hub: bool) -> str:
-    """A stable, readable id: the row for files without ids, the benchmark's own id otherwise."""
+def _item_id(kind: str, p: Problem) -> str:
+    """A stable, readable id: the row for files without ids, the benchmark's own id otherwise (the
+    shipped fingerprints hold these ids: they must not change)."""
     row = p.source.row if p.source is not None and p.source.row is not None else 0
+    hub = p.source is not None and p.source.kind == "hub"
     if kind == "gsm8k":
         return f"gsm8k/test/{row}"
     if kind == "math500":
@@ -83,82 +85,79 @@ def _item_id(kind: str, p: Problem, hub: bool) -> str:
         return p.id.removeprefix("humaneval-")
     if kind == "mbpp":
         return "mbpp/" + p.id.removeprefix("mbpp-")
-    return f"arc/test/{row}" if not hub else f"arc/{p.id.removeprefix('arc-')}"
+    if kind == "arc":
+        return f"arc/test/{row}" if not hub else f"arc/{p.id.removeprefix('arc-')}"
+    return f"{kind}/{p.id}"
 
 
-def items_from(kind: str, source: str, *, hub: bool = False) -> list[BenchItem]:
-    """Benchmark items of one file or Hub dataset, read by `rft.problems` with the benchmark's preset.
+def items_of(kind: str, problems: list[Problem], where: str) -> list[BenchItem]:
+    """The decontamination items of one benchmark's test problems (`where`: for the error message).
 
     Indexed fields: what a model sees at eval time (the question or prompt with its answer choices,
     MBPP's test asserts) and the gold solution."""
     benchmark = registry.get(kind).group
     items = []
-    for p in registry.load_benchmark(kind, path=source) if not hub else _hub_problems(kind, source):
+    for p in problems:
         fields = {"question": p.question}
         if p.solution:
             fields["solution"] = p.solution
         if kind == "mbpp" and p.tests:
             fields["tests"] = "\n".join(p.tests)
-        items.append(BenchItem(benchmark, _item_id(kind, p, hub), fields))
+        items.append(BenchItem(benchmark, _item_id(kind, p), fields))
     if not items:
-        raise InputError(f"benchmark source {source} has no rows")
+        raise InputError(f"benchmark source {where} has no rows")
     return items
 
 
-def _hub_problems(kind: str, source: str) -> list[Problem]:
-    from rft.problems import load_problems
-
-    return load_problems(source, preset=_PRESET[kind])
+def items_from(kind: str, source: str | Path) -> list[BenchItem]:
+    """Benchmark items of one file, read by `rft.problems` with the benchmark's preset."""
+    return items_of(kind, load_benchmark(kind, path=source), str(source))
 
 
 def load_dir(benchmark: str, root: Path) -> BenchSource:
+    """Every benchmark of a decontamination list from a folder laid out like ../shared/benchmarks."""
     items: list[BenchItem] = []
-    for kind, rel in DIR_LAYOUT[benchmark]:
-        path = root / rel
-        if not path.is_file():
-            raise InputError(
-                f"--benchmark-dir: {path} not found (expected the layout of ../shared/benchmarks)"
-            )
-        items.extend(items_from(kind, str(path)))
+    for spec in specs_of(benchmark):
+        problems = load_benchmark(spec.name, benchmark_dir=root)
+        items.extend(items_of(spec.name, problems, str(root / spec.local_file)))
     return BenchSource(benchmark, "dir", str(root), items)
 
 
 def load_path(benchmark: str, path: Path) -> BenchSource:
     """A single file named by the user for one benchmark (`--benchmark-path math=FILE`)."""
     kind = "math500" if benchmark == "math" and "500" in path.name else benchmark
-    return BenchSource(benchmark, "path", str(path), items_from(kind, str(path)))
-
-
-def hub_reachable(timeout: float = 2.0) -> tuple[bool, str]:
-    """False fast when offline (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) or huggingface.co is unreachable."""
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE"):
-            return False, f"{var} is set"
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
-    hostname, _, port = host.partition(":")
-    try:
-        with socket.create_connection((hostname, int(port or 443)), timeout=timeout):
-            return True, ""
-    except OSError as exc:
-        return False, f"{hostname} unreachable ({exc.__class__.__name__})"
+    return BenchSource(benchmark, "path", str(path), items_from(kind, path))
 
 
 def load_hub(benchmark: str) -> BenchSource:
     """Load from the Hugging Face Hub (raises RftError when it cannot)."""
     items: list[BenchItem] = []
-    for kind, source in HUB[benchmark]:
-        items.extend(items_from(kind, source, hub=True))
-    return BenchSource(
-        benchmark, "hub", ", ".join(src.removeprefix("hf:") for _, src in HUB[benchmark]), items
+    for spec in specs_of(benchmark):
+        items.extend(items_of(spec.name, load_benchmark(spec.name), ", ".join(spec.sources)))
+    location = ", ".join(src.removeprefix("hf:") for spec in specs_of(benchmark) for src in spec.sources)
+    return BenchSource(benchmark, "hub", location, items)
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
+        for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
     )
+
+
+def _probe(timeout: float = 2.0) -> tuple[bool, str]:
+    """Whether the Hub endpoint (HF_ENDPOINT, read now) answers within `timeout`, and why not."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if hub_reachable(endpoint, timeout=timeout):
+        return True, ""
+    return False, f"{endpoint} unreachable"
 
 
 FINGERPRINTS_LOCATION = "shipped rft/validate/data/fingerprints.npz"
 
 
 def resolve_sources(
-    names: list[str],
+    wanted: list[str],
     benchmark_dir: Path | None = None,
     paths: dict[str, Path] | None = None,
     *,
@@ -173,7 +172,7 @@ def resolve_sources(
     out: dict[str, BenchSource] = {}
     probe: tuple[bool, str] | None = None
     offline = False
-    for b in names:
+    for b in wanted:
         if b in paths:
             out[b] = load_path(b, paths[b])
             continue
@@ -183,11 +182,8 @@ def resolve_sources(
         why = "--no-hub"
         if hub:
             if probe is None:
-                offline = any(
-                    os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
-                    for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-                )
-                probe = (True, "") if offline else hub_reachable()
+                offline = _offline()
+                probe = (True, "") if offline else _probe()
             ok, why = probe
             if ok:
                 try:

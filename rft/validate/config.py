@@ -12,7 +12,7 @@ from rft.config import Part, StageConfig
 from rft.errors import ConfigError, InputError
 from rft.redaction import register_url_secrets
 from rft.teachers.config import TeacherConfig, judge_part
-from rft.validate.benchmarks import BENCHMARKS, parse_benchmarks
+from rft.validate.benchmarks import names, parse_benchmarks
 from rft.validate.decontam import METHODS, get_method
 from rft.validate.nearest import JUDGE_FLOOR, SUSPECT, THRESHOLD, TOP_K
 
@@ -36,7 +36,7 @@ class ValidateConfig(StageConfig):
 
     benchmarks: list[str] = Field(
         default_factory=lambda: parse_benchmarks(None),
-        description=f"comma-separated: {','.join(BENCHMARKS)} (default all)",
+        description=f"comma-separated: {','.join(names())} (default all)",
     )
     benchmark_dir: Path | None = Field(
         default=None, description="folder with the layout of ../shared/benchmarks (instead of the Hub)"
@@ -99,7 +99,8 @@ class ValidateConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> ValidateConfig:
-        register_url_secrets(self.judge_base_url)
+        if self.judge_teacher is not None:
+            register_url_secrets(self.judge_teacher.base_url)
         get_method(self.method)
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
@@ -109,7 +110,7 @@ class ValidateConfig(StageConfig):
             raise ConfigError("--semantic-threshold must be in (0, 1] and above the suspect threshold")
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
-        if self.judge and not self.semantic:
+        if self.judge_teacher is not None and not self.semantic:
             raise ConfigError("--judge needs --semantic (it judges the ambiguous semantic band)")
         if self.benchmark_dir is not None and not Path(self.benchmark_dir).is_dir():
             raise InputError(f"--benchmark-dir: {self.benchmark_dir} is not a folder")
@@ -119,17 +120,6 @@ class ValidateConfig(StageConfig):
             if not Path(p).is_file():
                 raise InputError(f"--benchmark-path {b}: file not found: {p}")
         return self
-
-    @property
-    def judge(self) -> str | None:
-        return self.judge_teacher.spec if self.judge_teacher else None
-
-    @property
-    def judge_base_url(self) -> str | None:
-        return self.judge_teacher.base_url if self.judge_teacher else None
-
-    def judge_options(self) -> TeacherConfig | None:
-        return self.judge_teacher
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config under its flat names (the manifest's and the seal identity's form)."""
@@ -150,9 +140,9 @@ def parse_benchmark_paths(specs: list[str] | None) -> dict[str, Path]:
         name = name.strip().lower()
         if not sep or not path:
             raise ConfigError(f"--benchmark-path: expected NAME=FILE, got {spec!r}")
-        if name not in BENCHMARKS:
+        if name not in names():
             raise ConfigError(
-                f"--benchmark-path: unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})"
+                f"--benchmark-path: unknown benchmark {name!r} (choose from {', '.join(names())})"
             )
         paths[name] = Path(path)
     return paths

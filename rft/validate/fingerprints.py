@@ -28,7 +28,7 @@ import numpy as np
 from rft import __version__
 from rft.errors import InputError, RftError
 from rft.store.fsutil import sha256_file
-from rft.validate.benchmarks import BENCHMARKS, DIR_LAYOUT, items_from
+from rft.validate.benchmarks import items_from, names, specs_of
 from rft.validate.decontam import METHODS, Entry, EntryGrams, entry_grams
 from rft.validate.normalize import NORMALISATION
 
@@ -80,15 +80,17 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
     ex_len, ex_hash, ex_mhash = [], [], []
     q_rows, q_texts, q_views = [], [], []
     sources = {}
-    for bi, b in enumerate(BENCHMARKS):
-        step(f"reading {b}", bi, len(BENCHMARKS))
+    lists = names()
+    for bi, b in enumerate(lists):
+        step(f"reading {b}", bi, len(lists))
         sources[b] = []
         items = []
-        for kind, rel in DIR_LAYOUT[b]:
-            got = items_from(kind, str(src / rel))
+        for spec in specs_of(b):
+            rel = spec.local_file
+            got = items_from(spec.name, src / rel)
             sources[b].append({"file": rel, "sha256": sha256_file(src / rel), "rows": len(got)})
             items.extend(got)
-        step(f"hashing {b}", bi, len(BENCHMARKS))
+        step(f"hashing {b}", bi, len(lists))
         for it in items:
             for f, text in it.fields.items():
                 if f != "question" and _full_math_extra(b, it.item_id):
@@ -118,7 +120,7 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
         "exact_hash": np.array(ex_hash, dtype=np.uint64),
         "exact_masked_hash": np.array(ex_mhash, dtype=np.uint64),
     }
-    step("hashed", len(BENCHMARKS), len(BENCHMARKS))
+    step("hashed", len(lists), len(lists))
     if with_embeddings:
         from rft.validate.embeddings import MODEL_NAME
 
@@ -157,7 +159,7 @@ def build(src: Path, out_dir: Path, *, with_embeddings: bool = True, progress: S
             else None
         ),
         "benchmarks": {
-            b: {"items": len({i for bb, i in zip(bench, item, strict=True) if bb == b})} for b in BENCHMARKS
+            b: {"items": len({i for bb, i in zip(bench, item, strict=True) if bb == b})} for b in lists
         },
         "coverage": "every item's question (and MBPP tests, HumanEval prompt) n-grams; gold-solution "
         "n-grams and question embeddings for every item except the full-MATH-test items outside "

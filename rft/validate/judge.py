@@ -91,23 +91,23 @@ def open_judge(
     cfg: ValidateConfig, cache_path: Path | None = None
 ) -> contextlib.AbstractContextManager[PairJudge | None]:
     """The configured judge (None without `--judge`); `cache_path`: its response cache, None for none."""
-    if not cfg.judge:
+    judge = cfg.judge_teacher
+    if judge is None:
         return contextlib.nullcontext(None)
-    opts = cfg.judge_options()
-    opts = opts.model_copy(
-        update={"concurrency": min(opts.concurrency, JUDGE_CONCURRENCY), "cache_path": cache_path}
+    opts = judge.model_copy(
+        update={"concurrency": min(judge.concurrency, JUDGE_CONCURRENCY), "cache_path": cache_path}
     )
-    return PairJudge(cfg.judge, opts)
+    return PairJudge(judge.spec, opts)
 
 
 def check_judge(cfg: ValidateConfig) -> None:
     """A bad judge spec, a missing key, a missing local model or an unreachable judge ends here,
     before any work: one tiny request, as generate does, even when no pair will need the judge."""
-    if not cfg.judge:
+    judge = cfg.judge_teacher
+    if judge is None:
         return
-    opts = cfg.judge_options()
-    opts = opts.model_copy(update={"max_retries": min(opts.max_retries, JUDGE_PREFLIGHT_RETRIES)})
-    teacher = teachers.make_teacher(cfg.judge, opts)
+    opts = judge.model_copy(update={"max_retries": min(judge.max_retries, JUDGE_PREFLIGHT_RETRIES)})
+    teacher = teachers.make_teacher(judge.spec, opts)
 
     async def check() -> None:
         try:
@@ -121,4 +121,4 @@ def check_judge(cfg: ValidateConfig) -> None:
         detail = (
             str(exc).removeprefix(f"teacher {teacher.spec} is not usable: ").removeprefix(f"{teacher.spec}: ")
         )
-        raise TeacherError(f"--judge {cfg.judge} is not usable: {detail}") from None
+        raise TeacherError(f"--judge {judge.spec} is not usable: {detail}") from None

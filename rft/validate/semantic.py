@@ -60,7 +60,7 @@ def split_weak(
     """With a judge: the lexical flags that stand (strong, or weak on an item without benchmark text to
     show the judge) and, by record, the weak ones the judge decides in `semantic_flags`. Without a judge
     every lexical flag stands (weak hits are dropped conservatively and say so in their evidence)."""
-    if not cfg.judge:
+    if cfg.judge_teacher is None:
         return lex, {}
     weak = {
         f.record_id: f
@@ -91,7 +91,8 @@ def semantic_flags(
     an unclear answer drops the record, NO keeps it as a `suspect` row.
 
     `judge` answers the pairs; None: the configured `--judge` (no response cache), opened here."""
-    if cfg.judge and judge is None:
+    judged = cfg.judge_teacher is not None
+    if judged and judge is None:
         with open_judge(cfg) as own:
             return semantic_flags(records, index, cfg, skip, judge_stats, weak, own)
     weak = weak or {}
@@ -99,7 +100,7 @@ def semantic_flags(
     todo = [(line, r) for line, r in records if r.id not in skip]
     if not todo or not len(bench):
         return list(weak.values())
-    floor = min(cfg.suspect_threshold, cfg.judge_floor) if cfg.judge else cfg.suspect_threshold
+    floor = min(cfg.suspect_threshold, cfg.judge_floor) if judged else cfg.suspect_threshold
     near = _nearest(todo, bench, owner, cfg.top_k, floor)
     ceiling, ceilings = _ceilings(entries, bench, owner, index, cfg)
     # the judge: a record's band candidates with benchmark text, asked in rounds, nearest first
@@ -109,7 +110,7 @@ def semantic_flags(
         if cands and cands[0][1] < ceiling[cands[0][0]]
     }
     askable = (
-        {ri: [c for c in cs if entries[c[0]] in index.texts] for ri, cs in band.items()} if cfg.judge else {}
+        {ri: [c for c in cs if entries[c[0]] in index.texts] for ri, cs in band.items()} if judged else {}
     )
     # weak lexical hits: their item first (with its cosine when it is among the nearest)
     pos = {e: k for k, e in enumerate(entries)}
@@ -128,14 +129,14 @@ def semantic_flags(
     askable = {ri: cs for ri, cs in askable.items() if cs}
     same: dict[int, tuple[int, float]] = {}  # record -> the item the judge called the same problem
     unclear: set[int] = set()
-    if cfg.judge:
+    if cfg.judge_teacher is not None:
         assert judge is not None
         same, unclear, answered = _judge_rounds(
             judge, askable, lambda ri, it: (todo[ri][1].problem.question, index.texts[entries[it]])
         )
         if judge_stats is not None:
             judge_stats.update(
-                spec=cfg.judge,
+                spec=cfg.judge_teacher.spec,
                 asked=len(answered),
                 same=answered.count(True),
                 different=answered.count(False),
@@ -163,7 +164,7 @@ def semantic_flags(
         if score >= ceiling[item]:
             check, action, method = "contamination", "dropped", "semantic"
         elif ri in same:
-            check, action, method = "contamination", "dropped", f"semantic+judge({cfg.judge})"
+            check, action, method = "contamination", "dropped", _judged("semantic", cfg)
             ev["judge"] = "same problem"
         elif ri in askable and ri not in unclear:
             continue  # the judge says: different problems
@@ -174,9 +175,9 @@ def semantic_flags(
             continue  # under the suspect threshold, and not for the judge to decide
         else:
             check, action, method = "suspect", "kept", "semantic"
-            if cfg.judge and ri not in askable:
+            if judged and ri not in askable:
                 ev["judge"] = "not asked: no benchmark text (shipped fingerprints)"
-            elif cfg.judge:
+            elif judged:
                 ev["judge"] = "no clear YES/NO"
         flags.append(
             Flag(
@@ -217,7 +218,7 @@ def _ceilings(
     judge the benchmark's ceiling (entries with benchmark text); and the ceilings by benchmark."""
     ceiling = np.full(len(entries), cfg.semantic_threshold)
     ceilings: dict[str, float] = {}
-    if cfg.judge:
+    if cfg.judge_teacher is not None:
         names = sorted({e.benchmark for e in entries})
         group = np.array([names.index(e.benchmark) for e in entries], dtype=np.int64)
         by_group = band_ceilings(bench, owner, group, cfg.semantic_threshold)
@@ -274,15 +275,21 @@ def _judged_weak(
             lf,
             benchmark=e.benchmark,
             item_id=e.item_id,
-            method=f"semantic+judge({cfg.judge})",
+            method=_judged("semantic", cfg),
             score=same[1],
             evidence=ev,
         )
     if same is not None:
         ev["judge"] = "same problem"
-        return replace(lf, method=f"{lf.method}+judge({cfg.judge})", evidence=ev)
+        return replace(lf, method=_judged(lf.method, cfg), evidence=ev)
     if unclear:
         ev["judge"] = "no clear YES/NO (dropped: lexical match)"
         return replace(lf, evidence=ev)
     ev["judge"] = "different problem"
-    return replace(lf, check="suspect", action="kept", method=f"{lf.method}+judge({cfg.judge})", evidence=ev)
+    return replace(lf, check="suspect", action="kept", method=_judged(lf.method, cfg), evidence=ev)
+
+
+def _judged(method: str | None, cfg: ValidateConfig) -> str:
+    """The method of a row the judge decided: `semantic+judge(openai:gpt-4o-mini)`."""
+    assert cfg.judge_teacher is not None
+    return f"{method}+judge({cfg.judge_teacher.spec})"

@@ -7,15 +7,15 @@ from __future__ import annotations
 from rft.benchmarks import REGISTRY
 from rft.problems.testsplits import BenchmarkTestSplit
 from rft.validate import fingerprints
-from rft.validate.benchmarks import BENCHMARKS
+from rft.validate.benchmarks import names
 from rft.validate.decontam import METHODS, LexicalIndex
 
 CONTENT_SAMPLE = 20  # problems checked against the shipped fingerprints
 
 
 def _names() -> dict[str, str]:
-    """Decontamination list -> the name messages use (from the registry: MATH, ARC for ARC-Challenge)."""
-    return {s.group: REGISTRY[s.group].title.split("-")[0] for s in REGISTRY.values()}
+    """Decontamination list -> the name messages use (the registry's `known_as`: MATH, ARC)."""
+    return {s.group: REGISTRY[s.group].known_as for s in REGISTRY.values()}
 
 
 def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | None:
@@ -31,7 +31,7 @@ def test_items_in(subject: str, questions: list[str]) -> BenchmarkTestSplit | No
     try:
         if not fingerprints.available():
             return None
-        shipped = fingerprints.load(list(BENCHMARKS))
+        shipped = fingerprints.load(names())
         items = [it for it in shipped.items if it.entry.field == "question"]
         index = LexicalIndex(METHODS["containment"], items, bits=fingerprints.GRAM_BITS)
         hits = index.score([[q] for q in sample])
