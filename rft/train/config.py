@@ -52,7 +52,9 @@ def _names(value: Any) -> Any:
 class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dataset: str = Field(description="dataset NAME[@vN] in the store to train on (default: its latest version)")
+    dataset: str = Field(
+        description="dataset NAME[@vN] in the store to train on (default: its latest version)"
+    )
     store: str = Field(default="datasets_out", description="root folder of the dataset store")
     include: list[str] = Field(
         default_factory=list,
@@ -65,10 +67,15 @@ class DataConfig(BaseModel):
     )
     system: str | None = Field(default=None, description="system message put first in every training example")
     max_length: int = Field(
-        default=1024, ge=8, description="tokens per example at most: longer records are dropped (counted), never cut"
+        default=1024,
+        ge=8,
+        description="tokens per example at most: longer records are dropped (counted), never cut",
     )
     eval_split: float = Field(
-        default=0.05, ge=0.0, lt=1.0, description="share of problems held out for eval loss (by problem id, stable)"
+        default=0.05,
+        ge=0.0,
+        lt=1.0,
+        description="share of problems held out for eval loss (by problem id, stable)",
     )
 
     @field_validator("include", mode="before")
@@ -103,15 +110,17 @@ class LoraConfigPart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rank: list[int] = Field(
-        default_factory=lambda: [16], description="LoRA rank r; comma-separated values make a grid, e.g. 4,16"
+        default_factory=lambda: [16],
+        description="LoRA rank r; comma-separated values make a grid, e.g. 4,16 (default: 16)",
     )
     alpha: list[int] = Field(
-        default_factory=lambda: [32], description="LoRA alpha; comma-separated values make a grid, e.g. 16,32"
+        default_factory=lambda: [32],
+        description="LoRA alpha; comma-separated values make a grid, e.g. 16,32 (default: 32)",
     )
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0, description="LoRA dropout")
     target_modules: list[str] = Field(
         default_factory=lambda: list(DEFAULT_TARGETS),
-        description="modules to adapt, comma-separated, or all-linear",
+        description=f"modules to adapt, comma-separated, or all-linear (default: {','.join(DEFAULT_TARGETS)})",
     )
     use_rslora: bool = Field(
         default=False,
@@ -148,12 +157,17 @@ class OptimConfig(BaseModel):
 
     lr: float = Field(default=2e-4, gt=0.0, description="peak learning rate")
     scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = Field(
-        default="cosine", description="learning-rate schedule: cosine | linear | constant | constant_with_warmup"
+        default="cosine",
+        description="learning-rate schedule: cosine | linear | constant | constant_with_warmup",
     )
-    warmup_ratio: float = Field(default=0.03, ge=0.0, lt=1.0, description="share of the steps spent warming up")
+    warmup_ratio: float = Field(
+        default=0.03, ge=0.0, lt=1.0, description="share of the steps spent warming up"
+    )
     weight_decay: float = Field(default=0.0, ge=0.0, description="AdamW weight decay")
     epochs: float = Field(default=1.0, gt=0.0, description="passes over the training records")
-    max_steps: int | None = Field(default=None, ge=1, description="optimizer steps at most (overrides --epochs)")
+    max_steps: int | None = Field(
+        default=None, ge=1, description="optimizer steps at most (overrides --epochs)"
+    )
     batch_size: int = Field(default=4, ge=1, description="examples per device per step")
     grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
     packing: bool = Field(
@@ -179,7 +193,9 @@ class RunOutputConfig(BaseModel):
         description="also write the base model with the adapter merged in (merged/)",
         json_schema_extra={"flag": "--merge/--no-merge"},
     )
-    save_steps: int = Field(default=50, ge=1, description="steps between checkpoints (an interrupted variant resumes)")
+    save_steps: int = Field(
+        default=50, ge=1, description="steps between checkpoints (an interrupted variant resumes)"
+    )
     save_total_limit: int = Field(default=2, ge=1, description="checkpoints kept per variant while it trains")
 
 
