@@ -102,7 +102,9 @@ def test_nothing_trainable_says_how_many_were_dropped_and_the_flag(tmp_path, tok
 
 @pytest.mark.slow
 def test_a_dataset_without_messages_or_traces_is_one_line(tmp_path, tokenizer):
-    bare = make_record("p0").model_copy(update={"messages": [Message(role="user", content="q")], "trace": Trace()})
+    bare = make_record("p0").model_copy(
+        update={"messages": [Message(role="user", content="q")], "trace": Trace()}
+    )
     _seal(tmp_path, "d", [bare])
     with pytest.raises(InputError, match="no record has messages or a trace"):
         build_train_data(Store(tmp_path).load_ref("d"), _cfg().data, tokenizer)
@@ -127,7 +129,9 @@ def test_the_loss_mask_covers_the_assistant_turn_and_eos_and_nothing_of_the_prom
     assert len(processed) == len(prep.data.train) == 2
     for ex, row in zip(prep.data.train, processed, strict=True):
         ids, labels = row["input_ids"], row["labels"]
-        prompt_ids = tok.apply_chat_template(ex.prompt, add_generation_prompt=True, tokenize=True)["input_ids"]
+        prompt_ids = tok.apply_chat_template(ex.prompt, add_generation_prompt=True, tokenize=True)[
+            "input_ids"
+        ]
         assert ids[: len(prompt_ids)] == prompt_ids
         for i, (tid, lab) in enumerate(zip(ids, labels, strict=True)):
             if i < len(prompt_ids):
@@ -136,7 +140,8 @@ def test_the_loss_mask_covers_the_assistant_turn_and_eos_and_nothing_of_the_prom
                 assert lab == tid, f"completion token {i} {tok.decode([tid])!r} is not in the loss"
         completion = tok.decode(ids[len(prompt_ids) :])
         assert completion == ex.text() + "<|im_end|>\n"
-        assert tok.eos_token == "<|im_end|>" and tok.eos_token_id in [t for t, lab in zip(ids, labels) if lab != -100]
+        trained = [lab for lab in labels if lab != -100]
+        assert tok.eos_token == "<|im_end|>" and trained[-2:] == [tok.eos_token_id, tok.encode("\n")[0]]
         assert "Be brief." in tok.decode(ids[: len(prompt_ids)])
 
 

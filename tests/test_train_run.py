@@ -33,7 +33,10 @@ def _greedy(model, tok, question: str) -> str:
     import torch
 
     ids = tok.apply_chat_template(
-        [{"role": "user", "content": question}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+        [{"role": "user", "content": question}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
     )
     with torch.no_grad():
         out = model.generate(**ids, max_new_tokens=24, do_sample=False)
@@ -96,20 +99,34 @@ def test_a_2x2_grid_writes_four_variants_with_their_rank_and_alpha(capsys, tmp_p
     runs = tmp_path / "runs"
     args = ["train", "d", "--store", str(store), "--out", str(runs), "--name", "grid", "--rank", "2,4",
             "--alpha", "4,8", "--max-steps", "1", "--eval-split", "0", *FAST]  # fmt: skip
+    # r4-a8 cannot be published (a file holds its name): it fails, the other three go on
+    (runs / "grid").mkdir(parents=True)
+    (runs / "grid" / "r4-a8").write_text("in the way")
+    code, stdout, stderr = rft(capsys, *args)
+    assert code == 2
+    assert "error: 1 of 4 variants failed: r4-a8 (cannot write " in stderr
+    rows = [line for line in (runs / "grid" / "grid.md").read_text().splitlines() if line.startswith("| r")]
+    assert [r.split(" | ")[1] for r in rows[:3]] == ["trained"] * 3
+    assert rows[3].startswith("| r4-a8 | failed: cannot write ")
+
+    (runs / "grid" / "r4-a8").unlink()  # out of the way: its finished files are moved in, not retrained
     code, stdout, stderr = rft(capsys, *args)
     assert code == 0, stderr
+    assert stdout.count("finished already") == 3 and "r4-a8 (4/4): finished in r4-a8.tmp-" in stdout
     names = ["r2-a4", "r2-a8", "r4-a4", "r4-a8"]
     for name in names:
         adapter = json.loads((runs / "grid" / name / "adapter_config.json").read_text())
         assert (adapter["r"], adapter["lora_alpha"]) == (int(name[1]), int(name.split("-a")[1]))
         assert set(adapter["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj"}
         assert name in stdout
+    assert not list((runs / "grid").glob("*.tmp-*"))
     table = (runs / "grid" / "grid.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| r")]
     assert [r.split(" | ")[0].removeprefix("| ") for r in rows] == names
-    assert all(" | trained | " in r for r in rows)
     params = json.loads((runs / "grid" / "r4-a8" / "metrics.json").read_text())["trainable_params"]
-    assert params == 2 * json.loads((runs / "grid" / "r2-a8" / "metrics.json").read_text())["trainable_params"]
+    assert (
+        params == 2 * json.loads((runs / "grid" / "r2-a8" / "metrics.json").read_text())["trainable_params"]
+    )
 
     # the same grid again: every variant is finished, nothing is trained
     code, stdout, _ = rft(capsys, *args)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -16,13 +17,15 @@ if TYPE_CHECKING:
 COLUMNS = (
     "variant",
     "status",
-    "params (trainable / total)",
+    "trainable / total params",
     "train loss",
     "eval loss",
     "tokens/s",
     "peak memory",
     "wall time",
 )
+# The terminal table's headers (narrow enough for 80 columns); grid.md has the full ones.
+SHORT = ("variant", "status", "trainable", "train", "eval", "tok/s", "peak mem", "wall")
 
 
 def _params(m: dict[str, Any]) -> str:
@@ -85,11 +88,35 @@ def row(o: Outcome) -> list[str]:
 
 
 def grid_table(outcomes: list[Outcome]) -> Table:
-    table = Table(title="rft train: variants")
-    for c in COLUMNS:
-        table.add_column(c, justify="left" if c in ("variant", "status") else "right", overflow="fold")
+    """The grid for the terminal: trainable params as a count and share of the total, losses to 3
+    places, peak memory without its kind (CUDA max allocated on GPU, peak RSS on CPU: the caption)."""
+    kinds = {(o.metrics or {}).get("peak_memory_kind") for o in outcomes} - {None}
+    caption = {
+        "peak_rss": "peak mem: the process's peak RSS",
+        "cuda_max_allocated": "peak mem: CUDA max allocated",
+    }
+    table = Table(
+        title="rft train: final train and eval loss per variant",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        caption="; ".join(caption[k] for k in sorted(kinds) if k in caption) or None,
+    )
+    for c in SHORT:
+        table.add_column(c, justify="left" if c in ("variant", "status") else "right", no_wrap=c != "status")
     for o in outcomes:
-        table.add_row(*row(o))
+        m = o.metrics or {}
+        t, n = m.get("trainable_params"), m.get("total_params")
+        table.add_row(
+            o.variant.name,
+            o.status if o.status != "failed" else f"failed: {o.error}",
+            f"{_count(t)} ({t / n:.2%})" if t and n else "-",
+            _num(m.get("final_train_loss"), ".3f"),
+            _num(m.get("eval_loss"), ".3f"),
+            _num(m.get("tokens_per_s"), ",.0f"),
+            _bytes(m.get("peak_memory_bytes")),
+            _wall(m.get("wall_time_s")),
+        )
     return table
 
 

@@ -187,8 +187,16 @@ def _finish(prep: Prepared, variant: Variant, work: Path, final: Path, trained: 
     plot_loss(metrics, trained.log_history, work / PLOT)
     _write(work / CARD, model_card(prep, variant, metrics, manifest))
     _write(work / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    os.rename(work, final)
-    fsync_dir(final.parent)
+    _publish(work, final)
+
+
+def _publish(work: Path, final: Path) -> None:
+    """The rename that makes a variant finished (its manifest is already on disk)."""
+    try:
+        os.rename(work, final)
+        fsync_dir(final.parent)
+    except OSError as exc:
+        raise write_error(exc, final, f"the finished files stay in {work}") from exc
 
 
 def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> GridResult:
@@ -239,6 +247,11 @@ def _train_one(
 ) -> Outcome:
     main = is_main()
     try:
+        if finished(work) is not None:  # written completely, not yet renamed (killed, or the rename failed)
+            if main:
+                _publish(work, final)
+                out.print(f"{label}: finished in {work.name}; moved to {final}", markup=False)
+            return Outcome(v, "trained", final, _read_json(final / METRICS))
         work.mkdir(parents=True, exist_ok=True)
         if main:
             d = prep.data
