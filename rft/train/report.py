@@ -11,7 +11,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from rft.train.config import TrainConfig, Variant
-    from rft.train.run import Outcome
+    from rft.train.results import Outcome
     from rft.train.sft import Prepared
 
 COLUMNS = (

@@ -18,7 +18,6 @@ import os
 import shutil
 import traceback
 import warnings
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from rft.train.config import NON_SEMANTIC, TrainConfig, Variant
 from rft.train.data import load_train_data
 from rft.train.model import check_target_modules, load_tokenizer, pick, resolve_base
 from rft.train.report import grid_markdown, grid_table, model_card, plot_loss
+from rft.train.results import GridResult, Outcome
 from rft.train.sft import CHECKPOINTS, Prepared, is_main, train_variant, wait_for_everyone
 
 MANIFEST = "manifest.json"
@@ -43,26 +43,6 @@ CONFIG = "config.yaml"
 PLOT = "loss.png"
 CARD = "README.md"
 GRID = "grid.md"
-
-
-@dataclass
-class Outcome:
-    variant: Variant
-    status: str  # trained | skipped | failed
-    path: Path | None = None
-    metrics: dict[str, Any] | None = None
-    error: str | None = None
-
-
-@dataclass
-class GridResult:
-    root: Path
-    outcomes: list[Outcome]
-    grid_path: Path | None
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
 
 
 def _quiet_libraries() -> None:
