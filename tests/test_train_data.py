@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_helpers import run_cli as rft
 from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
 from factories import make_record, make_records
@@ -200,3 +201,48 @@ def test_nothing_trainable_is_one_line_naming_the_flag(capsys, tmp_path, store):
 def test_a_missing_dataset_is_one_line(capsys, tmp_path, store):
     line = _bad(capsys, tmp_path, "nope", "--store", str(store))
     assert "nope" in line
+
+
+def test_a_config_file_nested_or_flat_gives_the_config_the_flags_give(tmp_path):
+    nested = tmp_path / "train.yaml"
+    nested.write_text(
+        "train:\n  dataset: d@v2\n  lora: {rank: [4, 16], alpha: 32, target_modules: all-linear}\n"
+        "  optim: {lr: 1.0e-4, packing: true}\n  data: {render: path, include: unsolved}\n"
+    )
+    flat = tmp_path / "train.toml"
+    flat.write_text(
+        'dataset = "d@v2"\nrank = "4,16"\nalpha = [32]\ntarget_modules = "all-linear"\nlr = 1e-4\n'
+        'packing = true\nrender = "path"\ninclude = ["unsolved"]\n'
+    )
+    flags = {"dataset": "d@v2", "rank": "4,16", "alpha": "32", "target_modules": "all-linear", "lr": 1e-4,
+             "packing": True, "render": "path", "include": "unsolved"}  # fmt: skip
+    want = load_config(TrainConfig, None, flags)
+    assert load_config(TrainConfig, nested, {}) == load_config(TrainConfig, flat, {}) == want
+    assert [v.name for v in want.variants()] == ["r4-a32", "r16-a32"]
+    # flags override the file
+    assert load_config(TrainConfig, nested, {"rank": "8"}).lora.rank == [8]
+    # the resolved config a variant saves (config.yaml) loads back to that one variant, same identity
+    v = want.variants()[1]
+    saved = tmp_path / "config.yaml"
+    saved.write_text(yaml.safe_dump(want.for_variant(v)))
+    again = load_config(TrainConfig, saved, {})
+    assert again.variants() == [v] and again.identity(v, "sha", "base") == want.identity(v, "sha", "base")
+    assert want.identity(v, "sha", "base") != want.identity(v, "other", "base")
+
+
+def test_rank_zero_in_a_config_file_names_the_file(capsys, tmp_path, store):
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(f"dataset: d\nstore: {store}\nlora:\n  rank: [0]\n")
+    line = _bad(capsys, tmp_path, "--config", str(cfg))
+    assert line == f"error: --rank ({cfg}): must be > 0, got 0"
+
+
+def test_a_failed_allocation_is_recognised_as_out_of_memory():
+    import torch
+
+    from rft.train.sft import is_oom
+
+    with pytest.raises(RuntimeError) as exc:
+        torch.empty(1 << 50, dtype=torch.uint8)  # a petabyte: the CPU allocator refuses it
+    assert is_oom(exc.value)
+    assert not is_oom(RuntimeError("shape mismatch"))

@@ -46,6 +46,8 @@ def train(
             "from its last checkpoint"
         )
         raise typer.Exit(130) from None
+    if len(result.outcomes) == 1 and result.failed:
+        raise RftError(f"{result.failed[0].variant.name}: {result.failed[0].error}")
     if result.failed:
         names = ", ".join(f"{o.variant.name} ({o.error})" for o in result.failed)
         raise RftError(f"{len(result.failed)} of {len(result.outcomes)} variants failed: {names}")

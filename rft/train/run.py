@@ -35,7 +35,7 @@ from rft.train.data import load_train_data
 from rft.train.model import check_target_modules, load_tokenizer, pick, resolve_base
 from rft.train.report import grid_markdown, grid_table, model_card, plot_loss
 from rft.train.results import GridResult, Outcome
-from rft.train.sft import CHECKPOINTS, Prepared, is_main, train_variant, wait_for_everyone
+from rft.train.sft import CHECKPOINTS, Prepared, init_distributed, is_main, train_variant, wait_for_everyone
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.json"
@@ -76,6 +76,7 @@ def prepare_run(cfg: TrainConfig) -> Prepared:
     tokenizer = load_tokenizer(base)
     data = load_train_data(cfg.data, tokenizer, seed=cfg.optim.seed)
     targets = check_target_modules(_meta_model(base.path), cfg.lora.target_modules)
+    init_distributed(device)
     if device.startswith("cuda:"):
         import torch
 
@@ -204,7 +205,7 @@ def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> 
             continue
         identity = cfg.identity(v, prep.data.data_sha256, prep.base.hash)
         work = root / f"{v.name}.tmp-{identity}"
-        outcomes.append(_train_one(prep, v, work, final, label, identity, command, progress))
+        outcomes.append(_train_one(prep, v, work, final, label, identity, command, progress, len(variants) > 1))
         wait_for_everyone()
     grid_path = None
     if main:
@@ -224,8 +225,12 @@ def _train_one(
     identity: str,
     command: list[str],
     progress: bool,
+    announce: bool = True,
 ) -> Outcome:
+    """Train, write and publish one variant; a failure is an Outcome (printed when `announce`: in a
+    grid; a single variant's failure is the command's one error line)."""
     main = is_main()
+    loud = main and announce
     try:
         if finished(work) is not None:  # written completely, not yet renamed (killed, or the rename failed)
             if main:
@@ -248,13 +253,13 @@ def _train_one(
     except KeyboardInterrupt:
         raise
     except RftError as exc:
-        return _failed(v, work, label, str(exc), main)
+        return _failed(v, work, label, str(exc), loud)
     except OSError as exc:
-        return _failed(v, work, label, str(write_error(exc, getattr(exc, "filename", None) or work)), main)
+        return _failed(v, work, label, str(write_error(exc, getattr(exc, "filename", None) or work)), loud)
     except Exception as exc:  # a bug or a library error: the others go on; the traceback is kept in work
         if main:
             _save_traceback(work)
-        return _failed(v, work, label, f"{type(exc).__name__}: {exc} (traceback in {work}/error.txt)", main)
+        return _failed(v, work, label, f"{type(exc).__name__}: {exc} (traceback in {work}/error.txt)", loud)
 
 
 def _save_traceback(work: Path) -> None:

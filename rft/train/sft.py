@@ -52,6 +52,15 @@ class Trained:
     log_history: list[dict[str, Any]] = field(default_factory=list)
 
 
+def init_distributed(device: str) -> None:
+    """Join the launcher's process group (torchrun / accelerate launch set the env) the way the
+    Trainer's arguments will (`use_cpu` on CPU: gloo), so rank checks before the Trainer exists agree
+    with it. A single process stays undistributed."""
+    from accelerate import PartialState
+
+    PartialState(cpu=device == "cpu")
+
+
 def is_main() -> bool:
     """True on the world's process zero (and when not distributed)."""
     from accelerate import PartialState
