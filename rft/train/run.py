@@ -205,7 +205,9 @@ def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> 
             continue
         identity = cfg.identity(v, prep.data.data_sha256, prep.base.hash)
         work = root / f"{v.name}.tmp-{identity}"
-        outcomes.append(_train_one(prep, v, work, final, label, identity, command, progress, len(variants) > 1))
+        outcomes.append(
+            _train_one(prep, v, work, final, label, identity, command, progress, len(variants) > 1)
+        )
         wait_for_everyone()
     grid_path = None
     if main:
