@@ -4,7 +4,10 @@ Hugging Face cache; nothing is downloaded), its device and dtype chosen at run t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,18 +35,39 @@ class BaseModelInfo:
         return {"spec": self.spec, "path": str(self.path), "revision": self.revision, "sha256": self.sha256}
 
 
+def _model_files(path: Path) -> list[Path]:
+    return sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.relative_to(path).as_posix().startswith(".")
+    )
+
+
 def folder_sha256(path: Path) -> str:
-    """sha256 over the relative names and contents of the files in a model folder (sorted)."""
+    """sha256 over the relative names and contents of the files in a model folder (sorted). Reading a
+    7B model takes a while: the digest is cached under the rft cache, keyed by the folder and every
+    file's size and mtime, so it is computed again only when a file changed."""
+    from rft.teachers.local_model import cache_root
+
+    files = _model_files(path)
+    stats = [(f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    key = hashlib.sha256(json.dumps([str(path.resolve()), stats]).encode()).hexdigest()
+    cache = cache_root() / "model-hashes" / f"{key}.sha256"
+    with contextlib.suppress(OSError):
+        cached = cache.read_text().strip()
+        if len(cached) == 64:
+            return cached
     h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = f.relative_to(path).as_posix()
-        if rel.startswith("."):
-            continue
-        h.update(rel.encode() + b"\0")
+    for f in files:
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next run the hashing
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        tmp.write_text(digest + "\n")
+        tmp.replace(cache)
+    return digest
 
 
 def resolve_base(cfg: BaseModelConfig) -> BaseModelInfo:

@@ -205,6 +205,14 @@ def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> 
             continue
         identity = cfg.identity(v, prep.data.data_sha256, prep.base.hash)
         work = root / f"{v.name}.tmp-{identity}"
+        stale = sorted(p.name for p in root.glob(f"{v.name}.tmp-*") if p != work)
+        if main and stale:
+            out.print(
+                f"{label}: left as it was: {', '.join(stale)} (interrupted with other settings; remove it "
+                "once you do not want to resume it)",
+                markup=False,
+                soft_wrap=True,
+            )
         outcomes.append(
             _train_one(prep, v, work, final, label, identity, command, progress, len(variants) > 1)
         )
