@@ -246,3 +246,20 @@ def test_a_failed_allocation_is_recognised_as_out_of_memory():
         torch.empty(1 << 50, dtype=torch.uint8)  # a petabyte: the CPU allocator refuses it
     assert is_oom(exc.value)
     assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_a_variant_identity_is_what_it_trains_not_where_it_is_written():
+    v = _cfg().variants()[0]
+    ident = _cfg().identity(v, "sha", "base")
+    same = {
+        "dataset": "d@v1",
+        "out": "elsewhere",
+        "name": "x",
+        "device": "cpu",
+        "save_steps": 7,
+        "merge": True,
+    }
+    assert load_config(TrainConfig, None, same).identity(v, "sha", "base") == ident
+    for other in ({"lr": 1e-3}, {"render": "path"}, {"max_length": 512}, {"target_modules": "q_proj"}):
+        assert _cfg(**other).identity(v, "sha", "base") != ident, other
+    assert _cfg().identity(v, "sha", "other base") != ident
