@@ -145,6 +145,17 @@ def test_the_loss_mask_covers_the_assistant_turn_and_eos_and_nothing_of_the_prom
         assert tok.eos_token == "<|im_end|>" and trained[-2:] == [tok.eos_token_id, tok.encode("\n")[0]]
         assert "Be brief." in tok.decode(ids[: len(prompt_ids)])
 
+    # packed (bfd, padding-free): the same tokens are in the loss, and nothing else
+    packed_cfg = _cfg(store=str(tmp_path / "ds"), system="Be brief.", eval_split=0, max_steps=1, packing=True)
+    packed = build_trainer(prepare_run(packed_cfg), cfg.variants()[0], tmp_path / "work2", []).train_dataset
+    assert len(packed) == 1  # both examples fit in one --max-length row
+    trained = [t for t, lab in zip(packed[0]["input_ids"], packed[0]["labels"], strict=True) if lab != -100]
+    unpacked = [
+        t for row in processed for t, lab in zip(row["input_ids"], row["labels"], strict=True) if lab != -100
+    ]
+    assert sorted(trained) == sorted(unpacked)
+    assert sorted(packed[0]["seq_lengths"]) == sorted(len(row["input_ids"]) for row in processed)
+
 
 # --- bad input: one line, exit 2, no variant folder ------------------------------------------------
 
