@@ -82,7 +82,11 @@ def test_loss_falls_and_the_adapter_reloads_and_changes_greedy_output(capsys, tm
     assert man["command"][:3] == ["rft", "train", "d"] and "git_commit" in man and man["rft_version"]
     assert man["config"]["rank"] == 8 and man["config"]["alpha"] == 16 and man["config"]["lr"] == 3e-3
     card = (folder / "README.md").read_text()
-    assert "base_model: smollm2-135m" in card and "d@v1" in card and "| rank (r) | 8 |" in card
+    assert (
+        "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card
+        and "d@v1" in card
+        and "| rank (r) | 8 |" in card
+    )
 
     tok = AutoTokenizer.from_pretrained(folder)
     question = make_records(1)[0].problem.question
