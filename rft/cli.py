@@ -14,6 +14,7 @@ from rft.commands import generate as generate_cmd
 from rft.commands import problems as problems_cmd
 from rft.commands import schemas as schemas_cmd
 from rft.commands import teacher as teacher_cmd
+from rft.commands import train as train_cmd
 from rft.commands import validate as validate_cmd
 from rft.console import err
 from rft.errors import RftError
@@ -50,6 +51,7 @@ app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(problems_cmd.app, name="problems")
 app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)
+app.command("train")(train_cmd.train)
 
 
 def _app() -> None:

@@ -1,0 +1,276 @@
+"""rft train's data and its checks: which records are trained on, how they are rendered, the stable
+eval split, the completion-only mask (token by token, on TRL's processed dataset with the real
+SmolLM2 tokenizer), and the bad inputs that end with one line and exit 2 before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import run_cli as rft
+from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
+from factories import make_record, make_records
+
+from rft.config import load_config
+from rft.errors import InputError
+from rft.schemas import Message, Trace
+from rft.store import Store
+from rft.train.config import TrainConfig
+from rft.train.data import build_train_data, eval_fraction, examples_from_records, split
+
+
+def _cfg(**flags) -> TrainConfig:
+    return load_config(TrainConfig, None, {"dataset": "d", **flags})
+
+
+@pytest.fixture(scope="module")
+def tokenizer(smollm2_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2_dir)
+
+
+def test_only_trainable_records_by_default_and_include_takes_them_back():
+    records = [*make_records(3), make_record("u1", solved=False), make_record("u2", solved=False)]
+    examples, dropped, included = examples_from_records(records, _cfg().data)
+    assert [e.id for e in examples] == ["p0", "p1", "p2"]
+    assert dropped == {"unsolved": 2} and not included
+    examples, dropped, included = examples_from_records(records, _cfg(include="unsolved").data)
+    assert len(examples) == 5 and not dropped and included == {"unsolved": 2}
+
+
+def test_examples_are_conversational_prompt_completion_with_the_system_prompt():
+    [ex], _, _ = examples_from_records([make_record("p0")], _cfg(system="Think step by step.").data)
+    assert ex.prompt == [
+        {"role": "system", "content": "Think step by step."},
+        {"role": "user", "content": make_record("p0").problem.question},
+    ]
+    assert [m["role"] for m in ex.completion] == ["assistant"]
+    assert ex.completion[0]["content"].endswith("The answer is 31.")
+
+
+def test_render_path_and_backtrack_give_different_training_text_from_the_same_records():
+    records = [make_record("p0"), make_record("p1")]
+    path, _, _ = examples_from_records(records, _cfg(render="path").data)
+    back, _, _ = examples_from_records(records, _cfg(render="backtrack").data)
+    for p, b in zip(path, back, strict=True):
+        assert p.prompt == b.prompt and p.text() != b.text()
+        assert "36 + 5 = 41" not in p.text()  # the correct path only
+        assert "36 + 5 = 41" in b.text() and "36 - 5 = 31" in b.text()  # the wrong turn, then the fix
+        assert "Step 2" in b.text()  # the backtrack names the step it goes back from
+
+
+def test_eval_split_is_stable_by_problem_id():
+    records = make_records(200)
+    examples, _, _ = examples_from_records(records, _cfg().data)
+    train, held = split(examples, 0.1)
+    assert 5 <= len(held) <= 40 and len(train) + len(held) == 200
+    again_train, again_held = split(list(reversed(examples)), 0.1)
+    assert {e.id for e in again_held} == {e.id for e in held}  # order does not matter
+    fewer_train, fewer_held = split(examples[:100], 0.1)  # neither do the other records
+    assert {e.id for e in fewer_held} == {e.id for e in held if e.id in {x.id for x in examples[:100]}}
+    assert all(eval_fraction(e.id) < 0.1 for e in held)
+    assert split(examples[:3], 0.0) == (examples[:3], [])
+    assert len(split(examples[:3], 0.01)[1]) == 1  # a tiny set still gets one eval problem
+
+
+def _seal(root: Path, name: str, records) -> None:
+    Store(root).seal(name, records, manifest={"teacher": "local:smollm2-135m"})
+
+
+@pytest.mark.slow
+def test_records_over_max_length_are_dropped_and_counted(tmp_path, tokenizer):
+    _seal(tmp_path, "d", [*make_records(3), make_record("long", question="Why? " * 400)])
+    loaded = Store(tmp_path).load_ref("d")
+    data = build_train_data(loaded, _cfg(max_length=256, eval_split=0).data, tokenizer)
+    assert [e.id for e in data.train] == ["p0", "p1", "p2"] and data.dropped == {"too_long": 1}
+    assert all(e.tokens <= 256 for e in data.train)
+    assert "1 over --max-length 256 tokens dropped" in data.summary(256)
+    assert data.data_sha256 == loaded.manifest.files["data.jsonl"].sha256
+
+
+@pytest.mark.slow
+def test_nothing_trainable_says_how_many_were_dropped_and_the_flag(tmp_path, tokenizer):
+    _seal(tmp_path, "d", [make_record("u1", solved=False), make_record("u2", solved=False)])
+    with pytest.raises(InputError) as exc:
+        build_train_data(Store(tmp_path).load_ref("d"), _cfg().data, tokenizer)
+    assert str(exc.value) == (
+        "nothing to train on in d@v1: 2 of 2 records dropped (2 unsolved); "
+        "--include unsolved keeps the untrainable ones"
+    )
+
+
+@pytest.mark.slow
+def test_a_dataset_without_messages_or_traces_is_one_line(tmp_path, tokenizer):
+    bare = make_record("p0").model_copy(
+        update={"messages": [Message(role="user", content="q")], "trace": Trace()}
+    )
+    _seal(tmp_path, "d", [bare])
+    with pytest.raises(InputError, match="no record has messages or a trace"):
+        build_train_data(Store(tmp_path).load_ref("d"), _cfg().data, tokenizer)
+    with pytest.raises(InputError, match="--render path re-renders traces"):
+        build_train_data(Store(tmp_path).load_ref("d"), _cfg(render="path").data, tokenizer)
+
+
+@pytest.mark.slow
+def test_the_loss_mask_covers_the_assistant_turn_and_eos_and_nothing_of_the_prompt(tmp_path, smollm2_dir):
+    """Token by token, on the dataset TRL's SFTTrainer prepared: labels are -100 on every prompt token
+    (system, user, the assistant header) and equal the input ids on the completion, whose tokens
+    decode to the assistant text + <|im_end|> + the newline the template puts after it."""
+    from rft.train.run import prepare_run
+    from rft.train.sft import build_trainer
+
+    _seal(tmp_path / "ds", "d", make_records(2))
+    cfg = _cfg(store=str(tmp_path / "ds"), system="Be brief.", eval_split=0, max_steps=1)
+    prep = prepare_run(cfg)
+    tok = prep.tokenizer
+    trainer = build_trainer(prep, cfg.variants()[0], tmp_path / "work", [])
+    processed = trainer.train_dataset
+    assert len(processed) == len(prep.data.train) == 2
+    for ex, row in zip(prep.data.train, processed, strict=True):
+        ids, labels = row["input_ids"], row["labels"]
+        prompt_ids = tok.apply_chat_template(ex.prompt, add_generation_prompt=True, tokenize=True)[
+            "input_ids"
+        ]
+        assert ids[: len(prompt_ids)] == prompt_ids
+        for i, (tid, lab) in enumerate(zip(ids, labels, strict=True)):
+            if i < len(prompt_ids):
+                assert lab == -100, f"prompt token {i} {tok.decode([tid])!r} is in the loss"
+            else:
+                assert lab == tid, f"completion token {i} {tok.decode([tid])!r} is not in the loss"
+        completion = tok.decode(ids[len(prompt_ids) :])
+        assert completion == ex.text() + "<|im_end|>\n"
+        trained = [lab for lab in labels if lab != -100]
+        assert tok.eos_token == "<|im_end|>" and trained[-2:] == [tok.eos_token_id, tok.encode("\n")[0]]
+        assert "Be brief." in tok.decode(ids[: len(prompt_ids)])
+
+    # packed (bfd, padding-free): the same tokens are in the loss, and nothing else
+    packed_cfg = _cfg(store=str(tmp_path / "ds"), system="Be brief.", eval_split=0, max_steps=1, packing=True)
+    packed = build_trainer(prepare_run(packed_cfg), cfg.variants()[0], tmp_path / "work2", []).train_dataset
+    assert len(packed) == 1  # both examples fit in one --max-length row
+    trained = [t for t, lab in zip(packed[0]["input_ids"], packed[0]["labels"], strict=True) if lab != -100]
+    unpacked = [
+        t for row in processed for t, lab in zip(row["input_ids"], row["labels"], strict=True) if lab != -100
+    ]
+    assert sorted(trained) == sorted(unpacked)
+    assert sorted(packed[0]["seq_lengths"]) == sorted(len(row["input_ids"]) for row in processed)
+
+
+# --- bad input: one line, exit 2, no variant folder ------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    _seal(tmp_path / "ds", "d", make_records(3))
+    _seal(tmp_path / "ds", "unsolved", [make_record("u1", solved=False), make_record("u2", solved=False)])
+    return tmp_path / "ds"
+
+
+def _bad(capsys, tmp_path, *args: str) -> str:
+    code, _, stderr = rft(capsys, "train", *args, "--out", str(tmp_path / "runs"), "--max-steps", "1")
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not any(p.name.startswith("r") for p in runs.rglob("*") if p.is_dir())
+    return lines[0]
+
+
+def test_rank_zero_is_one_line(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "d", "--store", str(store), "--rank", "0")
+    assert "--rank" in line and "must be > 0" in line
+
+
+def test_a_grid_value_that_is_not_a_number_is_one_line(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "d", "--store", str(store), "--rank", "4,16", "--alpha", "16,x")
+    assert "--alpha" in line and "'x' is not a whole number" in line
+
+
+def test_a_missing_base_is_one_line(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "d", "--store", str(store), "--base", str(tmp_path / "no-such-model"))
+    assert "--base" in line and "no-such-model" in line
+    line = _bad(capsys, tmp_path, "d", "--store", str(store), "--base", "nobody/no-such-model-xyz")
+    assert "--base nobody/no-such-model-xyz: not found offline" in line
+
+
+@pytest.mark.slow
+def test_an_unknown_target_module_lists_the_ones_the_model_has(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "d", "--store", str(store), "--target-modules", "q_proj,qkv_proj")
+    assert "qkv_proj" in line
+    for name in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
+        assert name in line
+
+
+@pytest.mark.slow
+def test_nothing_trainable_is_one_line_naming_the_flag(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "unsolved", "--store", str(store))
+    assert "2 of 2 records dropped (2 unsolved)" in line and "--include unsolved" in line
+
+
+def test_a_missing_dataset_is_one_line(capsys, tmp_path, store):
+    line = _bad(capsys, tmp_path, "nope", "--store", str(store))
+    assert "nope" in line
+
+
+def test_a_config_file_nested_or_flat_gives_the_config_the_flags_give(tmp_path):
+    nested = tmp_path / "train.yaml"
+    nested.write_text(
+        "train:\n  dataset: d@v2\n  lora: {rank: [4, 16], alpha: 32, target_modules: all-linear}\n"
+        "  optim: {lr: 1.0e-4, packing: true}\n  data: {render: path, include: unsolved}\n"
+    )
+    flat = tmp_path / "train.toml"
+    flat.write_text(
+        'dataset = "d@v2"\nrank = "4,16"\nalpha = [32]\ntarget_modules = "all-linear"\nlr = 1e-4\n'
+        'packing = true\nrender = "path"\ninclude = ["unsolved"]\n'
+    )
+    flags = {"dataset": "d@v2", "rank": "4,16", "alpha": "32", "target_modules": "all-linear", "lr": 1e-4,
+             "packing": True, "render": "path", "include": "unsolved"}  # fmt: skip
+    want = load_config(TrainConfig, None, flags)
+    assert load_config(TrainConfig, nested, {}) == load_config(TrainConfig, flat, {}) == want
+    assert [v.name for v in want.variants()] == ["r4-a32", "r16-a32"]
+    # flags override the file
+    assert load_config(TrainConfig, nested, {"rank": "8"}).lora.rank == [8]
+    # the resolved config a variant saves (config.yaml) loads back to that one variant, same identity
+    v = want.variants()[1]
+    saved = tmp_path / "config.yaml"
+    saved.write_text(yaml.safe_dump(want.for_variant(v)))
+    again = load_config(TrainConfig, saved, {})
+    assert again.variants() == [v] and again.identity(v, "sha", "base") == want.identity(v, "sha", "base")
+    assert want.identity(v, "sha", "base") != want.identity(v, "other", "base")
+
+
+def test_rank_zero_in_a_config_file_names_the_file(capsys, tmp_path, store):
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(f"dataset: d\nstore: {store}\nlora:\n  rank: [0]\n")
+    line = _bad(capsys, tmp_path, "--config", str(cfg))
+    assert line == f"error: --rank ({cfg}): must be > 0, got 0"
+
+
+def test_a_failed_allocation_is_recognised_as_out_of_memory():
+    import torch
+
+    from rft.train.sft import is_oom
+
+    with pytest.raises(RuntimeError) as exc:
+        torch.empty(1 << 50, dtype=torch.uint8)  # a petabyte: the CPU allocator refuses it
+    assert is_oom(exc.value)
+    assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_a_variant_identity_is_what_it_trains_not_where_it_is_written():
+    v = _cfg().variants()[0]
+    ident = _cfg().identity(v, "sha", "base")
+    same = {
+        "dataset": "d@v1",
+        "out": "elsewhere",
+        "name": "x",
+        "device": "cpu",
+        "save_steps": 7,
+        "merge": True,
+    }
+    assert load_config(TrainConfig, None, same).identity(v, "sha", "base") == ident
+    for other in ({"lr": 1e-3}, {"render": "path"}, {"max_length": 512}, {"target_modules": "q_proj"}):
+        assert _cfg(**other).identity(v, "sha", "base") != ident, other
+    assert _cfg().identity(v, "sha", "other base") != ident
