@@ -1,0 +1,653 @@
+"""The code sandbox: run untrusted Python (a completion and a benchmark's tests) in a child process and
+say which tests passed. eval, the RL rewards and generate's `code-tests` grader all call it.
+
+`run(job, limits)` starts `python -I -S` (isolated: no PYTHON* variables, no user or site packages, no
+script directory on sys.path) on a small harness, in a fresh temp dir (its cwd, deleted afterwards) and
+its own session and process group, with a minimal environment (PATH, LANG, HOME=TMPDIR=the temp dir:
+nothing of the parent's, so no API keys). The parent sends the job on stdin; the harness isolates
+itself before any of the job's code runs:
+
+- namespaces where the kernel allows them (root, or unprivileged user namespaces): a network
+  namespace (no interface but a loopback that is down: no connection can be made, to 127.0.0.1 or
+  anywhere), a PID namespace (the code cannot see or signal processes outside it, its parent
+  included, and everything it forks dies with it), and as root a mount namespace in which /tmp,
+  /var/tmp and /dev/shm are the temp dir;
+- as root, a fresh unprivileged uid/gid for each run (so the code can write only world-writable
+  places, which the mount namespace covers, and RLIMIT_NPROC counts only this run's processes),
+  no_new_privs (no setuid binaries), and a sweep that kills whatever that uid still runs afterwards;
+- rlimits, soft = hard: CPU seconds, address space, file size, open files, no core files, and
+  processes. RLIMIT_NPROC counts every process of the real uid, not only the sandbox's: with a fresh
+  uid (root) the limit is the sandbox's own count; otherwise it is the user's current process count
+  plus the limit, read just before the run (so concurrent runs of one user share the margin);
+- without a network namespace (or with `network="guard"`), a socket guard installed before the code
+  runs: `socket.socket`, `create_connection`, `create_server`, `socketpair`, `fromfd`, `getaddrinfo`
+  and their `_socket` twins raise, `ctypes` cannot be imported and the exec/spawn functions of `os`
+  and `subprocess` raise (a child program would not carry the guard). `network="netns"` refuses to run
+  (status `error`) where no network namespace can be made: fail closed.
+
+The parent reads stdout and stderr as they come (keeping their tails), kills the whole process group
+when the wall-clock timeout passes or the output passes its cap, and decides the verdict from a
+separate pipe, never from the exit code or printed text: the harness writes one line per outcome, each
+beginning with a random nonce sent on stdin (not in argv, the environment or a file), built only from
+functions it bound before the code ran (a patched `json`, `exec`, `os.write` or `AssertionError`
+changes nothing), and ends with a `done` line written only after every test has returned, followed by
+`os._exit` (atexit hooks never run). `sys.exit(0)` before the asserts is a `SystemExit` caught as a
+failure, `os._exit(0)` or killing itself leaves no `done` line (a crash), a printed marker is only
+output, a line without the nonce marks the run as tampered (a failure). Limit: code running in the
+same interpreter can in principle dig the nonce out of the harness's memory (frames, `gc`); the
+sandbox still contains such code, only that sample's verdict could be forged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class Status(StrEnum):
+    passed = "passed"  # the program ran and every test returned
+    failed = "failed"  # the program or a test raised (an assert, SystemExit, MemoryError, ...)
+    timeout = "timeout"  # the wall-clock limit passed: the process group was killed
+    output_limit = "output_limit"  # stdout + stderr passed the cap: killed
+    crashed = "crashed"  # the process ended without the harness's `done` line (os._exit, a signal, a limit)
+    tampered = "tampered"  # something else wrote to the verdict pipe
+    error = "error"  # the sandbox could not run the job (no namespace where one was required, spawn)
+
+
+Network = Literal["auto", "netns", "guard"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a run may use. `cpu_seconds` defaults to the wall-clock timeout rounded up, plus one."""
+
+    timeout: float = 10.0
+    cpu_seconds: int | None = None
+    memory_bytes: int = 1 << 30
+    file_size_bytes: int = 16 << 20
+    processes: int = 16
+    open_files: int = 64
+    max_output_bytes: int = 1 << 20  # stdout + stderr together; past it the run is killed
+    tail_bytes: int = 4096  # how much of each stream the result keeps (the end)
+    network: Network = "auto"
+
+    def cpu(self) -> int:
+        return self.cpu_seconds if self.cpu_seconds is not None else int(self.timeout) + 2
+
+
+@dataclass(frozen=True)
+class Job:
+    """A program (run first, as `__main__`), then its tests, each run in the program's namespace and
+    counted on its own (one `check(candidate)` call for HumanEval, one assert each for MBPP)."""
+
+    program: str
+    tests: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    ok: bool
+    error: str | None = None  # "AssertionError: ..." when it failed
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    status: Status
+    returncode: int | None
+    stdout: str  # tails
+    stderr: str
+    duration: float  # seconds, wall clock
+    program_error: str | None = None  # the program itself raised (no test could pass)
+    tests: tuple[TestOutcome, ...] = ()  # outcomes the harness reported (fewer than asked if it died)
+    n_tests: int = 0
+    isolation: tuple[str, ...] = ()  # the mechanisms the child reported active
+    detail: str = ""
+    name: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.passed
+
+    @property
+    def tests_passed(self) -> int:
+        if self.status in (Status.tampered, Status.error):
+            return 0
+        return sum(t.ok for t in self.tests)
+
+    @property
+    def share(self) -> float:
+        """Share of the tests that passed (0 when there are none)."""
+        return self.tests_passed / self.n_tests if self.n_tests else 0.0
+
+
+# The harness. It imports only what the stdlib has, isolates the process, then runs the job. Every
+# name it uses once the job's code has started is bound beforehand (default arguments of _run).
+_HARNESS = r"""
+import os, sys
+
+def _main():
+    import ctypes, json, resource, signal
+    job = json.loads(sys.stdin.buffer.read())
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    nonce, vfd, lim = job["nonce"], job["fd"], job["limits"]
+    write = os.write
+
+    def line(*parts):
+        write(vfd, ("\t".join((nonce,) + parts) + "\n").encode())
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    root = os.geteuid() == 0
+    iso = []
+    NEWNS, NEWUSER, NEWPID, NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+    want_net = lim["network"] != "guard"
+    netns = pidns = False
+    if root:
+        if want_net and libc.unshare(NEWNET) == 0:
+            netns = True
+        pidns = libc.unshare(NEWPID) == 0
+    else:
+        flags = NEWUSER | NEWPID | (NEWNET if want_net else 0)
+        if libc.unshare(flags) == 0:
+            netns, pidns = want_net, True
+        elif want_net and libc.unshare(NEWUSER | NEWNET) == 0:
+            netns = True
+    if lim["network"] == "netns" and not netns:
+        line("error", "no network namespace could be made (network='netns' requires one)".encode().hex())
+        os._exit(3)
+    outer = os.getpid()
+    pid = os.fork()
+    if pid:
+        # the outer process runs no job code: it waits for the inner one and passes on how it ended
+        os.close(vfd)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except ChildProcessError:
+                os._exit(125)
+            except InterruptedError:
+                continue
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    if netns:
+        iso.append("netns")
+    if pidns:
+        iso.append("pidns")
+    workdir = os.getcwd()
+    if root:
+        uid = job["uid"]
+        if libc.unshare(NEWNS) == 0:
+            MS_REC, MS_PRIVATE, MS_BIND = 0x4000, 0x40000, 0x1000
+            libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+            # /tmp last: the temp dir lies under it, and is found by its path until then
+            shared = [d for d in ("/var/tmp", "/dev/shm", "/tmp") if os.path.isdir(d)]
+            if all(libc.mount(workdir.encode(), d.encode(), None, MS_BIND, None) == 0 for d in shared):
+                iso.append("mountns:" + "+".join(shared))
+                os.chdir("/tmp")  # the same dir, by the name it has in here
+                os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
+        # the interpreter's own files may lie under a directory the new uid cannot enter (/root):
+        # keep sys.path open through directory fds, reached by /proc/self/fd after the switch
+        fds = []
+        for p in sys.path:
+            try:
+                fds.append((p, os.open(p, os.O_RDONLY | os.O_DIRECTORY)))
+            except OSError:
+                pass
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        except OSError as e:
+            line("error", ("could not drop privileges: %s" % e).encode().hex())
+            os._exit(3)
+        libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self/fd stays ours
+        moved = {p: "/proc/self/fd/%d" % fd for p, fd in fds}
+
+        def reach(p):
+            for old, new in moved.items():
+                if p == old or p.startswith(old + "/"):
+                    return new + p[len(old):]
+            return p
+
+        sys.path[:] = list(moved.values())
+        for mod in list(sys.modules.values()):
+            path = getattr(mod, "__path__", None)
+            if isinstance(path, list):
+                path[:] = [reach(p) for p in path]
+        sys.path_importer_cache.clear()
+        iso.append("uid:%d" % uid)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the outer process
+    if os.getppid() != outer and not pidns:
+        os._exit(125)
+    R = resource
+    nproc = lim["processes"] if root else lim["processes"] + job["user_procs"]
+    for what, value in (
+        (R.RLIMIT_CPU, lim["cpu"]),
+        (R.RLIMIT_AS, lim["memory"]),
+        (R.RLIMIT_FSIZE, lim["fsize"]),
+        (R.RLIMIT_NOFILE, lim["nofile"]),
+        (R.RLIMIT_NPROC, nproc),
+        (R.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(what, (value, value))
+    iso.append("rlimits")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too big a file: an OSError, not a kill
+    if not netns:
+        import socket, _socket, subprocess
+
+        def refuse(*a, **k):
+            raise PermissionError("network access is disabled in the sandbox")
+
+        for mod in (socket, _socket):
+            for name in ("socket", "SocketType", "create_connection", "create_server", "socketpair",
+                         "fromfd", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+                if hasattr(mod, name):
+                    setattr(mod, name, refuse)
+        for name in dir(os):
+            if name.startswith(("exec", "spawn", "posix_spawn")) or name in ("system", "popen"):
+                setattr(os, name, refuse)
+        subprocess.Popen = refuse
+        for name in ("ctypes", "_ctypes"):
+            sys.modules[name] = None
+        iso.append("socket-guard")
+    del job["nonce"]
+    line("iso", ",".join(iso))
+    program, tests = job["program"], job["tests"]
+    del job, lim
+    _run(program, tests, line)
+
+
+def _run(program, tests, line, _exec=exec, _compile=compile, _BE=BaseException, _str=str,
+         _type=type, _enumerate=enumerate, _settrace=sys.settrace, _setprofile=sys.setprofile,
+         _exit=os._exit, _sys=sys):
+    def describe(e):
+        try:
+            text = "%s: %s" % (_type(e).__name__, _str(e))
+        except _BE:
+            text = "an exception that cannot be shown"
+        return text[:500].encode("utf-8", "replace").hex()
+
+    g = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        _exec(_compile(program, "<program>", "exec"), g)
+        failed = None
+    except _BE as e:
+        failed = describe(e)
+    line("program", "" if failed is None else failed)
+    for i, test in _enumerate(tests):
+        err = failed
+        if failed is None:
+            try:
+                _settrace(None)
+                _setprofile(None)
+                _exec(_compile(test, "<test %d>" % i, "exec"), g)
+                err = None
+            except _BE as e:
+                err = describe(e)
+        line("test", "%d" % i, "" if err is None else err)
+    line("done")
+    try:
+        _sys.stdout.flush()
+        _sys.stderr.flush()
+    except _BE:
+        pass
+    _exit(0)
+
+_main()
+"""
+
+_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+def _env(workdir: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _SAFE_ENV if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(HOME=workdir, TMPDIR=workdir, PYTHONIOENCODING="utf-8")
+    return env
+
+
+def _uid_ranges() -> list[tuple[int, int]]:
+    """The uids this process may switch to: its user namespace's map (inside, start, count)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return [(int(a), int(c)) for a, _, c in (ln.split() for ln in f)]
+    except OSError:
+        return [(0, 65536)]
+
+
+def _fresh_uid() -> int:
+    """An unused-looking uid for one run: random, high in the mapped range (never below 1000)."""
+    start, count = max(_uid_ranges(), key=lambda r: r[1])
+    low = max(start, 1000)
+    high = start + count - 2  # the last one is the overflow uid in small maps
+    if count > 2_000_000:
+        low = max(low, 1_000_000)
+    return low + secrets.randbelow(max(1, high - low))
+
+
+def _user_processes(uid: int) -> int:
+    n = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                n += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    return n
+
+
+def _sweep(uid: int) -> None:
+    """Kill every process of a run's own uid (a backstop for one that left the process group)."""
+    for _ in range(20):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    os.kill(int(entry), signal.SIGKILL)
+                    found = True
+            except OSError:
+                pass
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+def _rmtree(path: str) -> None:
+    def retry(func, p, _exc):  # a directory the code made unreadable: open it up and try again
+        try:
+            os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            os.chmod(p, stat.S_IRWXU)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=retry)
+
+
+class _Tail:
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.buf = bytearray()
+
+    def add(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) > 2 * self.keep:
+            del self.buf[: len(self.buf) - self.keep]
+
+    def text(self) -> str:
+        return bytes(self.buf[-self.keep :]).decode("utf-8", "replace")
+
+
+def _unhex(s: str) -> str:
+    try:
+        return bytes.fromhex(s).decode("utf-8", "replace")
+    except ValueError:
+        return s
+
+
+def run(job: Job, limits: Limits | None = None) -> SandboxResult:
+    """Run one job in a fresh sandbox and return what happened (never raises for the job's doing)."""
+    limits = limits or Limits()
+    start = time.monotonic()
+    root = os.geteuid() == 0
+    uid = _fresh_uid() if root else os.getuid()
+    workdir = tempfile.mkdtemp(prefix="rft-sandbox-")
+    nonce = secrets.token_hex(16)
+    vr, vw = os.pipe()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        if root:
+            os.chown(workdir, uid, uid)
+        payload = {
+            "nonce": nonce,
+            "fd": vw,
+            "uid": uid,
+            "user_procs": 0 if root else _user_processes(uid),
+            "program": job.program,
+            "tests": list(job.tests),
+            "limits": {
+                "cpu": limits.cpu(),
+                "memory": limits.memory_bytes,
+                "fsize": limits.file_size_bytes,
+                "nofile": limits.open_files,
+                "processes": limits.processes,
+                "network": limits.network,
+            },
+        }
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _HARNESS],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=workdir,
+                env=_env(workdir),
+                pass_fds=(vw,),
+                start_new_session=True,
+            )
+        except OSError as e:
+            return SandboxResult(Status.error, None, "", "", time.monotonic() - start, detail=str(e), name=job.name)
+        os.close(vw)
+        vw = -1
+        return _collect(proc, job, limits, payload, vr, start, uid if root else None)
+    finally:
+        if vw >= 0:
+            os.close(vw)
+        os.close(vr)
+        if proc is not None:
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+        _rmtree(workdir)
+
+
+def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(data)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _collect(
+    proc: subprocess.Popen[bytes],
+    job: Job,
+    limits: Limits,
+    payload: dict,
+    vr: int,
+    start: float,
+    own_uid: int | None,
+) -> SandboxResult:
+    assert proc.stdout is not None and proc.stderr is not None
+    sender = threading.Thread(target=_send, args=(proc, json.dumps(payload).encode()), daemon=True)
+    sender.start()
+    out, err = _Tail(limits.tail_bytes), _Tail(limits.tail_bytes)
+    verdict = bytearray()
+    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    sel = selectors.DefaultSelector()
+    for fd in (*streams, vr):
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    deadline = start + limits.timeout
+    total = 0
+    timed_out = over = False
+    exited_at: float | None = None
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                timed_out = True
+                break
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > 0.2:
+                break  # something the code left behind holds a pipe open: stop listening
+            wait = deadline - now if exited_at is None else 0.05
+            for key, _ in sel.select(min(wait, 0.5)):
+                try:
+                    data = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    continue
+                if key.fd == vr:
+                    verdict += data
+                    if len(verdict) > 1 << 20:
+                        over = True
+                        break
+                    continue
+                streams[key.fd].add(data)
+                total += len(data)
+                if total > limits.max_output_bytes:
+                    over = True
+                    break
+            if over:
+                break
+    finally:
+        sel.close()
+        if not (timed_out or over):
+            try:  # the outer process passes on the inner one's end: give it a moment
+                proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            returncode: int | None = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        if own_uid is not None:
+            _sweep(own_uid)
+        sender.join(timeout=1)
+    duration = time.monotonic() - start
+    return _verdict(job, bytes(verdict), payload["nonce"], out, err, returncode, duration, timed_out, over)
+
+
+def _verdict(
+    job: Job,
+    verdict: bytes,
+    nonce: str,
+    out: _Tail,
+    err: _Tail,
+    returncode: int | None,
+    duration: float,
+    timed_out: bool,
+    over: bool,
+) -> SandboxResult:
+    tests: list[TestOutcome] = []
+    iso: tuple[str, ...] = ()
+    program_error: str | None = None
+    done = tampered = False
+    error: str | None = None
+    complete = verdict.endswith(b"\n") or not verdict
+    lines = verdict.decode("utf-8", "replace").split("\n")
+    if not complete:
+        lines = lines[:-1]  # a line cut off by the kill
+    for ln in lines:
+        if not ln:
+            continue
+        parts = ln.split("\t")
+        if parts[0] != nonce or len(parts) < 2:
+            tampered = True
+            continue
+        kind, rest = parts[1], parts[2:]
+        if kind == "iso" and rest:
+            iso = tuple(x for x in rest[0].split(",") if x)
+        elif kind == "program" and rest:
+            program_error = _unhex(rest[0]) or None
+        elif kind == "test" and len(rest) == 2 and rest[0] == str(len(tests)):
+            tests.append(TestOutcome(not rest[1], _unhex(rest[1]) or None))
+        elif kind == "done":
+            done = True
+        elif kind == "error" and rest:
+            error = _unhex(rest[0])
+        else:
+            tampered = True
+    n = len(job.tests)
+    if error is not None:
+        status, detail = Status.error, error
+    elif tampered:
+        status, detail = Status.tampered, "the verdict pipe carried lines the harness did not write"
+    elif timed_out:
+        status, detail = Status.timeout, f"no verdict within the {duration:.1f} s limit: killed"
+    elif over:
+        status, detail = Status.output_limit, "output past the cap: killed"
+    elif not done or len(tests) != n:
+        status, detail = Status.crashed, f"ended without a verdict (exit {returncode})"
+    elif program_error is None and all(t.ok for t in tests):
+        status, detail = Status.passed, f"{n}/{n} tests passed"
+    else:
+        status = Status.failed
+        first = program_error or next(t.error for t in tests if not t.ok)
+        detail = f"{sum(t.ok for t in tests)}/{n} tests passed; {first}"
+    return SandboxResult(
+        status=status,
+        returncode=returncode,
+        stdout=out.text(),
+        stderr=err.text(),
+        duration=duration,
+        program_error=program_error,
+        tests=tuple(tests),
+        n_tests=n,
+        isolation=iso,
+        detail=detail,
+        name=job.name,
+    )
+
+
+def run_many(jobs: Iterable[Job], limits: Limits | None = None, workers: int | None = None) -> list[SandboxResult]:
+    """Run jobs `workers` at a time (default: the CPU count), results in the jobs' order."""
+    jobs = list(jobs)
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(jobs) <= 1:
+        return [run(j, limits) for j in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
+        return list(pool.map(lambda j: run(j, limits), jobs))
+
+
+def isolation(limits: Limits | None = None) -> tuple[str, ...]:
+    """The mechanisms a sandbox gets on this machine (what the child reports)."""
+    return run(Job("pass"), limits).isolation
+
+
+__all__: Sequence[str] = [
+    "Job",
+    "Limits",
+    "SandboxResult",
+    "Status",
+    "TestOutcome",
+    "isolation",
+    "run",
+    "run_many",
+]
