@@ -40,12 +40,14 @@ sandbox still contains such code, only that sample's verdict could be forged.
 
 from __future__ import annotations
 
-import json
+import atexit
+import marshal
 import os
 import secrets
 import selectors
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -136,23 +138,72 @@ class SandboxResult:
         return self.tests_passed / self.n_tests if self.n_tests else 0.0
 
 
-# The harness. It imports only what the stdlib has, isolates the process, then runs the job. Every
-# name it uses once the job's code has started is bound beforehand (default arguments of _run).
-_HARNESS = r"""
-import os, sys
+# The zygote: a small interpreter started once per parent process (as the parent's user), with the
+# modules a run needs already imported. For each job it forks a child that isolates itself and runs the
+# job: a fork of a small process instead of an interpreter's start. It holds no job state and runs no
+# job code; a child closes the zygote's socket before anything else. Every name the child uses once
+# the job's code has started is bound beforehand (default arguments of _run).
+_ZYGOTE = r"""
+import os, sys, marshal, ctypes, resource, signal, socket, _socket, subprocess
 
-def _main():
-    import ctypes, json, resource, signal
-    job = json.loads(sys.stdin.buffer.read())
-    null = os.open(os.devnull, os.O_RDONLY)
+def _serve(fd):
+    sock = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    while True:
+        try:
+            head, fds, _, _ = socket.recv_fds(sock, 8, 3)
+        except OSError:
+            os._exit(0)
+        if not head:
+            os._exit(0)
+        while len(head) < 8:
+            more = sock.recv(8 - len(head))
+            if not more:
+                os._exit(0)
+            head += more
+        n = int.from_bytes(head, "big")
+        chunks, got = [], 0
+        while got < n:
+            chunk = sock.recv(min(n - got, 1 << 20))
+            if not chunk:
+                os._exit(0)
+            chunks.append(chunk)
+            got += len(chunk)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                _child(marshal.loads(b"".join(chunks)), fds)
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+            finally:
+                os._exit(127)
+        for f in fds:
+            os.close(f)
+        sock.sendall(pid.to_bytes(8, "big"))
+
+
+def _child(job, fds):
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setsid()  # its own session and process group, which the parent kills as a whole
+    out, err, vfd = fds
+    null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
     os.close(null)
-    nonce, vfd, lim = job["nonce"], job["fd"], job["limits"]
+    nonce, lim, workdir = job["nonce"], job["limits"], job["workdir"]
     write = os.write
 
     def line(*parts):
         write(vfd, ("\t".join((nonce,) + parts) + "\n").encode())
 
+    os.chdir(workdir)
+    os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     libc = ctypes.CDLL(None, use_errno=True)
     root = os.geteuid() == 0
     iso = []
@@ -175,8 +226,7 @@ def _main():
     outer = os.getpid()
     pid = os.fork()
     if pid:
-        # the outer process runs no job code: it waits for the inner one and passes on how it ended
-        os.close(vfd)
+        # the outer process runs no job code: it waits for the inner one and reports how it ended
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
@@ -188,12 +238,16 @@ def _main():
                 os._exit(125)
             except InterruptedError:
                 continue
-        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        try:
+            line("exit", "%d" % code)
+        except OSError:
+            pass
+        os._exit(0)
     if netns:
         iso.append("netns")
     if pidns:
         iso.append("pidns")
-    workdir = os.getcwd()
     if root:
         uid = job["uid"]
         if libc.unshare(NEWNS) == 0:
@@ -254,7 +308,6 @@ def _main():
     iso.append("rlimits")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too big a file: an OSError, not a kill
     if not netns:
-        import socket, _socket, subprocess
 
         def refuse(*a, **k):
             raise PermissionError("network access is disabled in the sandbox")
@@ -271,7 +324,6 @@ def _main():
         for name in ("ctypes", "_ctypes"):
             sys.modules[name] = None
         iso.append("socket-guard")
-    del job["nonce"]
     line("iso", ",".join(iso))
     program, tests = job["program"], job["tests"]
     del job, lim
@@ -314,8 +366,74 @@ def _run(program, tests, line, _exec=exec, _compile=compile, _BE=BaseException, 
         pass
     _exit(0)
 
-_main()
+_serve(int(sys.argv[1]))
 """
+
+
+class _Zygote:
+    """The fork server of one parent process: started on first use, restarted if it died."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.owner = -1
+
+    def _start(self) -> None:
+        self.close()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _ZYGOTE, str(child.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+                env=_env("/"),
+                pass_fds=(child.fileno(),),
+            )
+        finally:
+            child.close()
+        self.sock, self.owner = parent, os.getpid()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()  # the zygote ends at EOF
+            self.sock = None
+        if self.proc is not None and self.owner == os.getpid():
+            try:
+                self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+    def spawn(self, payload: bytes, fds: list[int]) -> int:
+        """Fork a child for one job; the pid of its process group."""
+        with self.lock:
+            for attempt in (0, 1):
+                if self.sock is None or self.owner != os.getpid() or self.proc is None or self.proc.poll() is not None:
+                    self._start()
+                assert self.sock is not None
+                try:
+                    socket.send_fds(self.sock, [len(payload).to_bytes(8, "big")], fds)
+                    self.sock.sendall(payload)
+                    reply = b""
+                    while len(reply) < 8:
+                        chunk = self.sock.recv(8 - len(reply))
+                        if not chunk:
+                            raise ConnectionError("the sandbox's fork server ended")
+                        reply += chunk
+                    return int.from_bytes(reply, "big")
+                except OSError:
+                    self.sock.close()
+                    self.sock = None
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
+
+
+_ZYGOTE_SERVER = _Zygote()
+atexit.register(_ZYGOTE_SERVER.close)
 
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
@@ -417,15 +535,15 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
     uid = _fresh_uid() if root else os.getuid()
     workdir = tempfile.mkdtemp(prefix="rft-sandbox-")
     nonce = secrets.token_hex(16)
-    vr, vw = os.pipe()
-    proc: subprocess.Popen[bytes] | None = None
+    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, verdict
+    ends = [r for r, _ in pipes]
     try:
         if root:
             os.chown(workdir, uid, uid)
         payload = {
             "nonce": nonce,
-            "fd": vw,
             "uid": uid,
+            "workdir": workdir,
             "user_procs": 0 if root else _user_processes(uid),
             "program": job.program,
             "tests": list(job.tests),
@@ -439,79 +557,40 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
             },
         }
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _HARNESS],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=workdir,
-                env=_env(workdir),
-                pass_fds=(vw,),
-                start_new_session=True,
-            )
+            pgid = _ZYGOTE_SERVER.spawn(marshal.dumps(payload), [w for _, w in pipes])
         except OSError as e:
             return SandboxResult(Status.error, None, "", "", time.monotonic() - start, detail=str(e), name=job.name)
-        os.close(vw)
-        vw = -1
-        return _collect(proc, job, limits, payload, vr, start, uid if root else None)
+        finally:
+            for _, w in pipes:
+                os.close(w)
+        return _collect(pgid, job, limits, nonce, ends, start, uid if root else None)
     finally:
-        if vw >= 0:
-            os.close(vw)
-        os.close(vr)
-        if proc is not None:
-            for pipe in (proc.stdin, proc.stdout, proc.stderr):
-                if pipe is not None:
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass
+        for r in ends:
+            os.close(r)
         _rmtree(workdir)
 
 
-def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    try:
-        assert proc.stdin is not None
-        proc.stdin.write(data)
-        proc.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
-
-
 def _collect(
-    proc: subprocess.Popen[bytes],
-    job: Job,
-    limits: Limits,
-    payload: dict,
-    vr: int,
-    start: float,
-    own_uid: int | None,
+    pgid: int, job: Job, limits: Limits, nonce: str, ends: list[int], start: float, own_uid: int | None
 ) -> SandboxResult:
-    assert proc.stdout is not None and proc.stderr is not None
-    sender = threading.Thread(target=_send, args=(proc, json.dumps(payload).encode()), daemon=True)
-    sender.start()
+    out_fd, err_fd, vr = ends
     out, err = _Tail(limits.tail_bytes), _Tail(limits.tail_bytes)
     verdict = bytearray()
-    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    streams = {out_fd: out, err_fd: err}
     sel = selectors.DefaultSelector()
-    for fd in (*streams, vr):
+    for fd in ends:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
     deadline = start + limits.timeout
     total = 0
-    timed_out = over = False
-    exited_at: float | None = None
+    timed_out = over = reported = False
     try:
         while sel.get_map():
             now = time.monotonic()
             if now >= deadline:
-                timed_out = True
+                timed_out = not reported
                 break
-            if exited_at is None and proc.poll() is not None:
-                exited_at = now
-            if exited_at is not None and now - exited_at > 0.2:
-                break  # something the code left behind holds a pipe open: stop listening
-            wait = deadline - now if exited_at is None else 0.05
-            for key, _ in sel.select(min(wait, 0.5)):
+            for key, _ in sel.select(min(deadline - now, 0.5)):
                 try:
                     data = os.read(key.fd, 65536)
                 except BlockingIOError:
@@ -524,6 +603,11 @@ def _collect(
                     if len(verdict) > 1 << 20:
                         over = True
                         break
+                    if not reported and b"\texit\t" in verdict[-128:]:
+                        # the outer process has reported the end: what still holds a pipe is left over
+                        reported = True
+                        sel.unregister(vr)
+                        deadline = min(deadline, time.monotonic() + 0.2)
                     continue
                 streams[key.fd].add(data)
                 total += len(data)
@@ -534,24 +618,14 @@ def _collect(
                 break
     finally:
         sel.close()
-        if not (timed_out or over):
-            try:  # the outer process passes on the inner one's end: give it a moment
-                proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            returncode: int | None = proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            returncode = None
         if own_uid is not None:
             _sweep(own_uid)
-        sender.join(timeout=1)
     duration = time.monotonic() - start
-    return _verdict(job, bytes(verdict), payload["nonce"], out, err, returncode, duration, timed_out, over)
+    return _verdict(job, bytes(verdict), nonce, out, err, duration, timed_out, over)
 
 
 def _verdict(
@@ -560,7 +634,6 @@ def _verdict(
     nonce: str,
     out: _Tail,
     err: _Tail,
-    returncode: int | None,
     duration: float,
     timed_out: bool,
     over: bool,
@@ -570,6 +643,7 @@ def _verdict(
     program_error: str | None = None
     done = tampered = False
     error: str | None = None
+    returncode: int | None = None
     complete = verdict.endswith(b"\n") or not verdict
     lines = verdict.decode("utf-8", "replace").split("\n")
     if not complete:
@@ -590,6 +664,8 @@ def _verdict(
             tests.append(TestOutcome(not rest[1], _unhex(rest[1]) or None))
         elif kind == "done":
             done = True
+        elif kind == "exit" and rest:
+            returncode = int(rest[0]) if rest[0].lstrip("-").isdigit() else None
         elif kind == "error" and rest:
             error = _unhex(rest[0])
         else:
