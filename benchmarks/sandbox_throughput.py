@@ -55,7 +55,9 @@ def theirs(workers: int, timeout: float, samples: list[dict], problem_file: str)
         with open(sample_file, "w") as f:
             f.writelines(json.dumps(s) + "\n" for s in samples)
         t = time.perf_counter()
-        evaluate_functional_correctness(sample_file, k=[1], n_workers=workers, timeout=timeout, problem_file=problem_file)
+        evaluate_functional_correctness(
+            sample_file, k=[1], n_workers=workers, timeout=timeout, problem_file=problem_file
+        )
         elapsed = time.perf_counter() - t
         with open(sample_file + "_results.jsonl") as f:
             passed = sum(json.loads(line)["passed"] for line in f)

@@ -102,7 +102,9 @@ def _job(problem: Problem, text: str) -> tuple[str, Job]:
 def _no_code(code: str, problem: Problem) -> CodeCheck | None:
     if code.strip():
         return None
-    result = SandboxResult(Status.failed, None, "", "", 0.0, program_error="no code", n_tests=len(problem.tests))
+    result = SandboxResult(
+        Status.failed, None, "", "", 0.0, program_error="no code", n_tests=len(problem.tests)
+    )
     return CodeCheck(code, result)
 
 
@@ -117,10 +119,11 @@ def check_many(
 ) -> list[CodeCheck]:
     """`check_code` for many (problem, completion) pairs, `workers` sandboxes at a time, in order."""
     built = [_job(p, t) for p, t in items]
-    todo = [i for i, ((code, _), (p, _)) in enumerate(zip(built, items, strict=True)) if _no_code(code, p) is None]
+    todo = [
+        i for i, ((code, _), (p, _)) in enumerate(zip(built, items, strict=True)) if _no_code(code, p) is None
+    ]
     results = dict(zip(todo, run_many([built[i][1] for i in todo], limits, workers), strict=True))
     out = []
     for i, ((code, _), (p, _)) in enumerate(zip(built, items, strict=True)):
         out.append(CodeCheck(code, results[i]) if i in results else _no_code(code, p))
     return out  # type: ignore[return-value]
-

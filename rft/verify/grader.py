@@ -23,7 +23,6 @@ from typing import Protocol, runtime_checkable
 
 from rft.schemas import Problem, Verdict
 from rft.verify import code
-from rft.verify.sandbox import Limits, Status
 from rft.verify.answers import (
     UNEVALUATED,
     chosen_letter,
@@ -36,6 +35,7 @@ from rft.verify.answers import (
     parse_number,
     same_text,
 )
+from rft.verify.sandbox import Limits, Status
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,10 @@ class CodeTestsGrader:
         """Grades of many (problem, completion) pairs, `workers` sandboxes at a time."""
         with_tests = [(p, t) for p, t in items if p.tests]
         checks = iter(code.check_many(with_tests, self.limits, workers))
-        return [self.of(next(checks)) if p.tests else CodeGrade(Verdict.unknown, None, "no tests") for p, _ in items]
+        return [
+            self.of(next(checks)) if p.tests else CodeGrade(Verdict.unknown, None, "no tests")
+            for p, _ in items
+        ]
 
     @staticmethod
     def of(check: code.CodeCheck) -> CodeGrade:

@@ -1,17 +1,21 @@
 """The code sandbox: run untrusted Python (a completion and a benchmark's tests) in a child process and
 say which tests passed. eval, the RL rewards and generate's `code-tests` grader all call it.
 
-`run(job, limits)` starts `python -I -S` (isolated: no PYTHON* variables, no user or site packages, no
-script directory on sys.path) on a small harness, in a fresh temp dir (its cwd, deleted afterwards) and
-its own session and process group, with a minimal environment (PATH, LANG, HOME=TMPDIR=the temp dir:
-nothing of the parent's, so no API keys). The parent sends the job on stdin; the harness isolates
-itself before any of the job's code runs:
+`run(job, limits)` runs one job in a fresh child, `run_many(jobs, limits, workers)` runs N at once
+(threads, each waiting on its own child). The children come from a fork server started once per
+parent process: `python -I -S` (isolated: no PYTHON* variables, no user or site packages, no script
+directory on sys.path) with a minimal environment (PATH, LANG: nothing else of the parent's, so no API
+keys), which has imported the few modules a run needs and never runs job code itself; each job is a
+fork of it (a few milliseconds, where starting an interpreter takes tens). The child takes its own
+session and process group, a fresh temp dir as its cwd, HOME and TMPDIR (deleted afterwards), and
+isolates itself before any of the job's code runs:
 
 - namespaces where the kernel allows them (root, or unprivileged user namespaces): a network
   namespace (no interface but a loopback that is down: no connection can be made, to 127.0.0.1 or
-  anywhere), a PID namespace (the code cannot see or signal processes outside it, its parent
+  anywhere), a PID namespace (the code cannot signal processes outside it, its parent
   included, and everything it forks dies with it), and as root a mount namespace in which /tmp,
-  /var/tmp and /dev/shm are the temp dir;
+  /var/tmp and /dev/shm are the temp dir and /proc is the PID namespace's own (no other process is
+  even listed);
 - as root, a fresh unprivileged uid/gid for each run (so the code can write only world-writable
   places, which the mount namespace covers, and RLIMIT_NPROC counts only this run's processes),
   no_new_privs (no setuid binaries), and a sweep that kills whatever that uid still runs afterwards;
@@ -28,7 +32,7 @@ itself before any of the job's code runs:
 The parent reads stdout and stderr as they come (keeping their tails), kills the whole process group
 when the wall-clock timeout passes or the output passes its cap, and decides the verdict from a
 separate pipe, never from the exit code or printed text: the harness writes one line per outcome, each
-beginning with a random nonce sent on stdin (not in argv, the environment or a file), built only from
+beginning with a random nonce sent with the job (not in argv, the environment or a file), built only from
 functions it bound before the code ran (a patched `json`, `exec`, `os.write` or `AssertionError`
 changes nothing), and ends with a `done` line written only after every test has returned, followed by
 `os._exit` (atexit hooks never run). `sys.exit(0)` before the asserts is a `SystemExit` caught as a
@@ -148,7 +152,10 @@ import os, sys, marshal, ctypes, resource, signal, socket, _socket, subprocess
 
 def _serve(fd):
     sock = socket.socket(fileno=fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    # orphans of a run (its inner process, once the outer one is killed) come back here, not to the
+    # machine's init, and like the zygote's own children are reaped by the kernel at once
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
         try:
             head, fds, _, _ = socket.recv_fds(sock, 8, 3)
@@ -259,6 +266,9 @@ def _child(job, fds):
                 iso.append("mountns:" + "+".join(shared))
                 os.chdir("/tmp")  # the same dir, by the name it has in here
                 os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
+            # a /proc of its own PID namespace: the machine's processes are not even listed
+            if pidns and libc.mount(b"proc", b"/proc", b"proc", 0x2 | 0x4 | 0x8, None) == 0:
+                iso.append("proc")
         # the interpreter's own files may lie under a directory the new uid cannot enter (/root):
         # keep sys.path open through directory fds, reached by /proc/self/fd after the switch
         fds = []
@@ -411,7 +421,12 @@ class _Zygote:
         """Fork a child for one job; the pid of its process group."""
         with self.lock:
             for attempt in (0, 1):
-                if self.sock is None or self.owner != os.getpid() or self.proc is None or self.proc.poll() is not None:
+                if (
+                    self.sock is None
+                    or self.owner != os.getpid()
+                    or self.proc is None
+                    or self.proc.poll() is not None
+                ):
                     self._start()
                 assert self.sock is not None
                 try:
@@ -459,7 +474,7 @@ def _fresh_uid() -> int:
     """An unused-looking uid for one run: random, high in the mapped range (never below 1000)."""
     start, count = max(_uid_ranges(), key=lambda r: r[1])
     low = max(start, 1000)
-    high = start + count - 2  # the last one is the overflow uid in small maps
+    high = min(start + count - 2, 2**31 - 2)  # the last one is the overflow uid in small maps
     if count > 2_000_000:
         low = max(low, 1_000_000)
     return low + secrets.randbelow(max(1, high - low))
@@ -476,21 +491,39 @@ def _user_processes(uid: int) -> int:
     return n
 
 
-def _sweep(uid: int) -> None:
-    """Kill every process of a run's own uid (a backstop for one that left the process group)."""
-    for _ in range(20):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
+def _alive(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2][:3].strip() not in (b"Z", b"X")
+    except OSError:
+        return False
+
+
+def processes_of(uid: int) -> list[int]:
+    """The live (not zombie) processes of a uid."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
+                if os.stat(f"/proc/{entry}").st_uid == uid and _alive(entry):
+                    pids.append(int(entry))
             except OSError:
                 pass
-        if not found:
+    return pids
+
+
+def _sweep(uid: int) -> None:
+    """Kill every process of a run's own uid (a backstop for one that left the process group), and
+    wait (up to 2 s) until none is left."""
+    for _ in range(200):
+        pids = processes_of(uid)
+        if not pids:
             return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         time.sleep(0.01)
 
 
@@ -559,7 +592,9 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
         try:
             pgid = _ZYGOTE_SERVER.spawn(marshal.dumps(payload), [w for _, w in pipes])
         except OSError as e:
-            return SandboxResult(Status.error, None, "", "", time.monotonic() - start, detail=str(e), name=job.name)
+            return SandboxResult(
+                Status.error, None, "", "", time.monotonic() - start, detail=str(e), name=job.name
+            )
         finally:
             for _, w in pipes:
                 os.close(w)
@@ -702,7 +737,9 @@ def _verdict(
     )
 
 
-def run_many(jobs: Iterable[Job], limits: Limits | None = None, workers: int | None = None) -> list[SandboxResult]:
+def run_many(
+    jobs: Iterable[Job], limits: Limits | None = None, workers: int | None = None
+) -> list[SandboxResult]:
     """Run jobs `workers` at a time (default: the CPU count), results in the jobs' order."""
     jobs = list(jobs)
     workers = workers or os.cpu_count() or 1
