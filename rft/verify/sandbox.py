@@ -25,9 +25,11 @@ isolates itself before any of the job's code runs:
   plus the limit, read just before the run (so concurrent runs of one user share the margin);
 - without a network namespace (or with `network="guard"`), a socket guard installed before the code
   runs: `socket.socket`, `create_connection`, `create_server`, `socketpair`, `fromfd`, `getaddrinfo`
-  and their `_socket` twins raise, `ctypes` cannot be imported and the exec/spawn functions of `os`
-  and `subprocess` raise (a child program would not carry the guard). `network="netns"` refuses to run
-  (status `error`) where no network namespace can be made: fail closed.
+  and their `_socket` twins raise, `ctypes` cannot be imported and the exec/spawn functions of `os`,
+  `posix` and `subprocess` raise (a child program would not carry the guard). The guard lives in the
+  same interpreter as the code, so code written to defeat it (digging the harness's own objects out of
+  its frames) could; `network="netns"` refuses to run (status `error`) where no network namespace can
+  be made: fail closed.
 
 The parent reads stdout and stderr as they come (keeping their tails), kills the whole process group
 when the wall-clock timeout passes or the output passes its cap, and decides the verdict from a
@@ -322,16 +324,27 @@ def _child(job, fds):
         def refuse(*a, **k):
             raise PermissionError("network access is disabled in the sandbox")
 
+        class Refused(socket.socket):  # a class still, so modules that subclass it (ssl) import
+            __slots__ = ()
+
+            def __init__(self, *a, **k):
+                refuse()
+
         for mod in (socket, _socket):
-            for name in ("socket", "SocketType", "create_connection", "create_server", "socketpair",
-                         "fromfd", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+            for name in ("create_connection", "create_server", "socketpair", "fromfd", "getaddrinfo",
+                         "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
                 if hasattr(mod, name):
                     setattr(mod, name, refuse)
-        for name in dir(os):
-            if name.startswith(("exec", "spawn", "posix_spawn")) or name in ("system", "popen"):
-                setattr(os, name, refuse)
+            mod.socket = mod.SocketType = Refused
+        import posix, _posixsubprocess
+
+        for mod in (os, posix):
+            for name in dir(mod):
+                if name.startswith(("exec", "spawn", "posix_spawn")) or name in ("system", "popen"):
+                    setattr(mod, name, refuse)
         subprocess.Popen = refuse
-        for name in ("ctypes", "_ctypes"):
+        _posixsubprocess.fork_exec = refuse
+        for name in ("ctypes", "_ctypes", "_posixsubprocess"):
             sys.modules[name] = None
         iso.append("socket-guard")
     line("iso", ",".join(iso))
