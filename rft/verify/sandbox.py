@@ -632,6 +632,7 @@ def _collect(
     deadline = start + limits.timeout
     total = 0
     timed_out = over = reported = False
+    exit_line = f"\n{nonce}\texit\t".encode()  # the outer process writes it when the inner one has ended
     try:
         while sel.get_map():
             now = time.monotonic()
@@ -651,7 +652,7 @@ def _collect(
                     if len(verdict) > 1 << 20:
                         over = True
                         break
-                    if not reported and b"\texit\t" in verdict[-128:]:
+                    if not reported and exit_line in verdict:
                         # the outer process has reported the end: what still holds a pipe is left over
                         reported = True
                         sel.unregister(vr)
@@ -670,10 +671,20 @@ def _collect(
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if own_uid is not None:
+        # once the PID namespace's first process has ended (the outer process reported it), the kernel
+        # has killed the rest of the namespace: only a run cut short can have left something running
+        if own_uid is not None and not (reported and _in_pidns(verdict, nonce)):
             _sweep(own_uid)
     duration = time.monotonic() - start
     return _verdict(job, bytes(verdict), nonce, out, err, duration, timed_out, over)
+
+
+def _in_pidns(verdict: bytes | bytearray, nonce: str) -> bool:
+    head = f"{nonce}\tiso\t".encode()
+    for ln in bytes(verdict).split(b"\n"):
+        if ln.startswith(head):
+            return b"pidns" in ln[len(head) :].split(b",")
+    return False
 
 
 def _verdict(
