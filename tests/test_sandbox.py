@@ -108,7 +108,9 @@ def test_writing_or_deleting_files_outside_the_temp_dir_fails(tmp_path: Path):
         "import os\n"
         "errors = []\n"
         f"for f in (lambda: open({str(target)!r}, 'w').write('x'), lambda: os.remove({str(watched)!r}),\n"
-        f"          lambda: open('/tmp/rft-sandbox-escape.txt', 'w').write('x')):\n"
+        f"          lambda: open('/tmp/rft-sandbox-escape.txt', 'w').write('x'),\n"
+        f"          lambda: open('/var/tmp/rft-sandbox-escape.txt', 'w').write('x'),\n"
+        f"          lambda: open('/etc/rft-sandbox-escape.txt', 'w').write('x')):\n"
         "    try:\n"
         "        f()\n"
         "    except OSError as e:\n"
@@ -119,7 +121,8 @@ def test_writing_or_deleting_files_outside_the_temp_dir_fails(tmp_path: Path):
     assert r.status is Status.failed
     assert watched.read_text() == "precious"
     assert not target.exists()
-    assert not Path("/tmp/rft-sandbox-escape.txt").exists()  # /tmp in there is its temp dir
+    for shared in ("/tmp", "/var/tmp", "/etc"):  # /tmp and /var/tmp in there are its temp dir
+        assert not Path(shared, "rft-sandbox-escape.txt").exists()
     _contained(r)
 
 

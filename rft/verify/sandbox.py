@@ -13,11 +13,11 @@ isolates itself before any of the job's code runs:
 - namespaces where the kernel allows them (root, or unprivileged user namespaces): a network
   namespace (no interface but a loopback that is down: no connection can be made, to 127.0.0.1 or
   anywhere), a PID namespace (the code cannot signal processes outside it, its parent
-  included, and everything it forks dies with it), and as root a mount namespace in which /tmp,
-  /var/tmp and /dev/shm are the temp dir and /proc is the PID namespace's own (no other process is
-  even listed);
-- as root, a fresh unprivileged uid/gid for each run (so the code can write only world-writable
-  places, which the mount namespace covers, and RLIMIT_NPROC counts only this run's processes),
+  included, and everything it forks dies with it), and a mount namespace in which every mount is
+  read-only but the temp dir, which is also /tmp, /var/tmp and /dev/shm, and /proc is the PID
+  namespace's own (no other process is even listed);
+- as root, a fresh unprivileged uid/gid for each run (so the code cannot write what only root may,
+  even where there is no mount namespace, and RLIMIT_NPROC counts only this run's processes),
   no_new_privs (no setuid binaries), and a sweep that kills whatever that uid still runs afterwards;
 - rlimits, soft = hard: CPU seconds, address space, file size, open files, no core files, and
   processes. RLIMIT_NPROC counts every process of the real uid, not only the sandbox's: with a fresh
@@ -257,28 +257,51 @@ def _child(job, fds):
         iso.append("netns")
     if pidns:
         iso.append("pidns")
-    if root:
-        uid = job["uid"]
-        if libc.unshare(NEWNS) == 0:
-            MS_REC, MS_PRIVATE, MS_BIND = 0x4000, 0x40000, 0x1000
-            libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
-            # /tmp last: the temp dir lies under it, and is found by its path until then
-            shared = [d for d in ("/var/tmp", "/dev/shm", "/tmp") if os.path.isdir(d)]
-            if all(libc.mount(workdir.encode(), d.encode(), None, MS_BIND, None) == 0 for d in shared):
-                iso.append("mountns:" + "+".join(shared))
-                os.chdir("/tmp")  # the same dir, by the name it has in here
-                os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
-            # a /proc of its own PID namespace: the machine's processes are not even listed
-            if pidns and libc.mount(b"proc", b"/proc", b"proc", 0x2 | 0x4 | 0x8, None) == 0:
-                iso.append("proc")
-        # the interpreter's own files may lie under a directory the new uid cannot enter (/root):
-        # keep sys.path open through directory fds, reached by /proc/self/fd after the switch
-        fds = []
+    # the interpreter's own files may lie where the run cannot reach them: under a directory the new
+    # uid cannot enter (/root), or under /tmp (hidden by the private one): keep sys.path open through
+    # directory fds (opened once the mounts are read-only), reached by /proc/self/fd
+    fds = []
+
+    def hold_path():
         for p in sys.path:
             try:
                 fds.append((p, os.open(p, os.O_RDONLY | os.O_DIRECTORY)))
             except OSError:
                 pass
+
+    if libc.unshare(NEWNS) != 0:
+        hold_path()
+    else:  # root, or inside its own user namespace
+        iso.append("mountns")
+        MS_REC, MS_PRIVATE, MS_BIND = 0x4000, 0x40000, 0x1000
+
+        class MountAttr(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_uint64) for n in ("attr_set", "attr_clr", "propagation", "userns_fd")]
+
+        def mount_setattr(path, flags, on=0, off=0):  # syscall 442 (Linux 5.12+)
+            attr = MountAttr(on, off, 0, 0)
+            return libc.syscall(442, -100, path, flags, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+
+        libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+        wd = workdir.encode()
+        # every mount read-only (AT_RECURSIVE, MOUNT_ATTR_RDONLY), then the temp dir writable again
+        if mount_setattr(b"/", 0x8000, on=1):
+            if libc.mount(wd, wd, None, MS_BIND, None) == 0 and mount_setattr(wd, 0, off=1):
+                iso.append("readonly-root")
+            else:
+                mount_setattr(b"/", 0x8000, off=1)
+        hold_path()
+        # /tmp last: the temp dir lies under it, and is found by its path until then
+        shared = [d for d in ("/var/tmp", "/dev/shm", "/tmp") if os.path.isdir(d)]
+        if all(libc.mount(wd, d.encode(), None, MS_BIND, None) == 0 for d in shared):
+            iso.append("private-tmp")
+            os.chdir("/tmp")  # the same dir, by the name it has in here
+            os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
+        # a /proc of its own PID namespace: the machine's processes are not even listed
+        if pidns and libc.mount(b"proc", b"/proc", b"proc", 0x2 | 0x4 | 0x8, None) == 0:
+            iso.append("proc")
+    if root:
+        uid = job["uid"]
         try:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
@@ -287,21 +310,21 @@ def _child(job, fds):
             line("error", ("could not drop privileges: %s" % e).encode().hex())
             os._exit(3)
         libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self/fd stays ours
-        moved = {p: "/proc/self/fd/%d" % fd for p, fd in fds}
-
-        def reach(p):
-            for old, new in moved.items():
-                if p == old or p.startswith(old + "/"):
-                    return new + p[len(old):]
-            return p
-
-        sys.path[:] = list(moved.values())
-        for mod in list(sys.modules.values()):
-            path = getattr(mod, "__path__", None)
-            if isinstance(path, list):
-                path[:] = [reach(p) for p in path]
-        sys.path_importer_cache.clear()
         iso.append("uid:%d" % uid)
+    moved = {p: "/proc/self/fd/%d" % fd for p, fd in fds}
+
+    def reach(p):
+        for old, new in moved.items():
+            if p == old or p.startswith(old + "/"):
+                return new + p[len(old):]
+        return p
+
+    sys.path[:] = list(moved.values())
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__path__", None)
+        if isinstance(path, list):
+            path[:] = [reach(p) for p in path]
+    sys.path_importer_cache.clear()
     libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the outer process
     if os.getppid() != outer and not pidns:
