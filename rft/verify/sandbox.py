@@ -20,9 +20,10 @@ isolates itself before any of the job's code runs:
   even where there is no mount namespace, and RLIMIT_NPROC counts only this run's processes),
   no_new_privs (no setuid binaries), and a sweep that kills whatever that uid still runs afterwards;
 - rlimits, soft = hard: CPU seconds, address space, file size, open files, no core files, and
-  processes. RLIMIT_NPROC counts every process of the real uid, not only the sandbox's: with a fresh
-  uid (root) the limit is the sandbox's own count; otherwise it is the user's current process count
-  plus the limit, read just before the run (so concurrent runs of one user share the margin);
+  processes. RLIMIT_NPROC counts every process and thread of the real uid, not only the sandbox's:
+  with a fresh uid (root) the limit is the sandbox's own count; otherwise it is the user's current
+  count plus the limit, read just before the run (concurrent runs of one user share that margin; in
+  the run's own user namespace the count starts afresh, so the bound is looser but still a bound);
 - without a network namespace (or with `network="guard"`), a socket guard installed before the code
   runs: `socket.socket`, `create_connection`, `create_server`, `socketpair`, `fromfd`, `getaddrinfo`
   and their `_socket` twins raise, `ctypes` cannot be imported and the exec/spawn functions of `os`,
@@ -60,7 +61,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,7 +83,9 @@ Network = Literal["auto", "netns", "guard"]
 
 @dataclass(frozen=True)
 class Limits:
-    """What a run may use. `cpu_seconds` defaults to the wall-clock timeout rounded up, plus one."""
+    """What a run may use. `cpu_seconds` defaults to the wall-clock timeout plus one to two seconds
+    (the wall clock decides; the CPU limit catches what outlives it). `processes` counts threads too,
+    as RLIMIT_NPROC does."""
 
     timeout: float = 10.0
     cpu_seconds: int | None = None
@@ -516,12 +519,14 @@ def _fresh_uid() -> int:
     return low + secrets.randbelow(max(1, high - low))
 
 
-def _user_processes(uid: int) -> int:
+def _user_tasks(uid: int) -> int:
+    """How many processes and threads a uid runs (what RLIMIT_NPROC counts)."""
     n = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                n += os.stat(f"/proc/{entry}").st_uid == uid
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    n += len(os.listdir(f"/proc/{entry}/task"))
             except OSError:
                 pass
     return n
@@ -613,7 +618,7 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
             "nonce": nonce,
             "uid": uid,
             "workdir": workdir,
-            "user_procs": 0 if root else _user_processes(uid),
+            "user_procs": 0 if root else _user_tasks(uid),
             "program": job.program,
             "tests": list(job.tests),
             "limits": {
@@ -801,7 +806,7 @@ def isolation(limits: Limits | None = None) -> tuple[str, ...]:
     return run(Job("pass"), limits).isolation
 
 
-__all__: Sequence[str] = [
+__all__ = [
     "Job",
     "Limits",
     "SandboxResult",
