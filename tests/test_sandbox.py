@@ -294,3 +294,38 @@ def test_cpu_time_is_limited_even_below_the_wall_clock():
     r = run(Job("while True:\n    pass\n"), Limits(timeout=20.0, cpu_seconds=1))
     assert r.status is Status.crashed and r.duration < 10
     assert r.returncode == -signal.SIGKILL or r.returncode == -signal.SIGXCPU
+
+
+def test_without_namespaces_the_fallback_still_contains_hostile_code(tmp_path: Path, monkeypatch):
+    """Where no namespace can be made: the socket guard, rlimits, the group kill (and as root a fresh
+    uid and its sweep) still hold."""
+    bare = Limits(timeout=2.0, namespaces=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fallback")
+    r = run(GOOD, bare)
+    assert r.passed and "socket-guard" in r.isolation and "pidns" not in r.isolation
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.3)
+    port = listener.getsockname()[1]
+    try:
+        net = run(Job(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n"), bare)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert net.status is Status.failed and "disabled" in (net.program_error or "")
+    bomb = run(
+        Job("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"), bare
+    )
+    assert bomb.status is Status.timeout
+    _contained(bomb)
+    env = run(Job("import os\nassert 'OPENAI_API_KEY' not in os.environ\n"), bare)
+    assert env.passed
+    kill = run(Job(f"import os, signal\nos.kill({os.getpid()}, signal.SIGKILL)\n", ("assert True",)), bare)
+    os.kill(os.getpid(), 0)  # still here
+    if os.geteuid() == 0:  # another uid: not allowed to signal the test process
+        assert kill.program_error is not None and "PermissionError" in kill.program_error
+        (tmp_path / "keep.txt").write_text("precious")
+        files = run(Job(f"import os\nos.remove({str(tmp_path / 'keep.txt')!r})\n"), bare)
+        assert files.status is Status.failed and (tmp_path / "keep.txt").exists()

@@ -96,6 +96,7 @@ class Limits:
     max_output_bytes: int = 1 << 20  # stdout + stderr together; past it the run is killed
     tail_bytes: int = 4096  # how much of each stream the result keeps (the end)
     network: Network = "auto"
+    namespaces: bool = True  # False: what is left where none can be made (uid, rlimits, socket guard)
 
     def cpu(self) -> int:
         return self.cpu_seconds if self.cpu_seconds is not None else int(self.timeout) + 2
@@ -222,7 +223,9 @@ def _child(job, fds):
     NEWNS, NEWUSER, NEWPID, NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
     want_net = lim["network"] != "guard"
     netns = pidns = False
-    if root:
+    if not lim["namespaces"]:
+        pass
+    elif root:
         if want_net and libc.unshare(NEWNET) == 0:
             netns = True
         pidns = libc.unshare(NEWPID) == 0
@@ -272,7 +275,7 @@ def _child(job, fds):
             except OSError:
                 pass
 
-    if libc.unshare(NEWNS) != 0:
+    if not lim["namespaces"] or libc.unshare(NEWNS) != 0:
         hold_path()
     else:  # root, or inside its own user namespace
         iso.append("mountns")
@@ -628,6 +631,7 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
                 "nofile": limits.open_files,
                 "processes": limits.processes,
                 "network": limits.network,
+                "namespaces": limits.namespaces,
             },
         }
         try:
