@@ -90,8 +90,8 @@ class CodeCheck:
     def detail(self) -> str:
         r = self.result
         which = [i for i, t in enumerate(r.tests) if t.ok]
-        passed = f"tests passed: {which} of {r.n_tests}" if r.n_tests > 1 else ""
-        return "; ".join(x for x in (r.status.value, r.detail, passed) if x)
+        passed = f"passed: {which}" if r.n_tests > 1 and r.status is not Status.passed else ""
+        return "; ".join(x for x in (f"{r.status.value}: {r.detail}", passed) if x)
 
 
 def _job(problem: Problem, text: str) -> tuple[str, Job]:

@@ -387,7 +387,8 @@ def _run(program, tests, line, _exec=exec, _compile=compile, _BE=BaseException, 
          _exit=os._exit, _sys=sys):
     def describe(e):
         try:
-            text = "%s: %s" % (_type(e).__name__, _str(e))
+            name, msg = _type(e).__name__, _str(e)
+            text = "%s: %s" % (name, msg) if msg else name
         except _BE:
             text = "an exception that cannot be shown"
         return text[:500].encode("utf-8", "replace").hex()
@@ -776,7 +777,13 @@ def _verdict(
         status, detail = Status.passed, f"{n}/{n} tests passed"
     else:
         status = Status.failed
-        first = program_error or next(t.error for t in tests if not t.ok)
+        if program_error is not None:
+            first = f"the program raised {program_error}"
+        else:
+            i, bad = next((i, t) for i, t in enumerate(tests) if not t.ok)
+            source = job.tests[i].strip()
+            shown = f" `{source[:120]}`" if "\n" not in source else ""
+            first = f"test {i}{shown} raised {bad.error}"
         detail = f"{sum(t.ok for t in tests)}/{n} tests passed; {first}"
     return SandboxResult(
         status=status,
