@@ -127,6 +127,17 @@ def test_writing_or_deleting_files_outside_the_temp_dir_fails(tmp_path: Path):
     _contained(r)
 
 
+def test_filling_the_disk_stops_at_the_temp_dirs_size():
+    fill = "with open('big', 'wb') as f:\n    for _ in range(100):\n        f.write(bytes(1 << 20))\n"
+    r = run(Job(fill), Limits(timeout=5.0, file_size_bytes=1 << 30, disk_bytes=16 << 20))
+    if "tmpfs" not in r.isolation:
+        pytest.skip(
+            "no mount namespace here: the temp dir is on the host's disk (and file_size_bytes caps a file)"
+        )
+    assert r.status is Status.failed and "No space left" in (r.program_error or "")
+    _contained(r)
+
+
 def test_the_temp_dir_is_deleted_afterwards():
     r = run(
         Job("import os\nprint(os.getcwd())\nopen('f.txt', 'w').write('x')\nos.mkdir('d')\nos.chmod('d', 0)\n")

@@ -14,8 +14,9 @@ isolates itself before any of the job's code runs:
   namespace (no interface but a loopback that is down: no connection can be made, to 127.0.0.1 or
   anywhere), a PID namespace (the code cannot signal processes outside it, its parent
   included, and everything it forks dies with it), and a mount namespace in which every mount is
-  read-only but the temp dir, which is also /tmp, /var/tmp and /dev/shm, and /proc is the PID
-  namespace's own (no other process is even listed);
+  read-only but the temp dir, which is also /tmp, /var/tmp and /dev/shm (a tmpfs of `disk_bytes`,
+  so the disk cannot fill), and /proc is the PID namespace's own (no other process is even listed);
+  without root the user namespace maps only the user's own uid and gid;
 - as root, a fresh unprivileged uid/gid for each run (so the code cannot write what only root may,
   even where there is no mount namespace, and RLIMIT_NPROC counts only this run's processes),
   no_new_privs (no setuid binaries), and a sweep that kills whatever that uid still runs afterwards;
@@ -97,6 +98,7 @@ class Limits:
     tail_bytes: int = 4096  # how much of each stream the result keeps (the end)
     network: Network = "auto"
     namespaces: bool = True  # False: what is left where none can be made (uid, rlimits, socket guard)
+    disk_bytes: int = 64 << 20  # the temp dir's size where it is a tmpfs of its own
 
     def cpu(self) -> int:
         return self.cpu_seconds if self.cpu_seconds is not None else int(self.timeout) + 2
@@ -230,11 +232,20 @@ def _child(job, fds):
             netns = True
         pidns = libc.unshare(NEWPID) == 0
     else:
+        uid, gid = os.getuid(), os.getgid()
         flags = NEWUSER | NEWPID | (NEWNET if want_net else 0)
         if libc.unshare(flags) == 0:
             netns, pidns = want_net, True
         elif want_net and libc.unshare(NEWUSER | NEWNET) == 0:
             netns = True
+        if netns or pidns:  # in the new user namespace, be who we are outside it (and nobody else)
+            for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                               ("gid_map", "%d %d 1" % (gid, gid))):
+                try:
+                    with open("/proc/self/" + name, "w") as f:
+                        f.write(text)
+                except OSError:
+                    pass
     if lim["network"] == "netns" and not netns:
         line("error", "no network namespace could be made (network='netns' requires one)".encode().hex())
         os._exit(3)
@@ -290,9 +301,18 @@ def _child(job, fds):
 
         libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
         wd = workdir.encode()
-        # every mount read-only (AT_RECURSIVE, MOUNT_ATTR_RDONLY), then the temp dir writable again
-        if mount_setattr(b"/", 0x8000, on=1):
-            if libc.mount(wd, wd, None, MS_BIND, None) == 0 and mount_setattr(wd, 0, off=1):
+        # the temp dir a mount of its own: a tmpfs (bounded, in memory, gone with the namespace: a
+        # full disk cannot come of it), else the host's temp dir bound onto itself
+        owner = job["uid"] if root else os.getuid()
+        size = ("size=%d,mode=0700,uid=%d,gid=%d" % (lim["disk"], owner, owner)).encode()
+        if libc.mount(b"tmpfs", wd, b"tmpfs", 0x2 | 0x4, size) == 0:  # MS_NOSUID | MS_NODEV
+            iso.append("tmpfs")
+            own = True
+        else:
+            own = libc.mount(wd, wd, None, MS_BIND, None) == 0
+        # then every mount read-only (AT_RECURSIVE, MOUNT_ATTR_RDONLY) but that one
+        if own and mount_setattr(b"/", 0x8000, on=1):
+            if mount_setattr(wd, 0, off=1):
                 iso.append("readonly-root")
             else:
                 mount_setattr(b"/", 0x8000, off=1)
@@ -633,6 +653,7 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
                 "processes": limits.processes,
                 "network": limits.network,
                 "namespaces": limits.namespaces,
+                "disk": limits.disk_bytes,
             },
         }
         try:
