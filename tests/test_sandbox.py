@@ -341,3 +341,31 @@ def test_without_namespaces_the_fallback_still_contains_hostile_code(tmp_path: P
         (tmp_path / "keep.txt").write_text("precious")
         files = run(Job(f"import os\nos.remove({str(tmp_path / 'keep.txt')!r})\n"), bare)
         assert files.status is Status.failed and (tmp_path / "keep.txt").exists()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="the run's processes are told apart by their own uid, which takes root"
+)
+def test_a_run_ends_by_itself_when_its_parent_dies_without_cleaning_up():
+    import subprocess
+    import sys
+
+    uid = 1_500_000_000 + os.getpid()
+    script = (
+        "import os, threading, time\n"
+        "import rft.verify.sandbox as sb\n"
+        f"sb._fresh_uid = lambda: {uid}\n"
+        "job = sb.Job('import time\\ntime.sleep(1000)\\n')\n"
+        "threading.Thread(target=sb.run, args=(job, sb.Limits(timeout=1.0)), daemon=True).start()\n"
+        "time.sleep(0.5)\n"
+        "os._exit(0)\n"  # no atexit, no kill of the group: as if SIGKILLed
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
+    )
+    assert processes_of(uid) != []  # the sleeper outlived its parent ...
+    deadline = time.monotonic() + 6
+    while processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_of(uid) == []  # ... but not its own wall clock

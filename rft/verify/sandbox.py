@@ -256,6 +256,9 @@ def _child(job, fds):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
+        # its own wall clock too, a little past the parent's: a run ends even if the parent has died
+        signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+        signal.setitimer(signal.ITIMER_REAL, lim["wall"] + 2)
         while True:
             try:
                 _, status = os.waitpid(pid, 0)
@@ -439,8 +442,10 @@ def _run(program, tests, line, _exec=exec, _compile=compile, _BE=BaseException, 
         pass
     _exit(0)
 
-_serve(int(sys.argv[1]))
+_serve(int(sys.argv[-1]))
 """
+
+_BOOT = "import sys; exec(compile(sys.stdin.read(), 'rft-sandbox', 'exec'))"
 
 
 class _Zygote:
@@ -456,17 +461,22 @@ class _Zygote:
         self.close()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            # the code comes on stdin, so that `ps` shows a short command line
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _ZYGOTE, str(child.fileno())],
-                stdin=subprocess.DEVNULL,
+                [sys.executable, "-I", "-S", "-c", _BOOT, "rft-sandbox", str(child.fileno())],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd="/",
                 env=_env("/"),
                 pass_fds=(child.fileno(),),
+                start_new_session=True,  # no Ctrl-C from the terminal: it ends when the socket closes
             )
         finally:
             child.close()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(_ZYGOTE.encode())
+        self.proc.stdin.close()
         self.sock, self.owner = parent, os.getpid()
 
     def close(self) -> None:
@@ -652,6 +662,7 @@ def run(job: Job, limits: Limits | None = None) -> SandboxResult:
                 "nofile": limits.open_files,
                 "processes": limits.processes,
                 "network": limits.network,
+                "wall": limits.timeout,
                 "namespaces": limits.namespaces,
                 "disk": limits.disk_bytes,
             },
