@@ -33,8 +33,11 @@ isolates itself before any of the job's code runs:
   its frames) could; `network="netns"` refuses to run (status `error`) where no network namespace can
   be made: fail closed.
 
-The parent reads stdout and stderr as they come (keeping their tails), kills the whole process group
-when the wall-clock timeout passes or the output passes its cap, and decides the verdict from a
+A run is two processes: an outer one that runs no job code (it reports how the inner one ended, and
+kills it at its own wall clock, 2 s past the parent's, so a run ends even if its parent has died) and
+the inner one, which runs the job (PID 1 of its namespace where there is one). The parent reads stdout
+and stderr as they come (keeping their tails), kills the whole process group when the wall-clock
+timeout passes or the output passes its cap, and decides the verdict from a
 separate pipe, never from the exit code or printed text: the harness writes one line per outcome, each
 beginning with a random nonce sent with the job (not in argv, the environment or a file), built only from
 functions it bound before the code ran (a patched `json`, `exec`, `os.write` or `AssertionError`
