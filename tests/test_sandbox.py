@@ -369,3 +369,8 @@ def test_a_run_ends_by_itself_when_its_parent_dies_without_cleaning_up():
     while processes_of(uid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(uid) == []  # ... but not its own wall clock
+    import tempfile
+
+    for left in Path(tempfile.gettempdir()).glob("rft-sandbox-*"):
+        if left.stat().st_uid == uid:  # the dead parent could not delete its temp dir: the test does
+            left.rmdir()
