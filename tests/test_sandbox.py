@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -347,9 +350,6 @@ def test_without_namespaces_the_fallback_still_contains_hostile_code(tmp_path: P
     os.geteuid() != 0, reason="the run's processes are told apart by their own uid, which takes root"
 )
 def test_a_run_ends_by_itself_when_its_parent_dies_without_cleaning_up():
-    import subprocess
-    import sys
-
     uid = 1_500_000_000 + os.getpid()
     script = (
         "import os, threading, time\n"
@@ -369,8 +369,6 @@ def test_a_run_ends_by_itself_when_its_parent_dies_without_cleaning_up():
     while processes_of(uid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(uid) == []  # ... but not its own wall clock
-    import tempfile
-
     for left in Path(tempfile.gettempdir()).glob("rft-sandbox-*"):
         if left.stat().st_uid == uid:  # the dead parent could not delete its temp dir: the test does
             left.rmdir()
