@@ -10,6 +10,9 @@ the comparison for an answer already read. `grader_for(problem)` picks one from 
 - `math`: other math answers: normalised text, else `math-verify` symbolic equivalence.
 - `choice`: a multiple-choice gold letter (ARC): the letter the prediction names.
 - `text`: any other answer: normalised string equality.
+- `code-tests`: a code problem's tests (HumanEval, MBPP): the completion's code runs against them in the
+  sandbox (`rft.verify.code`, `rft.verify.sandbox`); its `CodeGrade` also carries the share of tests
+  that passed (the RL reward). It is chosen by name (a benchmark's `grader`), not by `grader_for`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from rft.schemas import Problem, Verdict
+from rft.verify import code
 from rft.verify.answers import (
     UNEVALUATED,
     chosen_letter,
@@ -31,6 +35,7 @@ from rft.verify.answers import (
     parse_number,
     same_text,
 )
+from rft.verify.sandbox import Limits, Status
 
 
 @dataclass(frozen=True)
@@ -124,8 +129,51 @@ class TextGrader(AnswerGrader):
         return _verdict(ok), "same text" if ok else "different text"
 
 
+@dataclass(frozen=True)
+class CodeGrade(Grade):
+    """A code-tests grade: also how many of the tests passed."""
+
+    tests_passed: int = 0
+    n_tests: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.tests_passed / self.n_tests if self.n_tests else 0.0
+
+
+class CodeTestsGrader:
+    """Runs the completion's code against the problem's tests in the sandbox: correct when all pass;
+    unknown when the problem has no tests or the sandbox could not run."""
+
+    name = "code-tests"
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits
+
+    def grade(self, problem: Problem, text: str) -> CodeGrade:
+        if not problem.tests:
+            return CodeGrade(Verdict.unknown, None, "no tests")
+        return self.of(code.check_code(problem, text, self.limits))
+
+    def grade_many(self, items: list[tuple[Problem, str]], workers: int | None = None) -> list[CodeGrade]:
+        """Grades of many (problem, completion) pairs, `workers` sandboxes at a time."""
+        with_tests = [(p, t) for p, t in items if p.tests]
+        checks = iter(code.check_many(with_tests, self.limits, workers))
+        return [
+            self.of(next(checks)) if p.tests else CodeGrade(Verdict.unknown, None, "no tests")
+            for p, _ in items
+        ]
+
+    @staticmethod
+    def of(check: code.CodeCheck) -> CodeGrade:
+        r = check.result
+        verdict = Verdict.unknown if r.status is Status.error else _verdict(r.passed)
+        return CodeGrade(verdict, check.code, f"code-tests: {check.detail}", r.tests_passed, r.n_tests)
+
+
 NUMERIC, MATH, CHOICE, TEXT = NumericGrader(), MathGrader(), ChoiceGrader(), TextGrader()
-GRADERS: dict[str, Grader] = {g.name: g for g in (NUMERIC, MATH, CHOICE, TEXT)}
+CODE_TESTS = CodeTestsGrader()
+GRADERS: dict[str, Grader] = {g.name: g for g in (NUMERIC, MATH, CHOICE, TEXT, CODE_TESTS)}
 
 
 def answer_grader(gold: str | None, domain: str = "math") -> AnswerGrader:
