@@ -20,6 +20,8 @@ from rft.eval.bleu import (
     sentence_bleu,
 )
 from rft.eval.scoring import extractions_of, grader_of, score_output
+from rft.eval.stats import compare
+from rft.eval.summary import summarize
 from rft.problems import load_benchmark
 from rft.schemas import Problem, ProblemSource, Verdict
 from rft.verify.answers import clean_answer, gold_answer, math_equal
@@ -270,3 +272,54 @@ def test_reasoning_bleu_on_gsm8k_gold_solutions(bench_dir):
     assert shifted.as_dict()["scored"] == 49
     with pytest.raises(ValueError):
         reasoning_bleu("gsm8k", outputs, refs[:3])
+
+
+# --- one model's summary ---------------------------------------------------------------------------
+
+
+def _scored(benchmark, golds, outputs):
+    problems = [Problem(id=f"p{i}", question="q", answer=g) for i, g in enumerate(golds)]
+    return [[score_output(benchmark, p, o) for o in outs] for p, outs in zip(problems, outputs, strict=True)]
+
+
+def test_summary_of_three_samples_per_item():
+    golds = ["18", "5"]
+    outputs = [["#### 18", "The answer is 18.", "no idea"], ["#### 4", "#### 5", "The answer is 5."]]
+    summary = summarize("gsm8k", golds, _scored("gsm8k", golds, outputs))
+    assert list(summary) == ["rft", "strict", "flexible"]
+    rft, strict, flexible = summary["rft"], summary["strict"], summary["flexible"]
+    assert rft.samples == 3
+    # rft reads 18, 18, - and 4, 5, 5: 2 of 3 right on each item
+    assert rft.accuracy.value == pytest.approx(2 / 3) and rft.accuracy.method == "normal"
+    assert rft.per_item_pass[1] == pytest.approx([2 / 3, 2 / 3])
+    assert rft.pass_at_k[2].value == 1.0 and rft.pass_at_k[2].method == "wilson"  # 1 - C(1,2)/C(3,2)
+    assert rft.extraction_failures.value == pytest.approx((1 / 3 + 0) / 2)
+    # maj@2 of [4, 5] is 4 (a tie: the first vote wins); maj@3 of [4, 5, 5] is 5
+    assert rft.per_item_maj == {2: [1.0, 0.0], 3: [1.0, 1.0]}
+    assert rft.maj_at_k[3].value == 1.0
+    # strict reads only '#### N': 18, -, - and 4, 5, -
+    assert strict.per_item_pass[1] == pytest.approx([1 / 3, 1 / 3])
+    assert strict.extraction_failures.value == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert flexible.per_item_pass[1] == pytest.approx([2 / 3, 2 / 3])  # '18.' is 18; 'no idea' has no number
+    d = rft.as_dict()
+    assert set(d) == {"extraction", "samples", "accuracy", "extraction_failures", "pass_at_k", "maj_at_k"}
+    assert list(d["pass_at_k"]) == ["1", "2", "3"] and list(d["maj_at_k"]) == ["2", "3"]
+
+
+def test_summary_of_one_sample_per_item_feeds_the_paired_comparison():
+    golds = ["1", "2", "3", "4"]
+    base = summarize(
+        "math500", golds, _scored("math500", golds, [["\\boxed{1}"], ["\\boxed{0}"], ["?"], ["4"]])
+    )
+    tuned = summarize(
+        "math500", golds, _scored("math500", golds, [["\\boxed{1}"], ["\\boxed{2}"], ["\\boxed{3}"], ["4"]])
+    )
+    b, t = base["rft"], tuned["rft"]
+    assert (b.samples, b.maj_at_k, b.accuracy.method) == (1, {}, "wilson")
+    assert b.per_item_pass[1] == [1.0, 0.0, 0.0, 0.0]  # '?' and a bare '4' state no final answer
+    assert b.extraction_failures.value == 0.5
+    c = compare(t.per_item_pass[1], b.per_item_pass[1], name_a="tuned", name_b="base")
+    assert (c.won, c.lost, c.tied) == (2, 0, 2)
+    assert c.mcnemar_p == pytest.approx(0.5)  # 2 * (1/2)^2
+    with pytest.raises(ValueError):
+        summarize("math500", golds[:3], [])

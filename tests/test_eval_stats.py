@@ -16,6 +16,7 @@ from rft.eval.stats import (
     compare,
     extraction_failure_rate,
     maj_at_k,
+    maj_at_k_curve,
     majority_vote,
     mcnemar_exact,
     mean_estimate,
@@ -26,6 +27,7 @@ from rft.eval.stats import (
     per_item_pass_at_k,
     proportion,
     same_answer,
+    vote_groups,
 )
 from rft.schemas import Verdict
 from rft.verify.grader import MATH, NUMERIC
@@ -104,6 +106,23 @@ def test_maj_at_k_grades_the_majority_answer():
     assert maj_at_k([None, None, None], "3", 3, NUMERIC) is False
     with pytest.raises(ValueError):
         majority_vote(answers, 0, same_answer(NUMERIC))
+
+
+def test_one_grouping_pass_serves_every_k():
+    answers = ["3/4", None, "0.75", "1", "1.0", "1", "2"]
+    assert vote_groups(answers, same_answer(NUMERIC)) == [0, None, 0, 1, 1, 1, 2]
+    curve = maj_at_k_curve(answers, "1", NUMERIC)
+    assert curve == {k: maj_at_k(answers, "1", k, NUMERIC) for k in range(1, 8)}
+    assert curve == {
+        1: False,
+        2: False,
+        3: False,
+        4: False,
+        5: False,
+        6: True,
+        7: True,
+    }  # 5: 2 - 2, 3/4 first
+    assert maj_at_k_curve([None, None], "1", NUMERIC) == {1: False, 2: False}
 
 
 def test_maj_at_k_with_math_verify_equivalence():

@@ -24,6 +24,7 @@ bar, the extraction-failure rate, and the paired comparison of two models on the
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -83,31 +84,48 @@ class Vote:
     voters: int
 
 
-def majority_vote(answers: Sequence[str | None], k: int, same: Callable[[str, str], bool]) -> Vote:
-    """Majority vote over the first `k` answers; `same(a, b)` says whether two answers are one. Each
-    answer joins the first earlier group it is the same as. Ties go to the group whose first vote came
-    earliest. No answer at all (every one None) gives `Vote(None, 0, None, 0)`."""
+def vote_groups(answers: Sequence[str | None], same: Callable[[str, str], bool]) -> list[int | None]:
+    """The group of each answer (None for an extraction failure): an answer joins the first earlier
+    group whose first answer it is the same as (`same(first, answer)`), else starts a new one. A
+    prefix's groups are the prefix of the groups, so one pass serves maj@k for every k."""
+    firsts: list[int] = []  # the sample index of each group's first answer
+    groups: list[int | None] = []
+    for i, ans in enumerate(answers):
+        if ans is None:
+            groups.append(None)
+            continue
+        found = next((g for g, first in enumerate(firsts) if same(answers[first], ans)), None)
+        if found is None:
+            found = len(firsts)
+            firsts.append(i)
+        groups.append(found)
+    return groups
+
+
+def majority_vote(
+    answers: Sequence[str | None],
+    k: int,
+    same: Callable[[str, str], bool],
+    groups: Sequence[int | None] | None = None,
+) -> Vote:
+    """Majority vote over the first `k` answers; `same(a, b)` says whether two answers are one (see
+    `vote_groups`; pass `groups` when they are already known). Ties go to the group whose first vote
+    came earliest. No answer at all (every one None) gives `Vote(None, 0, None, 0)`."""
     if k < 1:
         raise ValueError(f"maj@k needs k >= 1 (k={k})")
-    groups: list[list[int]] = []  # sample indices, in order of each group's first vote
-    for i, ans in enumerate(answers[:k]):
-        if ans is None:
-            continue
-        for group in groups:
-            if same(answers[group[0]], ans):
-                group.append(i)
-                break
-        else:
-            groups.append([i])
-    if not groups:
+    groups = list(groups) if groups is not None else vote_groups(answers[:k], same)
+    votes = Counter(g for g in groups[:k] if g is not None)
+    if not votes:
         return Vote(None, 0, None, 0)
-    best = max(groups, key=len)  # max keeps the first of equals: the earliest first vote
-    return Vote(answers[best[0]], len(best), best[0], sum(len(g) for g in groups))
+    # group ids count up in order of first vote: the smallest id among the most voted came first
+    best = min(votes, key=lambda g: (-votes[g], g))
+    first = groups.index(best)
+    return Vote(answers[first], votes[best], first, sum(votes.values()))
 
 
 def same_answer(grader: AnswerGrader) -> Callable[[str, str], bool]:
-    """Equivalence of two predicted answers through a grader: `a` graded correct against `b` as gold."""
-    return lambda a, b: grader.check(a, b).verdict is Verdict.correct
+    """Equivalence of two predicted answers through a grader: `b` graded correct against `a` as gold."""
+    return lambda a, b: grader.check(b, a).verdict is Verdict.correct
 
 
 def maj_at_k(answers: Sequence[str | None], gold: str, k: int, grader: AnswerGrader) -> bool:
@@ -115,6 +133,23 @@ def maj_at_k(answers: Sequence[str | None], gold: str, k: int, grader: AnswerGra
     no answer is wrong."""
     vote = majority_vote(answers, k, same_answer(grader))
     return vote.answer is not None and grader.check(vote.answer, gold).verdict is Verdict.correct
+
+
+def maj_at_k_curve(answers: Sequence[str | None], gold: str, grader: AnswerGrader) -> dict[int, bool]:
+    """maj@k of one item for every k from 1 to len(answers), from one grouping pass (the grader is
+    asked once per distinct winner)."""
+    same = same_answer(grader)
+    groups = vote_groups(answers, same)
+    right: dict[int | None, bool] = {}
+    curve: dict[int, bool] = {}
+    for k in range(1, len(answers) + 1):
+        vote = majority_vote(answers, k, same, groups)
+        if vote.first not in right:
+            right[vote.first] = (
+                vote.answer is not None and grader.check(vote.answer, gold).verdict is Verdict.correct
+            )
+        curve[k] = right[vote.first]
+    return curve
 
 
 # --- single-model estimates ----------------------------------------------------------------------
