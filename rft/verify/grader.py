@@ -8,8 +8,8 @@ the benchmark registry (`rft.benchmarks`) names for the benchmark the problem co
 benchmark's items are all scored alike (MATH by `math`, numeric golds too); else by domain and gold
 (`answer_grader`, which generate's labels and validate's re-check use):
 
-- `numeric`: a math problem whose gold is a plain number (GSM8K, most of MATH): numbers compared with
-  tolerance; an unevaluated expression (`3*4+2`) is wrong; anything else falls to `math`.
+- `numeric`: a math problem whose gold is a plain number (GSM8K; by `answer_grader`, most of MATH's
+  golds too): numbers compared with tolerance; an unevaluated expression (`3*4+2`) is wrong; anything else falls to `math`.
 - `math`: other math answers: normalised text, else `math-verify` symbolic equivalence.
 - `choice`: a multiple-choice gold letter (ARC): the letter the prediction names.
 - `text`: any other answer: normalised string equality.
