@@ -53,6 +53,9 @@ class BenchmarkSpec:
     fields: tuple[str, ...]  # question/prompt, solution, tests, entry_point, choices
     preset: str  # rft.problems preset reading the gold
     grader: str  # rft.verify grader name
+    # rft.verify.extract names: how eval reads the answer from an output, each reported; the first is
+    # the headline score. () where no answer is read (code: its tests run)
+    extractions: tuple[str, ...] = ()
     hub_sources: tuple[str, ...] = ()
     hub_aliases: tuple[str, ...] = ()  # other Hub ids of the same data (old names, mirrors)
     family: str | None = None  # the name problem sources record and messages use (default: title)
@@ -118,6 +121,7 @@ REGISTRY: dict[str, BenchmarkSpec] = {
             fields=("question", "solution"),
             preset="gsm8k",
             grader="numeric",
+            extractions=("rft", "strict", "flexible"),
             hub_aliases=("gsm8k",),
         ),
         BenchmarkSpec(
@@ -137,6 +141,7 @@ REGISTRY: dict[str, BenchmarkSpec] = {
             fields=("question", "solution"),
             preset="math",
             grader="math",
+            extractions=("rft",),
             test_is="MATH-500, a subset of the MATH test split",
             instead="use the MATH train split (--problems math)",
             decontam_group="math",
@@ -157,6 +162,7 @@ REGISTRY: dict[str, BenchmarkSpec] = {
             fields=("question", "solution"),
             preset="math",
             grader="math",
+            extractions=("rft",),
             hub_sources=tuple(f"hf:EleutherAI/hendrycks_math:{c}@test" for c in _MATH_SUBJECTS),
             hub_aliases=("hendrycks/competition_math", "DigitalLearningGmbH/MATH-lighteval"),
         ),
@@ -226,6 +232,7 @@ REGISTRY: dict[str, BenchmarkSpec] = {
             fields=("question", "choices", "solution"),
             preset="arc",
             grader="choice",
+            extractions=("rft",),
             hub_aliases=("ai2_arc",),
             family="ARC",  # allenai/ai2_arc holds ARC-Easy too
         ),

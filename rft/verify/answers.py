@@ -119,8 +119,9 @@ def clean_answer(ans: str) -> str:
     return ans.rstrip(".").strip()
 
 
-def extract_final_answer(text: str | None) -> str | None:
-    """The final answer a text states, or None. The last occurrence wins."""
+def _final_statement(text: str | None) -> tuple[int, str] | None:
+    """(offset, raw answer) of the last final-answer statement in a text: a `Final answer: ...` /
+    `The answer is ...` line, `#### 18` or a box, whichever comes last."""
     if not text:
         return None
     candidates: list[tuple[int, str]] = []
@@ -131,8 +132,22 @@ def extract_final_answer(text: str | None) -> str | None:
     candidates += boxes(text)
     if not candidates:
         return None
-    candidates.sort(key=lambda c: c[0])
-    ans = clean_answer(candidates[-1][1])
+    return sorted(candidates, key=lambda c: c[0])[-1]  # stable: on a tie the later-listed wins
+
+
+def final_answer_start(text: str | None) -> int | None:
+    """Where the final answer statement `extract_final_answer` reads begins (its offset), or None:
+    the text before it is the reasoning."""
+    found = _final_statement(text)
+    return found[0] if found else None
+
+
+def extract_final_answer(text: str | None) -> str | None:
+    """The final answer a text states, or None. The last occurrence wins."""
+    found = _final_statement(text)
+    if found is None:
+        return None
+    ans = clean_answer(found[1])
     low = ans.lower()
     if (
         not ans

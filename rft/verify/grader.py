@@ -3,10 +3,13 @@ rewards call.
 
 A `Grader` has a `name` and `grade(problem, text) -> Grade`. The answer graders read the final answer
 from the text (`rft.verify.answers`) and compare it with `problem.answer`; `check(answer, gold)` does
-the comparison for an answer already read. `grader_for(problem)` picks one from `GRADERS`:
+the comparison for an answer already read. `grader_for(problem)` picks one from `GRADERS`: the one
+the benchmark registry (`rft.benchmarks`) names for the benchmark the problem comes from, so that a
+benchmark's items are all scored alike (MATH by `math`, numeric golds too); else by domain and gold
+(`answer_grader`, which generate's labels and validate's re-check use):
 
-- `numeric`: a math problem whose gold is a plain number (GSM8K, most of MATH): numbers compared with
-  tolerance; an unevaluated expression (`3*4+2`) is wrong; anything else falls to `math`.
+- `numeric`: a math problem whose gold is a plain number (GSM8K; by `answer_grader`, most of MATH's
+  golds too): numbers compared with tolerance; an unevaluated expression (`3*4+2`) is wrong; anything else falls to `math`.
 - `math`: other math answers: normalised text, else `math-verify` symbolic equivalence.
 - `choice`: a multiple-choice gold letter (ARC): the letter the prediction names.
 - `text`: any other answer: normalised string equality.
@@ -21,6 +24,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from rft import benchmarks
 from rft.schemas import Problem, Verdict
 from rft.verify import code
 from rft.verify.answers import (
@@ -184,9 +188,17 @@ def answer_grader(gold: str | None, domain: str = "math") -> AnswerGrader:
     return CHOICE if g and is_choice(g) else TEXT
 
 
+def benchmark_grader(problem: Problem) -> Grader | None:
+    """The grader the registry names for the known benchmark a problem comes from (its
+    `source.benchmark`), or None: not from a known benchmark, or its grader is not an answer grader here."""
+    family = problem.source.benchmark if problem.source else None
+    spec = benchmarks.of_family(family) if family else None
+    return GRADERS.get(spec.grader) if spec else None
+
+
 def grader_for(problem: Problem) -> Grader:
-    """The grader for a problem, chosen by its domain and gold answer."""
-    return answer_grader(problem.answer, problem.domain)
+    """The grader for a problem: its benchmark's (`benchmark_grader`), else by its domain and gold answer."""
+    return benchmark_grader(problem) or answer_grader(problem.answer, problem.domain)
 
 
 def check_answer(prediction: str | None, gold: str | None, domain: str = "math") -> Verdict:
