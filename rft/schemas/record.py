@@ -70,3 +70,18 @@ def is_trainable(record: Record) -> bool:
     if not o.solved or o.error is not None:
         return False
     return o.correct is True if record.problem.answer else True
+
+
+UNTRAINABLE = ("unsolved", "incorrect", "gold_unchecked")
+
+
+def untrainable_reason(record: Record) -> str | None:
+    """Why a record is not a demonstration to train on (`Outcome.trainable` is False): `unsolved` (no
+    solution, or a recorded failure), `incorrect` (wrong against the gold answer) or `gold_unchecked`
+    (a gold answer exists but the final answer was not checked against it); None when trainable."""
+    if record.outcome.trainable:
+        return None
+    o = record.outcome
+    if not o.solved or o.error is not None:
+        return "unsolved"
+    return "incorrect" if o.correct is False else "gold_unchecked"

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rft.schemas import Message, Record
+from rft.schemas.record import untrainable_reason
 
 
 @dataclass
@@ -31,7 +32,6 @@ def prepare(
 ) -> Selection:
     """The records to export, in order. An unknown `render_style` is the ConfigError `render` raises."""
     from rft.generate.render import render
-    from rft.validate.checks import untrainable_reason
 
     kept: list[Record] = []
     dropped: Counter[str] = Counter()

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rft.config import Part, StageConfig
 from rft.generate.render import RENDERERS
+from rft.schemas.record import UNTRAINABLE
 
-# The untrainable reasons `--include` may take back in (see rft.validate.checks.untrainable_reason).
-INCLUDE = ("unsolved", "incorrect", "gold_unchecked")
+# The untrainable reasons `--include` may take back in (rft.schemas.record.untrainable_reason).
+INCLUDE = UNTRAINABLE
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # Flat names that change where a run goes or what it writes besides the adapter, not what it trains:
 # left out of the identity of a variant, so re-running with another --out or --device resumes the same

@@ -17,11 +17,11 @@ from typing import Any
 
 from rft.errors import InputError
 from rft.schemas import Record
+from rft.schemas.record import untrainable_reason
 from rft.store import LoadedVersion, Store
 from rft.store.export import prepare
 from rft.store.hf import last_assistant
 from rft.train.config import INCLUDE, DataConfig
-from rft.validate.checks import untrainable_reason
 
 DATA_FILE = "data.jsonl"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from rft.schemas import NodeStatus, Record, Verdict
+from rft.schemas.record import untrainable_reason
 from rft.validate.normalize import tokenize
 from rft.validate.report import Flag
 from rft.verify.answers import extract_final_answer
@@ -131,18 +132,6 @@ def check_answer_verdict(record: Record) -> Flag | None:
                 },
             )
     return None
-
-
-def untrainable_reason(record: Record) -> str | None:
-    """Why a record is not a demonstration to train on (`Outcome.trainable` is False): `unsolved` (no
-    solution, or a recorded failure), `incorrect` (wrong against the gold answer) or `gold_unchecked`
-    (a gold answer exists but the final answer was not checked against it); None when trainable."""
-    if record.outcome.trainable:
-        return None
-    o = record.outcome
-    if not o.solved or o.error is not None:
-        return "unsolved"
-    return "incorrect" if o.correct is False else "gold_unchecked"
 
 
 def check_trainable(record: Record, keep: bool = False) -> Flag | None:
