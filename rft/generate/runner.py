@@ -17,7 +17,6 @@ defect; they differ only in that they do not trip the breaker that stops startin
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import re
 import shutil
@@ -396,9 +395,14 @@ class GenerateRun:
     ):
         cfg = self.cfg
         done = run.done_ids()  # failures of earlier invocations are not done: they are retried
-        prior = [r for r in run.records() if r.outcome.error is None] if done else []
+        # what earlier invocations finished and spent, counted as a stream (not held); a failure
+        # recorded as a record by an old rft is not finished
+        before, prior_cost = RecordCounts(), 0.0
+        for r in run.iter_records() if done else ():
+            if r.outcome.error is None:
+                before.add(r)
+                prior_cost += r.outcome.cost_usd or 0.0
         pending = [p for p in problems if p.id not in done]
-        before = RecordCounts.of(prior)
         totals = Totals(
             done=before.records,
             solved=before.solved,
@@ -407,7 +411,6 @@ class GenerateRun:
             tokens=before.tokens_in + before.tokens_out,
         )
         # run-wide spending includes what earlier invocations of this run spent
-        prior_cost = sum(r.outcome.cost_usd or 0.0 for r in prior)
         totals.cost_usd = prior_cost
         spent = {"usd": prior_cost, "unknown": False}
         stop_reason: dict[str, str | None] = {"reason": None}
@@ -491,6 +494,8 @@ class GenerateRun:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
+            finally:
+                run.sync()  # records are fsynced once a second while the searches run
         if failures.errors:
             finished = len(run.done_ids() & {p.id for p in problems})
             if not self.seal_partial or not finished:  # --seal-partial never seals an empty version
@@ -522,63 +527,71 @@ class GenerateRun:
         cfg = self.cfg
         failures = failures or _Failures({}, [])
         order = {p.id: i for i, p in enumerate(problems)}
-        # a failure (an old rft recorded some as records) is never sealed as data
-        records = sorted(
-            (r for r in run.records() if r.id in order and r.outcome.error is None), key=lambda r: order[r.id]
-        )
-        n = len(records)
-        tally = RecordCounts.of(records)
-        counts: dict[str, float] = {
-            "problems": len(problems),
-            "records": n,
-            "solved": tally.solved,
-            "correct": tally.correct,
-            "trainable": tally.trainable,
-            "failed": len(failures.errors),
-            "backtracks": tally.backtracks,
-            "mean_backtracks": round(tally.backtracks / n, 4) if n else 0.0,
-            "teacher_calls": tally.teacher_calls,
-        }
-        if cfg.search.strategy == "sample":
-            counts["samples"] = sum(r.metadata.get("samples", 0) for r in records)
-            counts["samples_correct"] = sum(r.metadata.get("samples_correct", 0) for r in records)
-        cost = None if tally.cost_usd is None else round(tally.cost_usd, 6)
-        validator_desc = validator_name + (
-            f" (judge {(cfg.judge or cfg.teacher).spec})" if validator_name != "answer" else ""
-        )
-        manifest = {
-            "stage": "generate",
-            "config": cfg.flat(),
-            "command": self.command,
-            "teacher": cfg.teacher.spec,
-            "validator": validator_desc,
-            "counts": counts,
-            "tokens_in": tally.tokens_in,
-            "tokens_out": tally.tokens_out,
-            "cost_usd": cost,
-            "source_fingerprint": fingerprint,
-            "metadata": {
-                "run_id": run.id,
-                "strategy": cfg.search.strategy,
-                "render": cfg.output.render,
-                "stopped": stopped,
-                "complete": n == len(problems),
-            },
-        }
-        if failures.errors:  # sealed with --seal-partial: say what is missing and why
-            manifest["metadata"].update(
-                incomplete="seal_partial",
-                failed=len(failures.errors),
-                failed_ids=sorted(failures.errors, key=lambda i: order.get(i, 0)),
-                not_started=len(failures.not_started),
-                failure=failures.reason(),
+        # the finished record of each problem, in problem order, read from the run as a stream (a
+        # failure, which an old rft recorded as a record, is never sealed as data)
+        records = run.finished_records(order)
+        made: dict[str, Any] = {}
+
+        def manifest_of(tally: RecordCounts) -> dict[str, Any]:
+            n = tally.records
+            counts: dict[str, float] = {
+                "problems": len(problems),
+                "records": n,
+                "solved": tally.solved,
+                "correct": tally.correct,
+                "trainable": tally.trainable,
+                "failed": len(failures.errors),
+                "backtracks": tally.backtracks,
+                "mean_backtracks": round(tally.backtracks / n, 4) if n else 0.0,
+                "teacher_calls": tally.teacher_calls,
+            }
+            if cfg.search.strategy == "sample":
+                counts["samples"] = tally.samples
+                counts["samples_correct"] = tally.samples_correct
+            cost = None if tally.cost_usd is None else round(tally.cost_usd, 6)
+            validator_desc = validator_name + (
+                f" (judge {(cfg.judge or cfg.teacher).spec})" if validator_name != "answer" else ""
             )
-        card = functools.partial(generate_card, records=records, manifest=manifest, cfg=cfg)
-        sealed = store.seal(name, records, manifest=manifest, card=card, run=run)
+            manifest = {
+                "stage": "generate",
+                "config": cfg.flat(),
+                "command": self.command,
+                "teacher": cfg.teacher.spec,
+                "validator": validator_desc,
+                "counts": counts,
+                "tokens_in": tally.tokens_in,
+                "tokens_out": tally.tokens_out,
+                "cost_usd": cost,
+                "source_fingerprint": fingerprint,
+                "metadata": {
+                    "run_id": run.id,
+                    "strategy": cfg.search.strategy,
+                    "render": cfg.output.render,
+                    "stopped": stopped,
+                    "complete": n == len(problems),
+                },
+            }
+            if failures.errors:  # sealed with --seal-partial: say what is missing and why
+                manifest["metadata"].update(
+                    incomplete="seal_partial",
+                    failed=len(failures.errors),
+                    failed_ids=sorted(failures.errors, key=lambda i: order.get(i, 0)),
+                    not_started=len(failures.not_started),
+                    failure=failures.reason(),
+                )
+            made["manifest"] = manifest
+            return manifest
+
+        def card(m, tally: RecordCounts) -> str:
+            return generate_card(m, tally, made["manifest"], cfg)
+
+        sealed = store.seal(name, records, manifest=manifest_of, card=card, run=run)
         if sealed.reused:  # another process sealed this run first: its version, nothing new written
             out.print(f"run {run.id} was already sealed as {sealed.ref}; nothing to do")
             out.print(f"wrote {sealed.path}")
-            return GenerateOutcome(name, run.id, sealed.ref, sealed.path, counts)
+            return GenerateOutcome(name, run.id, sealed.ref, sealed.path, dict(sealed.manifest.counts))
+        counts = made["manifest"]["counts"]
+        n = int(counts["records"])
         solved = int(counts["solved"])
         label = sealed.ref
         if failures.errors:
