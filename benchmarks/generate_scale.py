@@ -3,8 +3,9 @@
 A local OpenAI-compatible server (its own process, benchmarks/teacher_throughput.py) answers every request
 after 100 ms; `rft generate --strategy sample --samples 1 --validator answer --concurrency 64` runs as a
 subprocess over N generated problems. Prints problems/s / 640 (ideal; target >= 0.8), the subprocess's
-peak RSS at each size (target: the largest within 10% of the smallest) and the time to re-run the finished
-job (resume).
+peak RSS at each size (target: the largest within 10% of the smallest), its CPU seconds per 1,000 problems
+(what the ratio comes to on a machine other processes share) and the time to re-run the finished job
+(resume).
 
     .venv/bin/python benchmarks/generate_scale.py [--sizes 10000,50000]
 """
@@ -65,7 +66,8 @@ def bench(sizes: list[int]) -> None:
                 code = (
                     "import sys,subprocess,resource,time;t=time.perf_counter();"
                     "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-                    "print(time.perf_counter()-t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,r.returncode);"
+                    "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+                    "print(time.perf_counter()-t,u.ru_maxrss,u.ru_utime+u.ru_stime,r.returncode);"
                     "sys.stderr.write(r.stderr[-3000:])"
                 )
                 out = {}
@@ -79,15 +81,16 @@ def bench(sizes: list[int]) -> None:
                         [sys.executable, "-c", code, sys.executable, "-m", "rft.cli", "generate", *args, *extra],
                         env=env, capture_output=True, text=True,
                     )  # fmt: skip
-                    secs, kb, rc = p.stdout.split()
+                    secs, kb, cpu, rc = p.stdout.split()
                     if rc != "0":
                         raise SystemExit(f"rft generate {label} failed ({rc}):\n{p.stderr}")
-                    out[label] = (float(secs), int(kb))
-                secs, kb = out["run"]
+                    out[label] = (float(secs), int(kb), float(cpu))
+                secs, kb, cpu = out["run"]
                 rss[n] = kb
                 print(
                     f"{n:>7} problems: {n / secs:7.1f}/s = {n / secs / IDEAL:.2f} of ideal {IDEAL:.0f}/s; "
-                    f"peak RSS {kb / 1024:.0f} MB; resume {out['resume'][0]:.1f}s"
+                    f"peak RSS {kb / 1024:.0f} MB; CPU {cpu / n * 1000:.2f}s per 1k problems; "
+                    f"resume {out['resume'][0]:.1f}s"
                 )
     finally:
         server.terminate()

@@ -150,7 +150,8 @@ class StageConfig(BaseModel):
         record), and the settings of a part that have no flat name, where they were set, in the
         part's section. `load_config` gives back an equal config."""
         data = self.flat()
-        named = {f.path for f in flat_fields(type(self)).values()}
+        table = flat_fields(type(self))
+        named = {f.path for f in table.values()}
         for attr in _part_attrs(type(self)):
             sub = getattr(self, attr)
             if isinstance(sub, BaseModel):
@@ -160,6 +161,9 @@ class StageConfig(BaseModel):
                     if (attr, k) not in named
                 }
                 if rest:
+                    own = table.get(attr)  # a part's flat name may be the part's own (`teacher`: its spec)
+                    if own is not None and len(own.path) == 2 and own.path[0] == attr:
+                        rest = {own.path[1]: data[attr], **rest}
                     data[attr] = rest
         return data
 

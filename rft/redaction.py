@@ -52,6 +52,7 @@ URL_SECRET_PARAM_RE = re.compile(
 KEY_ENVS = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
 # Env vars whose value is a secret by their name: MY_API_KEY, MY_KEY, GITHUB_TOKEN, DB_PASSWORD (not
 # *_KEY_FILE, *_TOKEN_PATH).
+_SPACE_RE = re.compile(r"\s")
 SECRET_ENV_NAME_RE = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.I)
 MIN_SECRET_LEN = 8  # shorter values ("EMPTY", "1") would scrub ordinary words
 _key_envs: set[str] = set()
@@ -86,11 +87,26 @@ def register_url_secrets(url: str | None) -> None:
         pass
 
 
+_known: tuple[Any, list[str]] | None = None  # (what it was computed from, known_secrets())
+
+
 def known_secrets() -> list[str]:
-    """Every value to scrub, longest first (a key that contains another is replaced whole)."""
+    """Every value to scrub, longest first (a key that contains another is replaced whole). Computed
+    again only when a secret was registered or the environment changed (every record written asks)."""
+    global _known
+    env = getattr(os.environ, "_data", None)  # the raw environment, compared without decoding it
+    key = (frozenset(_values), frozenset(_key_envs), dict(env) if env is not None else None)
+    if env is not None and _known is not None and _known[0] == key:
+        return list(_known[1])
+    vals = _scan_secrets()
+    _known = (key, vals)
+    return list(vals)
+
+
+def _scan_secrets() -> list[str]:
     vals = set(_values)
     for name, v in os.environ.items():
-        if len(v) < MIN_SECRET_LEN or any(c.isspace() for c in v):
+        if len(v) < MIN_SECRET_LEN or _SPACE_RE.search(v):
             continue
         if name in KEY_ENVS or name in _key_envs:
             vals.add(v)

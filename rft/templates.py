@@ -5,6 +5,7 @@ loaded: an unknown field is a ConfigError naming the file and the field.
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from importlib import resources
@@ -93,8 +94,14 @@ class Template:
 
     def render(self, **values: Any) -> str:
         if self.jinja:
-            return _ENV.from_string(self.source).render(**values).strip()
+            return _compiled(self.source).render(**values).strip()
         return self.source.format(**values).strip()
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> jinja2.Template:
+    """A Jinja template compiled once per source (compiling costs more than rendering, per call)."""
+    return _ENV.from_string(source)
 
 
 def step_values(question: str, steps: list[str], domain: str) -> dict[str, Any]:

@@ -138,11 +138,14 @@ def test_disk_full_appending_to_the_run_keeps_finished_lines(
     out = tmp_path / "out"
     appends = {"records": 0}
 
-    class HalfThenFull:
+    class HalfThenFull:  # the run file: from the second finished problem on, the disk is full
         def __init__(self, fh):
             self.fh = fh
 
-        def write(self, s: str) -> int:
+        def write(self, s: bytes) -> int:
+            appends["records"] += 1
+            if appends["records"] < 2:
+                return self.fh.write(s)
             self.fh.write(s[: len(s) // 2])
             self.fh.flush()
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -159,9 +162,7 @@ def test_disk_full_appending_to_the_run_keeps_finished_lines(
     def fake_open(path, mode="r", *args, **kw):
         fh = builtins.open(path, mode, *args, **kw)
         if Path(path).name == "events.jsonl" and "a" in mode:
-            appends["records"] += 1
-            if appends["records"] >= 2:  # from the second finished problem on, the disk is full
-                return HalfThenFull(fh)
+            return HalfThenFull(fh)
         return fh
 
     with monkeypatch.context() as m:

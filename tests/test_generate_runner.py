@@ -12,7 +12,7 @@ from test_search_support import ScriptedTeacher
 from rft.config import load_config
 from rft.errors import ConfigError, RftError, TeacherError
 from rft.generate.config import GenerateConfig
-from rft.generate.runner import GenerateRun, default_name
+from rft.generate.runner import GenerateRun, default_name, teacher_options
 from rft.schemas import Problem, check_integrity
 from rft.store import Store
 
@@ -45,18 +45,14 @@ def make_cfg(tmp_path, **kw) -> GenerateConfig:
     return GenerateConfig(**base)
 
 
-def factory(teachers: list):
-    def make(spec, cfg, cache_path):
-        t = teachers.pop(0) if teachers else ScriptedTeacher(SCRIPT)
-        return t
-
-    return make
-
-
 def run(cfg, teacher=None, problems=PROBLEMS, dry=False):
-    teachers = [teacher] if teacher else []
     return GenerateRun(
-        cfg, ["rft", "generate"], teacher_factory=factory(teachers), progress=False, problems=problems
+        cfg,
+        ["rft", "generate"],
+        teacher=teacher or ScriptedTeacher(SCRIPT),
+        judge=ScriptedTeacher(SCRIPT) if cfg.judge else None,
+        progress=False,
+        problems=problems,
     ).execute(dry=dry)
 
 
@@ -214,7 +210,7 @@ def test_resume_by_run_id_uses_the_saved_config(tmp_path):
         other,
         ["rft", "generate", "--resume", run_.id],
         resume=run_.id,
-        teacher_factory=factory([]),
+        teacher=ScriptedTeacher(SCRIPT),
         progress=False,
         problems=PROBLEMS,
     ).execute()
@@ -232,18 +228,16 @@ def test_resume_takes_the_non_semantic_options_given_now(tmp_path):
         run(cfg, Interrupting(after=25))
     (run_,) = Store(tmp_path / "out").runs("toy")
     seen = {}
-
-    def make(spec, c, cache_path):
-        seen.update(timeout_s=c.timeout_s, max_retry_wait_s=c.max_retry_wait_s, max_retries=c.max_retries)
-        return ScriptedTeacher(SCRIPT)
-
     given = GenerateConfig(
         problems="<from run>", out=str(tmp_path / "out"), timeout_s=5.0, max_retry_wait_s=7.0
     )
-    GenerateRun(
-        given, ["rft", "generate", "--resume", run_.id], resume=run_.id, teacher_factory=make,
+    resumed = GenerateRun(
+        given, ["rft", "generate", "--resume", run_.id], resume=run_.id, teacher=ScriptedTeacher(SCRIPT),
         progress=False, problems=PROBLEMS,
-    ).execute()  # fmt: skip
+    )  # fmt: skip
+    resumed.execute()
+    c, _ = teacher_options(resumed.cfg)  # what the resumed run makes its teacher with
+    seen.update(timeout_s=c.timeout_s, max_retry_wait_s=c.max_retry_wait_s, max_retries=c.max_retries)
     assert seen == {"timeout_s": 5.0, "max_retry_wait_s": 7.0, "max_retries": 2}
 
 
@@ -273,7 +267,7 @@ def test_shards_with_field_mapping_merge_into_the_whole_set(tmp_path):
             tmp_path, problems=str(src), fields={"question": "q", "answer": "gold"}, shard=f"{i}/2"
         )
         cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"name": None})})
-        res = GenerateRun(cfg, ["rft", "generate"], teacher_factory=factory([]), progress=False).execute()
+        res = GenerateRun(cfg, ["rft", "generate"], teacher=ScriptedTeacher(SCRIPT), progress=False).execute()
         assert res.name == f"mine-problems-shard{i}of2"
         refs.append(res.ref)
     store = Store(tmp_path / "out")
@@ -310,18 +304,11 @@ def test_judge_endpoint(tmp_path):
             {"problems": "demo", "judge": "openai:x", "judge_api_key_env": "sk-live key"},
         )
 
-    seen = {}
-
-    def make(spec, cfg, cache_path):
-        seen[spec] = cfg.base_url
-        return ScriptedTeacher(SCRIPT)
-
     cfg = make_cfg(
         tmp_path, validator="judge", teacher="openai:big", base_url="http://a/v1", judge="anthropic:j"
     )
-    GenerateRun(
-        cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
-    ).execute()
+    run(cfg, problems=PROBLEMS[:1])
+    seen = {options.spec: options.base_url for options in teacher_options(cfg)}
     assert seen == {"openai:big": "http://a/v1", "anthropic:j": None}
 
 
@@ -371,7 +358,7 @@ def test_a_credential_in_the_base_url_is_never_stored_and_resume_asks_for_it(tmp
     def resume(**kw):
         return GenerateRun(
             make_cfg(tmp_path, **kw), ["rft", "generate", "--resume", run_.id], resume=run_.id,
-            teacher_factory=factory([]), progress=False, problems=PROBLEMS,
+            teacher=ScriptedTeacher(SCRIPT), progress=False, problems=PROBLEMS,
         ).execute()  # fmt: skip
 
     with pytest.raises(ConfigError, match="credential in --base-url"):
@@ -399,14 +386,7 @@ def test_the_judge_never_gets_the_teachers_reasoning_effort(tmp_path, monkeypatc
     own = load_config(GenerateConfig, None, {**flags, "judge_reasoning_effort": "minimal"}).for_judge()
     assert own.reasoning_effort == "minimal"
 
-    seen = {}
-
-    def make(spec, options, cache_path):
-        seen[spec] = options.reasoning_effort
-        return ScriptedTeacher(SCRIPT)
-
     cfg = make_cfg(tmp_path, validator="judge", teacher="openai:o3", judge="openai:j", reasoning_effort="low")
-    GenerateRun(
-        cfg, ["rft", "generate"], teacher_factory=make, progress=False, problems=PROBLEMS[:1]
-    ).execute()
+    run(cfg, problems=PROBLEMS[:1])
+    seen = {options.spec: options.reasoning_effort for options in teacher_options(cfg)}
     assert seen == {"openai:o3": "low", "openai:j": None}

@@ -43,7 +43,7 @@ def execute(cfg, teacher, problems=PROBLEMS, **kw):
     return GenerateRun(
         cfg,
         ["rft", "generate"],
-        teacher_factory=lambda spec, c, cache: teacher,
+        teacher=teacher,
         progress=False,
         problems=problems,
         **kw,
@@ -222,7 +222,7 @@ def test_old_error_records_still_load_and_are_retried(tmp_path):
     handle.append_record(old)
     assert handle.done_ids() == set()  # a failure is not a finished problem
     teacher = FailsFor(set(), TeacherUnavailable(OUTAGE))
-    run.teacher_factory = lambda spec, c, cache: teacher
+    run.teacher = teacher
     res = run.execute()
     assert res.ref == "toy@v1"
     rec = store.load_version("toy").record("p2")

@@ -142,9 +142,7 @@ def test_generated_records_hold_no_absolute_path(bench_dir, tmp_path):
         concurrency=1,
         validator="answer",
     )
-    GenerateRun(
-        cfg, ["rft", "generate"], teacher_factory=lambda *a: ScriptedTeacher(SCRIPT), progress=False
-    ).execute()
+    GenerateRun(cfg, ["rft", "generate"], teacher=ScriptedTeacher(SCRIPT), progress=False).execute()
     version = Store(tmp_path / "out").load_version("abs")
     records_text = (version.path / DATA_FILE).read_text(encoding="utf-8")
     assert records_text and str(path.parent) not in records_text and str(bench_dir) not in records_text

@@ -81,3 +81,22 @@ def test_run_id_unchanged(case, tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["generate", *flags])
     assert res.exit_code == 0, res.output
     assert got["ids"] == (with_fp, without_fp)
+
+
+def test_nested_only_settings_survive_in_the_saved_config_and_on_resume(tmp_path):
+    """A setting with no flag (`teacher: {transport: sdk}`) is kept in the run's saved config, so
+    `--resume RUN_ID` without the config file runs with it, and the run id does not depend on it."""
+    from rft.generate.config import GenerateConfig
+    from rft.generate.resume import resumed_config
+    from rft.store import Store
+
+    cfg = GenerateConfig.model_validate(
+        {"problems": "demo", "teacher": {"spec": "openai:gpt-4o-mini", "transport": "sdk"}}
+    )
+    saved = cfg.resolved()
+    assert saved["teacher"] == {"spec": "openai:gpt-4o-mini", "transport": "sdk"}
+    run = Store(tmp_path).open_run("demo", meta={"config": saved})
+    again = resumed_config(GenerateConfig.model_validate({"problems": "demo"}), run)
+    assert again.teacher.transport == "sdk" and again.teacher.spec == "openai:gpt-4o-mini"
+    plain = GenerateConfig.model_validate({"problems": "demo", "teacher": "openai:gpt-4o-mini"})
+    assert again.identity("fp") == plain.identity("fp") == cfg.identity("fp")

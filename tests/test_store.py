@@ -450,7 +450,6 @@ def test_generated_card_names_the_version_sealed_even_after_a_concurrent_seal(st
     manifest = {"stage": "generate", "validator": "answer", "counts": {}, "metadata": {}}
     card = partial(
         generate_card,
-        records=records,
         manifest=manifest,
         cfg=GenerateConfig(problems="demo"),
     )  # prepared at v1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rft.generate.config import GenerateConfig
-from rft.schemas import Manifest, Record
+from rft.schemas import Manifest, RecordCounts
 from rft.store.card import default_card
 
 STRATEGY_TEXT = {
@@ -29,8 +29,9 @@ REFLECT_TEXT = {
 }
 
 
-def generate_card(m: Manifest, records: list[Record], manifest: dict[str, Any], cfg: GenerateConfig) -> str:
-    """The card of the sealed version `m` (the manifest sealing wrote, so it names the version sealed)."""
+def generate_card(m: Manifest, tally: RecordCounts, manifest: dict[str, Any], cfg: GenerateConfig) -> str:
+    """The card of the sealed version `m` (the manifest sealing wrote, so it names the version sealed)
+    and the `tally` of its records (summed while they were written)."""
     counts = manifest["counts"]
     lines = [
         "",
@@ -48,7 +49,7 @@ def generate_card(m: Manifest, records: list[Record], manifest: dict[str, Any], 
         f"- backtrack reasons (`--reflect {cfg.search.reflect}`): {REFLECT_TEXT[cfg.search.reflect]}; never a score, a "
         "checker's verdict or the gold answer",
         f"- trainable records (solved and, where gold exists, correct): {int(counts.get('trainable', 0))} "
-        f"of {int(counts.get('records', len(records)))}",
+        f"of {int(counts.get('records', tally.records))}",
         f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
         f"{int(counts.get('teacher_calls', 0))}",
     ]
@@ -68,4 +69,4 @@ def generate_card(m: Manifest, records: list[Record], manifest: dict[str, Any], 
         lines.append(
             f"- the run stopped early ({manifest['metadata']['stopped']}): not every problem is included"
         )
-    return default_card(m, records).rstrip() + "\n" + "\n".join(lines) + "\n"
+    return default_card(m, tally).rstrip() + "\n" + "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ Both add one item at a time, so a stream of records is counted without holding i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rft.schemas.record import Record
 
@@ -25,9 +25,13 @@ def sum_cost(costs: Iterable[float | None]) -> float | None:
     return total
 
 
+EXAMPLES = 5  # records a card shows
+
+
 @dataclass
 class RecordCounts:
-    """What a set of records holds, counted record by record (`add`) or at once (`of`)."""
+    """What a set of records holds, counted record by record (`add`) or at once (`of`): a stream of
+    records is summed as it goes by, and the first few are kept as examples (for a card)."""
 
     records: int = 0
     solved: int = 0
@@ -40,6 +44,10 @@ class RecordCounts:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = 0.0
+    samples: int = 0  # the sample strategy's samples (record metadata), and the correct ones
+    samples_correct: int = 0
+    domains: dict[str, int] = field(default_factory=dict)
+    examples: list[Record] = field(default_factory=list)  # the first EXAMPLES records
 
     @classmethod
     def of(cls, records: Iterable[Record]) -> RecordCounts:
@@ -61,6 +69,13 @@ class RecordCounts:
         self.tokens_in += o.tokens_in
         self.tokens_out += o.tokens_out
         self.cost_usd = add_cost(self.cost_usd, o.cost_usd)
+        samples, correct = r.metadata.get("samples", 0), r.metadata.get("samples_correct", 0)
+        self.samples += samples if isinstance(samples, int) else 0
+        self.samples_correct += correct if isinstance(correct, int) else 0
+        domain = r.problem.domain.value
+        self.domains[domain] = self.domains.get(domain, 0) + 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(r)
 
     def manifest_counts(self) -> dict[str, float]:
         """The counts every sealed version's manifest holds."""

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import yaml
 
-from rft.schemas import Manifest, Record, RecordCounts
+from rft.schemas import Manifest, RecordCounts
 
 DATA_FILE = "data.jsonl"
 
@@ -30,19 +28,20 @@ def _md_cell(text: str, limit: int = 80) -> str:
     return text.replace("|", "\\|")
 
 
-def default_card(manifest: Manifest, records: list[Record]) -> str:
-    """Markdown card for `manifest`/`records`; the YAML header lets the Hub load data.jsonl directly."""
-    domains = Counter(r.problem.domain.value for r in records)
+def default_card(manifest: Manifest, counts: RecordCounts) -> str:
+    """Markdown card for `manifest` and the `counts` of its records (summed while they were written);
+    the YAML header lets the Hub load data.jsonl directly."""
+    c = counts
+    domains = c.domains
     header = {
         "pretty_name": f"{manifest.name} v{manifest.version}",
         "language": ["en"],
         "tags": ["rft", "reasoning", "synthetic", "chain-of-thought", "backtracking"],
         "task_categories": ["text-generation"],
-        "size_categories": [_size_category(len(records))],
+        "size_categories": [_size_category(c.records)],
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_FILE}]}],
     }
-    n = len(records)
-    c = RecordCounts.of(records)
+    n = c.records
     solved, correct, backtracks, with_backtrack = c.solved, c.correct, c.backtracks, c.with_backtrack
     cost = "unknown" if manifest.cost_usd is None else f"${manifest.cost_usd:.4f}"
     lineage = ", ".join(manifest.parents) or (f"v{manifest.parent}" if manifest.parent else "none")
@@ -96,7 +95,7 @@ def default_card(manifest: Manifest, records: list[Record]) -> str:
         f"Integrity: `manifest.json` holds the sha256 of every file and of itself (`manifest_sha256`); "
         f"`rft datasets show {manifest.name}@v{manifest.version}` verifies them.",
     ]
-    if records:
+    if c.examples:
         lines += [
             "",
             "## Examples",
@@ -104,7 +103,7 @@ def default_card(manifest: Manifest, records: list[Record]) -> str:
             "| id | question | gold | final | correct | backtracks |",
             "|---|---|---|---|---|---|",
         ]
-        for r in records[:5]:
+        for r in c.examples:
             lines.append(
                 f"| {_md_cell(r.id, 30)} | {_md_cell(r.problem.question)} | {_md_cell(r.problem.answer or '-', 20)} "
                 f"| {_md_cell(r.outcome.final_answer or '-', 20)} | {r.outcome.correct} | {r.outcome.backtracks} |"

@@ -2,8 +2,11 @@
 
 Every line is one JSON object with a `type`. Finished problems are `{"type": "record", "record": {...}}`;
 anything else (progress, errors, `sealed`) is `{"type": kind, ..., "at": iso time}`. Each append is
-flushed and fsynced, so a killed process loses at most the line it was writing; that torn last line
-is ignored on read and cut off before the next append.
+written through to the file, so a killed process loses at most the line it was writing; that torn last
+line is ignored on read and cut off before the next append. Records are fsynced at least once a
+second and when the writer closes the run (a power cut loses at most the last second of them; one
+fsync per record would cost more than the searches of a fast server); every other event is fsynced
+at once.
 """
 
 from __future__ import annotations
@@ -13,22 +16,25 @@ import fcntl
 import json
 import os
 import threading
+import time
+import weakref
+from array import array
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from rft.errors import ConfigError, InputError, SealedVersionError, storage_error
-from rft.redaction import redact, redact_record
+from rft.redaction import known_secrets, redact, redact_record, scrub_known
 from rft.schemas import Record
 from rft.store.fsutil import guard_writable, replace_atomic
+from rft.store.records import event_object, iter_records, raw_lines, record_at
 
 EVENTS = "events.jsonl"
 RUN_JSON = "run.json"
 CACHE = "cache.sqlite"
 WRITE_LOCK = ".writer.lock"
+FSYNC_EVERY_S = 1.0  # records appended are fsynced at least this often
 
 # One writer process per run: the first append takes an exclusive flock, held until the process exits.
 _writer_fds: dict[Path, int] = {}
@@ -68,6 +74,10 @@ class Run:
         self.id = run_id
         self._lock = threading.Lock()
         self._tail_checked = False
+        self._info_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+        self._fh: Any = None  # the events file, open for appends once this handle has written
+        self._synced_at = 0.0
+        self._unsynced = False
 
     def __repr__(self) -> str:
         return f"Run(name={self.name!r}, id={self.id!r}, path={str(self.path)!r})"
@@ -82,13 +92,20 @@ class Run:
 
     # --- run.json ---
     def _info(self) -> dict[str, Any]:
+        """run.json, read again only when the file changed (every append checks `sealed_as`)."""
         p = self.path / RUN_JSON
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
+            st = os.stat(p)
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._info_cache is not None and self._info_cache[0] == key:
+                return dict(self._info_cache[1])
+            info = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{p}: unreadable run file ({exc})") from exc
+        self._info_cache = (key, info)
+        return dict(info)
 
     def _write_info(self, info: dict[str, Any]) -> None:
         p = guard_writable(self.path / RUN_JSON)
@@ -143,29 +160,61 @@ class Run:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def _append_line(self, obj: dict[str, Any]) -> None:
-        if self.sealed_as:
-            raise SealedVersionError(
-                f"run {self.id} was already sealed into {self.sealed_as}; start a new run to add records"
-            )
-        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    def _append_line(self, line: str, *, sync: bool) -> None:
+        data = line.encode("utf-8") + b"\n"
         with self._lock:
-            guard_writable(self.events_path)
+            if self.sealed_as:
+                self._refuse_sealed()
             if not self._tail_checked:
+                guard_writable(self.events_path)  # the run's folder never moves into a version
                 _claim_writer(self.path, self.id)
                 self._repair_tail()
                 self._tail_checked = True
-            start = self.events_path.stat().st_size if self.events_path.exists() else 0
-            fh = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115
+            if self._fh is None:
+                self._fh = open(self.events_path, "ab")  # noqa: SIM115
+                weakref.finalize(self, self._fh.close)
+                self._synced_at = time.monotonic()
+            fh = self._fh
+            start = os.fstat(fh.fileno()).st_size
             try:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
+                fh.write(data)
+                fh.flush()  # in the file: a killed process loses nothing written so far
+                self._unsynced = True
+                if sync or time.monotonic() - self._synced_at >= FSYNC_EVERY_S:
+                    self._fsync()
             except OSError as exc:
+                self._fh = None
                 self._write_failed(fh, start, exc)
                 raise
-            finally:
-                fh.close()
+
+    def _fsync(self) -> None:
+        os.fsync(self._fh.fileno())
+        self._synced_at = time.monotonic()
+        self._unsynced = False
+
+    def _refuse_sealed(self) -> None:
+        raise SealedVersionError(
+            f"run {self.id} was already sealed into {self.sealed_as}; start a new run to add records"
+        )
+
+    def sync(self) -> None:
+        """fsync what this handle appended and has not fsynced yet."""
+        with self._lock:
+            if self._fh is not None and self._unsynced:
+                try:
+                    self._fsync()
+                except OSError as exc:
+                    fh, self._fh = self._fh, None
+                    self._write_failed(fh, os.fstat(fh.fileno()).st_size, exc)
+                    raise
+
+    def close(self) -> None:
+        """fsync and close the events file (a later append opens it again)."""
+        self.sync()
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
 
     def _write_failed(self, fh: Any, start: int, exc: OSError) -> None:
         """A line that could not be appended (a full disk): cut what was written of it, so the lines
@@ -183,12 +232,22 @@ class Run:
             raise failed from exc
 
     def append_record(self, record: Record) -> None:
-        self._append_line({"type": "record", "record": redact_record(record.model_dump(mode="json"))})
+        if record.outcome.error is not None:  # an error text is redacted like any log line
+            body = json.dumps(
+                redact_record(record.model_dump(mode="json")), ensure_ascii=False, separators=(",", ":")
+            )
+        else:
+            body = record.model_dump_json()
+            values = known_secrets()
+            if values and any(v in body for v in values):
+                body = scrub_known(body, values)  # a known value reads the same inside the JSON text
+        self._append_line('{"type":"record","record":' + body + "}", sync=False)
 
     def append_event(self, kind: str, data: dict[str, Any] | None = None) -> None:
         if kind == "record":
             raise ValueError("use append_record() for records")
-        self._append_line({"type": kind, **redact(data or {}), "at": utc_now()})
+        obj = {"type": kind, **redact(data or {}), "at": utc_now()}
+        self._append_line(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), sync=True)
 
     # --- reads ---
     def lines(self) -> list[dict[str, Any]]:
@@ -203,17 +262,8 @@ class Run:
         except FileNotFoundError:
             return
         with fh:
-            for lineno, part in enumerate(fh, start=1):
-                if not part.endswith(b"\n"):
-                    return  # an unterminated last line was cut short by a killed writer: ignore it
-                if not part.strip():
-                    continue
-                try:
-                    obj = json.loads(part)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{p}:{lineno}: malformed JSON ({exc.msg})") from exc
-                if not isinstance(obj, dict) or "type" not in obj:
-                    raise InputError(f"{p}:{lineno}: expected an object with a 'type' field")
+            for lineno, _, part in raw_lines(p, fh, events=True):
+                obj = event_object(p, lineno, part)
                 obj["_line"] = lineno
                 yield obj
 
@@ -222,17 +272,7 @@ class Run:
         failure recorded by an older rft (`outcome.error`) gives way to a later retry that finished."""
         seen: dict[str, int] = {}
         out: list[Record] = []
-        for obj in self.iter_lines():
-            if obj["type"] != "record":
-                continue
-            try:
-                rec = Record.model_validate(obj.get("record"))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"]) or "record"
-                raise InputError(
-                    f"{self.events_path}:{obj['_line']}: invalid record at {loc}: {first['msg']}"
-                ) from exc
+        for _, _, rec in iter_records(self.events_path, events=True):
             if rec.id in seen:
                 i = seen[rec.id]
                 if out[i].outcome.error is not None and rec.outcome.error is None:
@@ -241,6 +281,58 @@ class Run:
             seen[rec.id] = len(out)
             out.append(rec)
         return out
+
+    def iter_records(self) -> RunRecords:
+        """`records()` as a stream (the same records, in the same order), read again each time it is
+        iterated: memory holds a few ints per problem id, never the records."""
+        return RunRecords(self)
+
+    def finished_records(self, order: dict[str, int]) -> RunRecords:
+        """The finished record (no `outcome.error`) of each problem id in `order`, in that order
+        (`order[id]` is its position), as a stream read again each time it is iterated: what a run
+        seals. Ids without one are left out."""
+        return RunRecords(self, order)
+
+    def _winners(self, order: dict[str, int] | None) -> tuple[array, array]:
+        """(offsets, line numbers) of the winning line of each id, in the order records are given."""
+        first: dict[str, int] = {}  # id -> its slot (first appearance, or its place in `order`)
+        offsets, linenos, failed = array("q"), array("q"), bytearray()
+        if order is not None:
+            offsets.extend([-1] * len(order))
+            linenos.extend([-1] * len(order))
+        p = self.events_path
+        try:
+            fh = open(p, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return offsets, linenos
+        with fh:
+            for lineno, offset, part in raw_lines(p, fh, events=True):
+                obj = event_object(p, lineno, part)
+                if obj["type"] != "record":
+                    continue
+                rec = obj.get("record")
+                try:
+                    pid = rec["problem"]["id"]
+                    outcome = rec.get("outcome")
+                except (KeyError, TypeError, AttributeError):
+                    record_at(p, fh, offset, lineno, events=True)  # the schema's own error
+                    raise InputError(f"{p}:{lineno}: record without problem.id") from None
+                error = bool(isinstance(outcome, dict) and outcome.get("error"))
+                if order is not None:
+                    slot = order.get(pid)
+                    if slot is None or error or offsets[slot] >= 0:
+                        continue
+                    offsets[slot], linenos[slot] = offset, lineno
+                    continue
+                slot = first.get(pid)
+                if slot is None:
+                    first[pid] = len(offsets)
+                    offsets.append(offset)
+                    linenos.append(lineno)
+                    failed.append(error)
+                elif failed[slot] and not error:
+                    offsets[slot], linenos[slot], failed[slot] = offset, lineno, False
+        return offsets, linenos
 
     def done_ids(self) -> set[str]:
         """Problem ids already finished (for resume); reads ids without validating whole records.
@@ -256,3 +348,23 @@ class Run:
                 if not (isinstance(outcome, dict) and outcome.get("error")):
                     ids.add(pid)
         return ids
+
+
+class RunRecords:
+    """Records of a run read as a stream, again each time it is iterated (`Run.iter_records`,
+    `Run.finished_records`): a first pass keeps the offset of each id's winning line (ints), a second
+    reads those lines in order."""
+
+    def __init__(self, run: Run, order: dict[str, int] | None = None) -> None:
+        self.run = run
+        self.order = order
+
+    def __iter__(self) -> Iterator[Record]:
+        offsets, linenos = self.run._winners(self.order)
+        p = self.run.events_path
+        if not any(o >= 0 for o in offsets):
+            return
+        with open(p, "rb") as fh:
+            for offset, lineno in zip(offsets, linenos, strict=True):
+                if offset >= 0:
+                    yield record_at(p, fh, offset, lineno, events=True)

@@ -44,6 +44,7 @@ from rft.redaction import known_secrets, redact, redact_argv, redact_record, red
 from rft.schemas import FileEntry, Manifest, Record, RecordCounts, sum_cost
 from rft.store import fsutil
 from rft.store.card import DATA_FILE, default_card
+from rft.store.records import iter_records
 from rft.store.refs import VERSION_DIR_RE, check_name, check_run_id, format_ref, parse_ref
 from rft.store.run import RUN_JSON, Run, _claim_writer, utc_now
 
@@ -138,12 +139,30 @@ def _crash_hook(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class RecordsDigest:
+    """sha256 of a set of records, whatever their order (the content half of a seal's identity), fed
+    one record at a time: the sha256 of each record's JSON is kept (32 bytes each, never the records)
+    and the digest is the sha256 of those, sorted."""
+
+    def __init__(self) -> None:
+        self._hashes: list[bytes] = []
+
+    def add(self, line: bytes) -> None:
+        self._hashes.append(hashlib.sha256(line).digest())
+
+    def hexdigest(self) -> str:
+        h = hashlib.sha256()
+        for d in sorted(self._hashes):
+            h.update(d)
+        return h.hexdigest()
+
+
 def records_digest(records: Iterable[Record]) -> str:
-    """sha256 of a set of records, whatever their order (the content half of a seal's identity)."""
-    h = hashlib.sha256()
-    for line in sorted(r.model_dump_json().encode("utf-8") for r in records):
-        h.update(line + b"\n")
-    return h.hexdigest()
+    """The `RecordsDigest` of `records` (a stream is read once)."""
+    d = RecordsDigest()
+    for r in records:
+        d.add(r.model_dump_json().encode("utf-8"))
+    return d.hexdigest()
 
 
 def manifest_digest(data: dict[str, Any]) -> str:
@@ -327,50 +346,35 @@ class Store:
     def seal(
         self,
         name: str,
-        records: list[Record],
+        records: Iterable[Record],
         *,
-        manifest: dict[str, Any],
-        card: str | Callable[[Manifest], str] | None = None,
+        manifest: dict[str, Any] | Callable[[RecordCounts], dict[str, Any]],
+        card: str | Callable[[Manifest, RecordCounts], str] | None = None,
         extra_files: dict[str, bytes | str] | None = None,
         run: Run | None = None,
         identity: dict[str, Any] | None = None,
     ) -> SealedVersion:
         """Write `records` as the next version `vN` of `name`, atomically, and point LATEST at it.
 
+        `records` is read once, as a stream (a list, or e.g. `Run.finished_records`): each record is
+        written, hashed and counted as it goes by, so memory stays flat in the number of records.
+        `manifest` (or what it returns given the counts of the records written) and `card` (text, or
+        made from the manifest sealed and those counts) come after the records.
+
         Idempotent: a seal of a `run` (or with an `identity`, e.g. a parent and a config hash) records
         that identity and the hash of its records in the manifest; sealing the same thing again, after a
         kill or from a second process, finds that version inside the lock and returns it (`reused`)."""
         ddir = self.dataset_dir(name)
         fsutil.guard_writable(ddir)
-        records = list(records)
-        seen: set[str] = set()
-        for r in records:
-            if r.id in seen:
-                raise InputError(f"problem id {r.id!r} appears twice in the records to seal {name}")
-            seen.add(r.id)
         extra = dict(extra_files or {})
         for fname in extra:
             if fname in RESERVED_FILES or not EXTRA_FILE_RE.match(fname):
                 raise ValueError(f"extra file name {fname!r} is reserved or not a plain file name")
-        ident = self._identity(records, run, identity)
-        if ident is not None:
-            manifest = {**manifest, "identity": ident}
         try:
             ddir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create {ddir}: {exc.strerror}") from exc
         with _dataset_lock(ddir):
-            found = self._find_sealed(name, ident) if ident is not None else None
-            if found is not None:
-                self._adopt(found, run, len(records))
-                return found
-            if run is not None:
-                if run.sealed_as:
-                    raise SealedVersionError(
-                        f"run {run.id} was already sealed into {run.sealed_as} with other records; "
-                        "start a new run"
-                    )
-                _claim_writer(run.path, run.id)  # nobody else is writing this run (before writing vN)
             self._clean_temps(ddir)
             version = max(self.versions(name), default=0) + 1
             while (ddir / f"v{version}").exists():  # a folder without a manifest: never reuse its name
@@ -378,7 +382,24 @@ class Store:
             tmp = ddir / f"{TMP_PREFIX}{version}-{secrets.token_hex(4)}"
             try:
                 tmp.mkdir()
-                m = self._write_version(tmp, name, version, records, manifest, card, extra)
+                data, digest, tally = self._write_data(tmp, name, records)
+                ident = self._identity(digest, run, identity)
+                found = self._find_sealed(name, ident) if ident is not None else None
+                if found is not None:  # this seal exists: the data just written is dropped
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    self._adopt(found, run, tally.records)
+                    return found
+                if run is not None:
+                    if run.sealed_as:
+                        raise SealedVersionError(
+                            f"run {run.id} was already sealed into {run.sealed_as} with other records; "
+                            "start a new run"
+                        )
+                    _claim_writer(run.path, run.id)  # nobody else is writing this run (before writing vN)
+                given = manifest(tally) if callable(manifest) else manifest
+                if ident is not None:
+                    given = {**given, "identity": ident}
+                m = self._write_version(tmp, name, version, data, tally, given, card, extra)
             except BaseException as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
                 if (failed := self._write_failed(exc, name, version)) is not None:
@@ -393,16 +414,16 @@ class Store:
             sealed = SealedVersion(name, version, final, m)
             _crash_hook("BEFORE_MARK")
             if run is not None:  # inside the lock: a second sealer of this run sees it marked
-                run.append_event("sealed", {"version": sealed.ref, "records": len(records)})
+                run.append_event("sealed", {"version": sealed.ref, "records": tally.records})
                 run._mark_sealed(sealed.ref)
         return sealed
 
     @staticmethod
-    def _identity(records: list[Record], run: Run | None, given: dict[str, Any] | None) -> dict | None:
+    def _identity(digest: str, run: Run | None, given: dict[str, Any] | None) -> dict | None:
         if run is None and given is None:
             return None
         ident = {**({"run_id": run.id} if run is not None else {}), **(given or {})}
-        return {**ident, "records_sha256": records_digest(records)}
+        return {**ident, "records_sha256": digest}
 
     def _find_sealed(self, name: str, ident: dict[str, Any]) -> SealedVersion | None:
         """The newest version whose manifest records exactly this identity (records hash included)."""
@@ -428,12 +449,14 @@ class Store:
             run.append_event("sealed", {"version": found.ref, "records": n_records, "recovered": True})
             run._mark_sealed(found.ref)
 
-    def sealed_version_of(self, run: Run, records: list[Record] | None = None) -> SealedVersion | None:
+    def sealed_version_of(self, run: Run, records: Iterable[Record] | None = None) -> SealedVersion | None:
         """The version `run` was sealed into, found from the versions' manifests (run id and records
-        hash), whether or not the run was marked; None if it was never sealed."""
+        hash), whether or not the run was marked; None if it was never sealed. `records` (read once,
+        as a stream): the records sealed, when not every record of the run."""
         if not self.versions(run.name):
             return None
-        ident = self._identity(run.records() if records is None else records, run, None)
+        digest = records_digest(run.iter_records() if records is None else records)
+        ident = self._identity(digest, run, None)
         return self._find_sealed(run.name, ident) if ident is not None else None
 
     def recognise_seal(self, run: Run) -> SealedVersion | None:
@@ -467,15 +490,14 @@ class Store:
             shutil.rmtree(p, ignore_errors=True)
 
     def _build_manifest(
-        self, name: str, version: int, records: list[Record], given: dict[str, Any]
+        self, name: str, version: int, tally: RecordCounts, given: dict[str, Any]
     ) -> Manifest:
         fields = {k: v for k, v in given.items() if k not in STORE_FIELDS}
-        tally = RecordCounts.of(records)
         fields["counts"] = {**tally.manifest_counts(), **(fields.get("counts") or {})}
         fields.setdefault("tokens_in", tally.tokens_in)
         fields.setdefault("tokens_out", tally.tokens_out)
         if "cost_usd" not in fields:
-            fields["cost_usd"] = tally.cost_usd if records else None
+            fields["cost_usd"] = tally.cost_usd if tally.records else None
         fields.setdefault("validated", fields.get("stage", "generate") == "validate")
         command = redact_argv(list(fields.pop("command", None) or _default_command()))
         fields = {**redact(fields), "command": command}  # every field, whatever holds a secret
@@ -491,29 +513,49 @@ class Store:
         except ValidationError as exc:
             raise ValueError(f"invalid manifest fields for {name}: {exc}") from exc
 
+    @staticmethod
+    def _write_data(tmp: Path, name: str, records: Iterable[Record]) -> tuple[FileEntry, str, RecordCounts]:
+        """Write `records` (read once) to `tmp/data.jsonl`, each record hashed for the seal's identity
+        and counted as it goes by: (the file's entry, the records' digest, their counts)."""
+        w = _HashingWriter(tmp / DATA_FILE)
+        values = known_secrets()
+        digest = RecordsDigest()
+        tally = RecordCounts()
+        seen: set[str] = set()
+        try:
+            for r in records:
+                if r.id in seen:
+                    raise InputError(f"problem id {r.id!r} appears twice in the records to seal {name}")
+                seen.add(r.id)
+                text = r.model_dump_json()
+                line = text.encode("utf-8")
+                digest.add(line)
+                tally.add(r)
+                if r.outcome.error is not None or any(v in text for v in values):
+                    line = (
+                        Record.model_validate(redact_record(r.model_dump(mode="json"), values))
+                        .model_dump_json()
+                        .encode("utf-8")
+                    )
+                w.write(line + b"\n")
+        finally:
+            entry = w.close(rows=True)
+        return entry, digest.hexdigest(), tally
+
     def _write_version(
         self,
         tmp: Path,
         name: str,
         version: int,
-        records: list[Record],
+        data: FileEntry,
+        tally: RecordCounts,
         given: dict[str, Any],
-        card: str | Callable[[Manifest], str] | None,
+        card: str | Callable[[Manifest, RecordCounts], str] | None,
         extra: dict[str, bytes | str],
     ) -> Manifest:
-        files: dict[str, FileEntry] = {}
-        w = _HashingWriter(tmp / DATA_FILE)
-        values = known_secrets()
-        for r in records:
-            line = r.model_dump_json()
-            if r.outcome.error is not None or any(v in line for v in values):
-                line = Record.model_validate(
-                    redact_record(r.model_dump(mode="json"), values)
-                ).model_dump_json()
-            w.write(line.encode("utf-8") + b"\n")
-        files[DATA_FILE] = w.close(rows=True)
-        m = self._build_manifest(name, version, records, given)
-        text = card(m) if callable(card) else card if card is not None else default_card(m, records)
+        files: dict[str, FileEntry] = {DATA_FILE: data}
+        m = self._build_manifest(name, version, tally, given)
+        text = card(m, tally) if callable(card) else card if card is not None else default_card(m, tally)
         for fname, content in [(README, text), *extra.items()]:
             content = _redact_file(content)
             w = _HashingWriter(tmp / fname)
@@ -693,24 +735,7 @@ class Store:
 
 def read_records(path: Path) -> list[Record]:
     """Records of a data.jsonl file; a bad line is an InputError naming the file and line."""
-    out: list[Record] = []
-    try:
-        fh = open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    with fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(Record.model_validate_json(line))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                if first["type"] == "json_invalid":
-                    raise InputError(f"{path}:{lineno}: malformed JSON ({first['msg']})") from exc
-                loc = ".".join(str(x) for x in first["loc"]) or "record"
-                raise InputError(f"{path}:{lineno}: invalid record at {loc}: {first['msg']}") from exc
-    return out
+    return [rec for _, _, rec in iter_records(path)]
 
 
 __all__ = ["DatasetInfo", "LoadedVersion", "SealedVersion", "Store", "read_records"]

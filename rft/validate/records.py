@@ -8,32 +8,22 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from rft.errors import InputError
 from rft.schemas import Record
+from rft.store.records import iter_records
 from rft.validate.report import Flag
 
 
 def parse_records(path: Path) -> tuple[list[tuple[int, Record]], list[Flag]]:
     """Every valid record of a data.jsonl with its line; invalid lines become `schema` flags."""
-    records: list[tuple[int, Record]] = []
     flags: list[Flag] = []
-    try:
-        fh = open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append((lineno, Record.model_validate_json(line)))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"]) or "record"
-                rid = _raw_id(line) or f"line {lineno}"
-                flags.append(
-                    Flag(rid, "schema", evidence={"field": loc, "error": first["msg"][:300]}, line=lineno)
-                )
+
+    def flag(lineno: int, line: bytes, exc: ValidationError) -> None:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "record"
+        rid = _raw_id(line) or f"line {lineno}"
+        flags.append(Flag(rid, "schema", evidence={"field": loc, "error": first["msg"][:300]}, line=lineno))
+
+    records = [(lineno, rec) for lineno, _, rec in iter_records(path, on_error=flag)]
     return records, flags
 
 
