@@ -145,6 +145,17 @@ def test_the_loss_mask_covers_the_assistant_turn_and_eos_and_nothing_of_the_prom
         assert tok.eos_token == "<|im_end|>" and trained[-2:] == [tok.eos_token_id, tok.encode("\n")[0]]
         assert "Be brief." in tok.decode(ids[: len(prompt_ids)])
 
+    # packed (bfd, padding-free): the same tokens are in the loss, and nothing else
+    packed_cfg = _cfg(store=str(tmp_path / "ds"), system="Be brief.", eval_split=0, max_steps=1, packing=True)
+    packed = build_trainer(prepare_run(packed_cfg), cfg.variants()[0], tmp_path / "work2", []).train_dataset
+    assert len(packed) == 1  # both examples fit in one --max-length row
+    trained = [t for t, lab in zip(packed[0]["input_ids"], packed[0]["labels"], strict=True) if lab != -100]
+    unpacked = [
+        t for row in processed for t, lab in zip(row["input_ids"], row["labels"], strict=True) if lab != -100
+    ]
+    assert sorted(trained) == sorted(unpacked)
+    assert sorted(packed[0]["seq_lengths"]) == sorted(len(row["input_ids"]) for row in processed)
+
 
 # --- bad input: one line, exit 2, no variant folder ------------------------------------------------
 
@@ -246,3 +257,20 @@ def test_a_failed_allocation_is_recognised_as_out_of_memory():
         torch.empty(1 << 50, dtype=torch.uint8)  # a petabyte: the CPU allocator refuses it
     assert is_oom(exc.value)
     assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_a_variant_identity_is_what_it_trains_not_where_it_is_written():
+    v = _cfg().variants()[0]
+    ident = _cfg().identity(v, "sha", "base")
+    same = {
+        "dataset": "d@v1",
+        "out": "elsewhere",
+        "name": "x",
+        "device": "cpu",
+        "save_steps": 7,
+        "merge": True,
+    }
+    assert load_config(TrainConfig, None, same).identity(v, "sha", "base") == ident
+    for other in ({"lr": 1e-3}, {"render": "path"}, {"max_length": 512}, {"target_modules": "q_proj"}):
+        assert _cfg(**other).identity(v, "sha", "base") != ident, other
+    assert _cfg().identity(v, "sha", "other base") != ident

@@ -20,7 +20,7 @@ from rft.store import Store
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-FAST = ["--no-progress", "--max-length", "256", "--batch-size", "4"]
+FAST = ["--no-progress", "--max-length", "256", "--batch-size", "2"]  # few tokens a step: 2 shared cores
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_loss_falls_and_the_adapter_reloads_and_changes_greedy_output(capsys, tm
     m = json.loads((folder / "metrics.json").read_text())
     losses = [s["loss"] for s in m["loss"]]
     assert [s["step"] for s in m["loss"]] == [1, 2, 3, 4, 5, 6]
-    assert losses[-1] < 0.7 * losses[0], losses  # the same three records, six times: the loss falls
+    assert losses[-1] < 0.7 * losses[0], losses  # the same three records, four epochs: the loss falls
     assert m["eval_loss"] < m["eval_loss_before"]
     assert 0 < m["trainable_params"] < m["total_params"] and m["tokens"] > 0 and m["tokens_per_s"] > 0
     assert m["peak_memory_kind"] == "peak_rss" and m["peak_memory_bytes"] > 100e6 and m["world_size"] == 1
@@ -82,7 +82,11 @@ def test_loss_falls_and_the_adapter_reloads_and_changes_greedy_output(capsys, tm
     assert man["command"][:3] == ["rft", "train", "d"] and "git_commit" in man and man["rft_version"]
     assert man["config"]["rank"] == 8 and man["config"]["alpha"] == 16 and man["config"]["lr"] == 3e-3
     card = (folder / "README.md").read_text()
-    assert "base_model: smollm2-135m" in card and "d@v1" in card and "| rank (r) | 8 |" in card
+    assert (
+        "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card
+        and "d@v1" in card
+        and "| rank (r) | 8 |" in card
+    )
 
     tok = AutoTokenizer.from_pretrained(folder)
     question = make_records(1)[0].problem.question
@@ -163,3 +167,25 @@ def test_a_killed_grid_resumes_without_retraining_the_finished_variant(capsys, t
     assert not partial.exists()
     rows = [r for r in (runs / "d" / "grid.md").read_text().splitlines() if r.startswith("| r")]
     assert " | skipped | " in rows[0] and " | trained | " in rows[1]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_same_command_resumes_from_it(capsys, tmp_path, store, monkeypatch):
+    runs = tmp_path / "runs"
+    args = ["train", "d", "--store", str(store), "--out", str(runs), "--rank", "2", "--alpha", "4",
+            "--max-steps", "3", "--save-steps", "100", "--eval-split", "0", *FAST]  # fmt: skip
+    monkeypatch.setenv("RFT_TEST_INTERRUPT_AT_STEP", "r2-a4:1")  # a real SIGINT at the end of step 1
+    code, _, stderr = rft(capsys, *args)
+    assert code == 130, stderr
+    assert "r2-a4: stopping after this step and saving a checkpoint" in stderr
+    assert "interrupted: finished variants are kept" in stderr
+    [partial] = (runs / "d").glob("r2-a4.tmp-*")
+    [checkpoint] = (partial / "checkpoints").glob("checkpoint-*")
+    assert checkpoint.name in ("checkpoint-1", "checkpoint-2")  # no periodic checkpoint was due
+    assert not (runs / "d" / "r2-a4").exists()
+
+    monkeypatch.delenv("RFT_TEST_INTERRUPT_AT_STEP")
+    code, _, stderr = rft(capsys, *args)
+    assert code == 0, stderr
+    m = json.loads((runs / "d" / "r2-a4" / "metrics.json").read_text())
+    assert m["resumed_from"] == checkpoint.name and m["steps"] == 3
+    assert [s["step"] for s in m["loss"]] == [1, 2, 3]

@@ -28,8 +28,10 @@ def train(
     no_progress: bool = typer.Option(False, "--no-progress", help="no live progress bar", rich_help_panel=O),
     **flags: Any,
 ) -> None:
-    """Fine-tune LoRA adapters on a dataset's traces (TRL SFT, loss on the assistant turn only); --rank
-    and --alpha take comma-separated values and train every (rank, alpha) variant."""
+    """LoRA SFT (TRL + PEFT) on a dataset's traces; --rank 4,16 --alpha 16,32 trains every variant.
+
+    The loss covers the assistant turn and its end-of-turn token only. Each variant is written to
+    OUT/NAME/r<rank>-a<alpha>/; a finished variant is skipped, an interrupted one resumes."""
     from rft.train.run import run_grid
 
     flags = given(TrainConfig, flags)

@@ -17,9 +17,12 @@ from rft.generate.render import RENDERERS
 # The untrainable reasons `--include` may take back in (see rft.validate.checks.untrainable_reason).
 INCLUDE = ("unsolved", "incorrect", "gold_unchecked")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
-# Flat names that change where or how visibly a run goes, not what it trains: left out of the identity
-# of a variant, so re-running with another --out layout or --no-progress resumes the same variant.
-NON_SEMANTIC = frozenset({"out", "name", "merge", "save_steps", "save_total_limit", "store", "progress"})
+# Flat names that change where a run goes or what it writes besides the adapter, not what it trains:
+# left out of the identity of a variant, so re-running with another --out or --device resumes the same
+# variant. The dataset is in the identity by its data's sha256, not by how its ref was spelled (d, d@v1).
+NON_SEMANTIC = frozenset(
+    {"dataset", "store", "out", "name", "merge", "save_steps", "save_total_limit", "device"}
+)
 
 
 def _grid(value: Any, flag: str, example: str) -> Any:

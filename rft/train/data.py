@@ -186,6 +186,10 @@ def build_train_data(loaded: LoadedVersion, cfg: DataConfig, tokenizer: Any, see
     if not fitting:
         raise InputError(_nothing_left(data, cfg, examples))
     data.train, data.eval = split(fitting, cfg.eval_split)
+    if not data.train:
+        raise InputError(
+            f"{ref}: --eval-split {cfg.eval_split:g} holds out all {len(fitting)} examples; lower it"
+        )
     return data
 
 

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from rft.train.results import Outcome
     from rft.train.sft import Prepared
 
+# The Hub model an alias of rft.teachers.local_model stands for (the card's `base_model`).
+ALIAS_HUB_IDS = {
+    "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+}
+
 COLUMNS = (
     "variant",
     "status",
@@ -212,10 +218,11 @@ def model_card(prep: Prepared, variant: Variant, metrics: dict[str, Any], manife
         ("peak memory", _memory(metrics)),
         ("wall time", _wall(metrics.get("wall_time_s"))),
     ]
-    base_ref = base.spec if "/" in base.spec and not Path(base.spec).exists() else str(base.path)
+    hub_id = ALIAS_HUB_IDS.get(base.spec) or (base.spec if base.revision else None)
+    base_ref = hub_id or str(base.path)
     lines = [
         "---",
-        f"base_model: {base.spec}",
+        *([f"base_model: {hub_id}"] if hub_id else []),
         "library_name: peft",
         "tags: [rft, lora, sft, trl, reasoning-traces]",
         "---",
@@ -227,7 +234,12 @@ def model_card(prep: Prepared, variant: Variant, metrics: dict[str, Any], manife
         "",
         "## Base model",
         "",
-        f"- {base.spec} ({'revision ' + base.revision if base.revision else 'sha256 ' + (base.sha256 or '?')[:16]})",
+        f"- {base.spec} ({'revision ' + base.revision if base.revision else 'sha256 ' + (base.sha256 or '?')[:16]})"
+        + (
+            f": rft's alias of {hub_id}, converted from the GGUF it ships as"
+            if base.spec in ALIAS_HUB_IDS
+            else ""
+        ),
         "",
         "## Data",
         "",

@@ -211,10 +211,66 @@ class _KillAfterCheckpoint(TrainerCallback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class _InterruptAtStep(TrainerCallback):
+    """Test hook: RFT_TEST_INTERRUPT_AT_STEP=<variant>:<step> sends this process SIGINT (a Ctrl-C)
+    at the end of that step."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
 def _test_hooks(variant: Variant) -> list[Any]:
-    spec = os.environ.get("RFT_TEST_KILL_AFTER_CHECKPOINT", "")
-    name, _, step = spec.partition(":")
-    return [_KillAfterCheckpoint(name, int(step))] if name == variant.name and step.isdigit() else []
+    hooks: list[Any] = []
+    for env, hook in (
+        ("RFT_TEST_KILL_AFTER_CHECKPOINT", _KillAfterCheckpoint),
+        ("RFT_TEST_INTERRUPT_AT_STEP", None),
+    ):
+        name, _, step = os.environ.get(env, "").partition(":")
+        if name == variant.name and step.isdigit():
+            hooks.append(hook(name, int(step)) if hook else _InterruptAtStep(int(step)))
+    return hooks
+
+
+class StopOnInterrupt(TrainerCallback):
+    """A first Ctrl-C asks the Trainer to save a checkpoint after the current step and stop (the
+    variant resumes from it); a second one stops at once. Single-process runs only: under torchrun
+    the ranks would stop at different steps, so there Ctrl-C keeps the last periodic checkpoint."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.requested = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.requested:
+            control.should_save = True
+            control.should_training_stop = True
+
+    @contextlib.contextmanager
+    def installed(self):
+        import threading
+
+        if world_size() > 1 or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            err.print(
+                f"{self.label}: stopping after this step and saving a checkpoint (Ctrl-C again stops at once)",
+                markup=False,
+            )
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, progress: bool) -> Trained:
@@ -226,7 +282,8 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
 
     _reset_peak_memory(prep.device)
     live = LiveProgress(label, enabled=progress)
-    trainer = build_trainer(prep, variant, work, [live, *_test_hooks(variant)])
+    stopper = StopOnInterrupt(label)
+    trainer = build_trainer(prep, variant, work, [live, stopper, *_test_hooks(variant)])
     trainable, total = parameter_counts(trainer.model)
     resume = last_checkpoint(work)
     if resume and is_main():
@@ -234,7 +291,13 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
     started = time.perf_counter()
     try:
         before = trainer.evaluate()["eval_loss"] if prep.data.eval and not resume else None
-        out = trainer.train(resume_from_checkpoint=resume)
+        with stopper.installed():
+            out = trainer.train(resume_from_checkpoint=resume)
+        if stopper.requested:
+            saved = last_checkpoint(work)
+            if is_main():
+                err.print(f"{label}: saved {Path(saved).name if saved else 'no checkpoint'}", markup=False)
+            raise KeyboardInterrupt
         after = trainer.evaluate()["eval_loss"] if prep.data.eval else None
     except Exception as exc:
         live.stop()
