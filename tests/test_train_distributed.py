@@ -66,3 +66,34 @@ def test_torchrun_two_processes_train_one_variant_with_one_set_of_outputs(tmp_pa
     assert not twice, proc.stdout  # process one printed nothing
     assert "data d@v1: 8 records, 8 kept; 6 train, 2 eval" in lines
     assert f"r4-a8: wrote {folder}" in lines and f"grid: {root / 'grid.md'}" in lines
+
+
+def test_torchrun_bad_input_is_one_error_line_from_process_zero(tmp_path):
+    store = tmp_path / "ds"
+    Store(store).seal("d", make_records(2), manifest={"teacher": "local:smollm2-135m"})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "COLUMNS": "250"}
+    proc = subprocess.run(
+        [
+            str(TORCHRUN),
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "rft.cli",
+            "train",
+            "nosuch",
+            "--store",
+            str(store),
+            "--no-progress",
+        ],  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: no dataset 'nosuch' under {store} (datasets: d)"], proc.stderr
+    assert "exitcode  : 2" in proc.stderr  # process zero's exit code, as torchrun reports it
+    assert not (tmp_path / "runs").exists()
