@@ -3,7 +3,9 @@ ranks x alphas, one run folder per variant, and a table of them."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from typing import Any
 
 import typer
@@ -35,13 +37,21 @@ def train(
     from rft.train.run import run_grid
 
     flags = given(TrainConfig, flags)
-    if ref:
-        flags["dataset"] = ref
-    elif not config:
-        raise ConfigError("missing the dataset: rft train NAME[@vN] (or `dataset:` in a --config file)")
-    cfg = load_config(TrainConfig, config, flags)
     try:
+        if ref:
+            flags["dataset"] = ref
+        elif not config:
+            raise ConfigError("missing the dataset: rft train NAME[@vN] (or `dataset:` in a --config file)")
+        cfg = load_config(TrainConfig, config, flags)
         result = run_grid(cfg, ["rft", *sys.argv[1:]], progress=not no_progress)
+    except RftError as exc:
+        # under torchrun / accelerate launch every process finds the same bad input (what escapes run_grid
+        # is found before training, or by process zero alone): process zero says it. The others leave a
+        # moment later, since the launcher stops every process once one has exited.
+        if os.environ.get("RANK", "0") not in ("", "0"):
+            time.sleep(3)
+            raise typer.Exit(exc.exit_code) from None
+        raise
     except KeyboardInterrupt:
         err.print(
             "interrupted: finished variants are kept; re-run the same command to resume the interrupted one "
