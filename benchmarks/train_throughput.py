@@ -1,4 +1,4 @@
-"""`rft train --packing` against a plain TRL `SFTTrainer` script (prints ratios; not a test).
+"""`rft train` against a plain TRL `SFTTrainer` script (prints ratios; not a test).
 
 Same model (SmolLM2-135M-Instruct, the `smollm2-135m` alias, fp32 on CPU), same LoRA (r 16, alpha 32,
 q/k/v/o), same optimiser settings, same data, batch size and steps. The data is a real sealed rft
@@ -6,8 +6,10 @@ dataset with variable-length traces: 8 word problems searched 18 ways each (dfs,
 2-4 branches x 2 seeds) by the scripted fallible teacher and judge of tests/fallible.py, rendered with
 backtracks; the baseline gets the same prompt/completion rows rft trains on, as a JSONL file.
 
-- rft: `rft train traces --packing` (TRL's bfd packing, padding-free: each step's rows are flattened
-  into one sequence whose boundaries are kept by position_ids).
+- rft: `rft train traces` with its defaults: padded batches of similar lengths (`--group-by-length`,
+  transformers' LengthGroupedSampler), so little of each batch is padding. `--packing` here runs the rft
+  side with TRL's bfd packing instead (padding-free: each step's rows are flattened into one sequence
+  whose boundaries are kept by position_ids).
 - TRL: the script of TRL's quickstart (a dataset, an `SFTConfig`, a `LoraConfig`, `SFTTrainer`):
   no packing, default padding (each batch padded to its longest example).
 
@@ -24,7 +26,7 @@ non-padding tokens only (TRL's own `num_tokens`) over the trainer's `train_runti
 ratio >= 1.3, peak-memory ratio <= 1.0; the final losses of both are printed so the speed is not bought
 with a different objective.
 
-    .venv/bin/python benchmarks/train_throughput.py [--steps 3] [--batch-size 4] [--max-length 640] [--repeats 1] [--keep DIR]
+    .venv/bin/python benchmarks/train_throughput.py [--steps 3] [--batch-size 4] [--max-length 640] [--repeats 1] [--packing] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -139,7 +141,9 @@ def run_child(cmd: list[str], log: Path, env: dict[str, str]) -> tuple[int, floa
     return usage.ru_maxrss * 1024, wall, usage.ru_utime + usage.ru_stime  # ru_maxrss: kilobytes on Linux
 
 
-def bench(steps: int, batch_size: int, max_length: int, repeats: int, work: Path) -> None:
+def bench(
+    steps: int, batch_size: int, max_length: int, repeats: int, work: Path, packing: bool = False
+) -> None:
     from transformers import AutoTokenizer
 
     from rft.teachers.local_model import resolve_local_model
@@ -164,7 +168,7 @@ def bench(steps: int, batch_size: int, max_length: int, repeats: int, work: Path
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the tests: spinning OpenMP threads steal shared cores
     rft_cmd = [
         sys.executable, "-m", "rft.cli", "train", name, "--store", str(store), "--out", "{out}",
-        "--base", "smollm2-135m", "--packing", "--max-steps", str(steps), "--batch-size", str(batch_size),
+        "--base", "smollm2-135m", *(["--packing"] if packing else []), "--max-steps", str(steps), "--batch-size", str(batch_size),
         "--max-length", str(max_length), "--eval-split", "0", "--rank", str(RANK), "--alpha", str(ALPHA),
         "--lr", str(LR), "--scheduler", SCHEDULER, "--warmup-ratio", str(WARMUP), "--dropout", str(DROPOUT),
         "--save-steps", str(steps + 1), "--seed", "0", "--no-progress",
@@ -198,7 +202,7 @@ def bench(steps: int, batch_size: int, max_length: int, repeats: int, work: Path
         f"{'':24} {'tokens/s':>9} {'tok/CPU-s':>9} {'peak RSS':>9} {'final loss':>10} {'mean loss':>9} "
         f"{'tokens':>7} {'tok/step':>8} {'train s':>8} {'wall s':>7}"
     )
-    labels = {"rft": "rft train --packing", "trl": "TRL SFTTrainer (padded)"}
+    labels = {"rft": "rft train --packing" if packing else "rft train", "trl": "TRL SFTTrainer (padded)"}
     for side in ("rft", "trl"):
         for m, rss, wall, cpu in runs[side]:
             print(
@@ -242,15 +246,20 @@ def main() -> None:
     ap.add_argument(
         "--repeats", type=int, default=1, help="runs of each side, alternating (best tokens/s kept)"
     )
+    ap.add_argument(
+        "--packing",
+        action="store_true",
+        help="rft side with --packing (bfd, padding-free) instead of its default",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (logs, runs)")
     args = ap.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        bench(args.steps, args.batch_size, args.max_length, args.repeats, args.keep.resolve())
+        bench(args.steps, args.batch_size, args.max_length, args.repeats, args.keep.resolve(), args.packing)
         return
     work = Path(tempfile.mkdtemp(prefix="rft-train-bench-"))
     try:
-        bench(args.steps, args.batch_size, args.max_length, args.repeats, work)
+        bench(args.steps, args.batch_size, args.max_length, args.repeats, work, args.packing)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -274,3 +274,20 @@ def test_a_variant_identity_is_what_it_trains_not_where_it_is_written():
     for other in ({"lr": 1e-3}, {"render": "path"}, {"max_length": 512}, {"target_modules": "q_proj"}):
         assert _cfg(**other).identity(v, "sha", "base") != ident, other
     assert _cfg().identity(v, "sha", "other base") != ident
+
+
+def test_batches_group_similar_lengths_unless_packing(tmp_path):
+    """Without --packing, batches are drawn by length (less padding, the same examples); --packing and
+    --no-group-by-length sample at random, as TRL does by default."""
+    import torch
+
+    from rft.train.sft import Prepared, sft_config
+
+    def strategy(**flags):
+        cfg = TrainConfig.model_validate({"dataset": "d", **flags})
+        prep = Prepared(cfg, None, None, None, "cpu", torch.float32, "all-linear")
+        return sft_config(prep, tmp_path).train_sampling_strategy
+
+    assert strategy() == "group_by_length"
+    assert strategy(packing=True) == "random"
+    assert strategy(group_by_length=False) == "random"

@@ -179,6 +179,12 @@ class OptimConfig(BaseModel):
         description="pack examples into --max-length rows without padding (TRL's bfd, padding-free)",
         json_schema_extra={"flag": "--packing/--no-packing"},
     )
+    group_by_length: bool = Field(
+        default=True,
+        description="batch examples of similar length together (transformers' LengthGroupedSampler): "
+        "less padding, the same examples and loss; ignored with --packing",
+        json_schema_extra={"flag": "--group-by-length/--no-group-by-length"},
+    )
     gradient_checkpointing: bool = Field(
         default=False,
         description="recompute activations in backward: less memory, slower",
