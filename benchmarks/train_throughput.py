@@ -1,7 +1,8 @@
 """`rft train` against a plain TRL `SFTTrainer` script (prints ratios; not a test).
 
 Same model (SmolLM2-135M-Instruct, the `smollm2-135m` alias, fp32 on CPU), same LoRA (r 16, alpha 32,
-q/k/v/o), same optimiser settings, same data, batch size and steps. The data is a real sealed rft
+q/k/v/o), same optimiser settings, same data, batch size and steps: one epoch of each over the same
+steps x batch-size rows (a seeded sample), so both see the same examples in another order. The data is a real sealed rft
 dataset with variable-length traces: 8 word problems searched 18 ways each (dfs, beam, best-first x
 2-4 branches x 2 seeds) by the scripted fallible teacher and judge of tests/fallible.py, rendered with
 backtracks; the baseline gets the same prompt/completion rows rft trains on, as a JSONL file.
@@ -35,6 +36,7 @@ import argparse
 import itertools
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -49,8 +51,10 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]  # rft train's default
 RANK, ALPHA, LR, WARMUP, SCHEDULER, DROPOUT = 16, 32, 2e-4, 0.03, "cosine", 0.05  # rft train's defaults
 
 
-def build_dataset(store: Path) -> str:
-    """Seal `traces@v1`: every fallible-teacher search of the 8 word problems, rendered with backtracks."""
+def build_dataset(store: Path, rows: int) -> str:
+    """Seal `traces@v1`: `rows` trainable fallible-teacher searches of the 8 word problems (a seeded
+    sample of all of them), rendered with backtracks. Both sides train one epoch over exactly these rows,
+    so they see the same examples, and the peak memory of each comes from the same longest example."""
     sys.path.insert(0, str(ROOT / "tests"))
     import fallible as F
 
@@ -66,6 +70,10 @@ def build_dataset(store: Path) -> str:
             rec.messages = render(rec, "backtrack", seed)
             rec.render = "backtrack"
             records.append(rec)
+    trainable = [r for r in records if r.outcome.trainable]
+    if rows > len(trainable):
+        sys.exit(f"--steps x --batch-size = {rows} rows; the data has {len(trainable)} trainable rows")
+    records = random.Random(0).sample(trainable, rows)
     Store(store).seal(
         "traces", records, manifest={"teacher": "fallible:teacher", "validator": "fallible:judge"}
     )
@@ -150,7 +158,7 @@ def bench(
 
     model = resolve_local_model("smollm2-135m")
     store = work / "ds"
-    name = build_dataset(store)
+    name = build_dataset(store, steps * batch_size)
     data = work / "rows.jsonl"
     lengths = write_rows(store, name, data, AutoTokenizer.from_pretrained(model))
     over = sum(n > max_length for n in lengths)
