@@ -105,13 +105,6 @@ class EvalConfig(StageConfig):
         description="sampling temperature when --samples > 1 (one sample is greedy)",
         json_schema_extra={"panel": "Prompting"},
     )
-    top_p: float = Field(
-        default=0.95,
-        gt=0.0,
-        le=1.0,
-        description="nucleus sampling when --samples > 1",
-        json_schema_extra={"panel": "Prompting"},
-    )
     max_new_tokens: int = Field(
         default=512,
         ge=1,
