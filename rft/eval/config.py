@@ -113,7 +113,7 @@ class EvalConfig(StageConfig):
     )
     seed: int = Field(
         default=0,
-        description="seed of the sampling (sample i of an item is drawn with seed + i) and of the few-shot choice",
+        description="seed of the sampling (each sample draws from its own seed, made of it, the item and the sample index) and of the few-shot choice",
         json_schema_extra={"panel": "Prompting"},
     )
     # --- run
