@@ -13,9 +13,10 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from rft.config import Part, StageConfig
 
-# Fields that change where results go or how fast they come, not what is measured: left out of the
+# Fields that change where results go or come from or how fast they come, not what is measured (the
+# benchmark files are in the id by their bytes): left out of the
 # eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
-NON_SEMANTIC = frozenset({"out", "batch_size", "device", "workers", "adapters_dir"})
+NON_SEMANTIC = frozenset({"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir"})
 DEFAULT_BENCHMARKS = ("gsm8k", "math500", "humaneval")
 
 
@@ -168,7 +169,7 @@ class EvalConfig(StageConfig):
             raise ValueError(f"--dtype {self.dtype!r}: use float32, bfloat16 or float16")
         return self
 
-    def identity(self, base_hash: str | None, files: dict[str, str | None]) -> str:
+    def identity(self, base_hash: str | None, files: dict[str, list[str]]) -> str:
         """A stable id of what is measured: the settings (not where results go, how fast, or which
         adapters: each sample is keyed by its model, so adding an adapter resumes the same eval), the
         base model's version and the benchmark files' hashes."""

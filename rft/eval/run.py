@@ -153,7 +153,10 @@ def benchmark_files(cfg: EvalConfig, name: str) -> dict[str, str | None]:
 def load_items(cfg: EvalConfig, name: str) -> list[Problem]:
     from rft.problems import load_benchmark
 
-    items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir)
+    try:
+        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir)
+    except InputError as exc:  # the loader's hint names rft generate's --field, which eval has not
+        raise InputError(f"benchmark {name}: {str(exc).split('; map another column')[0]}") from None
     if cfg.limit:
         items = items[: cfg.limit]
     if not items:
@@ -245,7 +248,10 @@ def run_eval(cfg: EvalConfig, command: list[str]) -> EvalResult:
     models = resolve_models(cfg, base, prompter)
     items = {b: load_items(cfg, b) for b in cfg.benchmarks}
     files = {src: h for b in cfg.benchmarks for src, h in benchmark_files(cfg, b).items()}
-    ident = cfg.identity(base.hash, files)
+    # the id knows a benchmark file by its bytes (a Hub source by its name), not by where it lies
+    ident = cfg.identity(
+        base.hash, {b: [h or s for s, h in benchmark_files(cfg, b).items()] for b in cfg.benchmarks}
+    )
     folder = Path(cfg.out) / ident
     try:
         folder.mkdir(parents=True, exist_ok=True)
