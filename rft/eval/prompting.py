@@ -117,10 +117,13 @@ class Prompter:
         chosen: list[tuple[Problem, str]] = []
         if path is None:
             where = f"under {self.benchmark_dir}" if self.benchmark_dir else "locally (give --benchmark-dir)"
-            split = spec.train_split or "no train split"
+            why = (
+                f"no train file of its {spec.train_split} split is available {where}"
+                if spec.train_split
+                else "it has no train split"
+            )
             self.notes.append(
-                f"{benchmark}: --shots {self.shots} needs its train split ({split}) and no train file is "
-                f"available {where}: asked 0-shot"
+                f"{benchmark}: --shots {self.shots} takes exemplars from the train split and {why}: asked 0-shot"
             )
         else:
             from rft.problems.loader import load_problems
