@@ -404,7 +404,8 @@ def gather(
             "(GSM8K: rft; lm-eval strict/flexible beside it); code: all tests pass in the sandbox."
         ),
         "stats_note": (
-            "± is one standard error; the chart's error bars are 95% intervals (Wilson). Each adapter is "
+            "± is one standard error; the chart's error bars are 95% intervals (Wilson; normal for a mean of "
+            "per-item pass@1 over several samples). Each adapter is "
             "compared with the base on the same items: difference of pass@1, paired bootstrap 95% CI "
             "(10,000 resamples), McNemar's exact p; 'no significant difference' when the CI spans 0. "
             "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the process's "
