@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from rft import __version__
 from rft.commands import datasets as datasets_cmd
+from rft.commands import eval as eval_cmd
 from rft.commands import generate as generate_cmd
 from rft.commands import problems as problems_cmd
 from rft.commands import schemas as schemas_cmd
@@ -52,6 +53,7 @@ app.add_typer(problems_cmd.app, name="problems")
 app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)
 app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.eval_)
 
 
 def _app() -> None:

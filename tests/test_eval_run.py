@@ -1,0 +1,173 @@
+"""`rft eval` end to end with real SmolLM2-135M on CPU and the real benchmark files: the base and an
+adapter trained here (2 steps of `rft train`) on GSM8K and HumanEval write every artefact, a re-run
+generates nothing new (and loads no model); adapters are switched on the one base without loading it
+again; bad input ends with one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli as rft
+from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
+from factories import make_records
+
+from rft.store import Store
+
+FAST = ["--limit", "2", "--max-new-tokens", "32", "--batch-size", "4"]
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory) -> Path:
+    """An adapter of `rft train` on SmolLM2 (2 steps on a tiny sealed dataset)."""
+    import sys
+
+    root = tmp_path_factory.mktemp("train")
+    Store(root / "ds").seal("d", make_records(4), manifest={"teacher": "local:smollm2-135m"})
+    old = sys.argv
+    sys.argv = ["rft", "train", "d", "--store", str(root / "ds"), "--out", str(root / "runs"),
+                "--rank", "4", "--alpha", "8", "--max-steps", "2", "--lr", "3e-3", "--eval-split", "0",
+                "--no-progress", "--max-length", "256", "--batch-size", "2"]  # fmt: skip
+    try:
+        from rft.cli import main
+
+        with pytest.raises(SystemExit) as exc:
+            main()
+    finally:
+        sys.argv = old
+    assert (exc.value.code or 0) == 0
+    return root / "runs" / "d" / "r4-a8"
+
+
+@pytest.mark.slow
+def test_base_vs_adapter_writes_every_artefact_and_a_rerun_generates_nothing(
+    capsys, tmp_path, adapter, bench_dir
+):
+    from rft.eval.generation import Models
+
+    args = ["eval", "--model", "smollm2-135m", "--adapter", str(adapter), "--benchmarks", "gsm8k,humaneval",
+            "--benchmark-dir", str(bench_dir), "--out", str(tmp_path / "evals"), *FAST]  # fmt: skip
+    loads = Models.base_loads
+    code, stdout, stderr = rft(capsys, *args)
+    assert code == 0, stderr
+    assert Models.base_loads == loads + 1  # the adapter went onto the base already loaded
+    [folder] = list((tmp_path / "evals").iterdir())
+    for name in ("results.json", "samples.jsonl", "table.md", "accuracy.png", "config.yaml", "manifest.json"):
+        assert (folder / name).is_file(), name
+    assert "8 samples generated, 0 already there" in stdout and str(folder) in stdout
+    assert "no significant difference" in stdout and "accuracy % ± SE" in stdout
+
+    rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 8  # 2 benchmarks x 2 items x 2 models x 1 sample
+    assert {r["model"] for r in rows} == {"base", "d/r4-a8"}
+    for r in rows:
+        for key in (
+            "benchmark",
+            "item",
+            "sample",
+            "prompt",
+            "output",
+            "extracted",
+            "verdict",
+            "tokens",
+            "latency_s",
+        ):
+            assert key in r, key
+        assert 0 < r["tokens"] <= 33 and r["latency_s"] > 0
+    gsm = [r for r in rows if r["benchmark"] == "gsm8k"]
+    assert all(set(r["extracted"]) == {"rft", "strict", "flexible"} for r in gsm)
+    he = [r for r in rows if r["benchmark"] == "humaneval"]
+    assert all(set(r["verdict"]) == {"tests"} and "code-tests" in r["scores"]["tests"]["detail"] for r in he)
+    # the same items for both models; the base asked with eval's CoT instruction, the adapter as trained
+    assert sorted((r["benchmark"], r["item"]) for r in rows if r["model"] == "base") == sorted(
+        (r["benchmark"], r["item"]) for r in rows if r["model"] == "d/r4-a8"
+    )
+    base_q = next(r for r in gsm if r["model"] == "base")["prompt"][-1]["content"]
+    tuned_q = next(r for r in gsm if r["model"] != "base")["prompt"][-1]["content"]
+    assert base_q.endswith("`Final answer: <answer>`.") and base_q.startswith(tuned_q)
+
+    res = json.loads((folder / "results.json").read_text())
+    assert set(res["benchmarks"]) == {"gsm8k", "humaneval"}
+    g = res["benchmarks"]["gsm8k"]["base"]
+    assert set(g["extractions"]) == {"rft", "strict", "flexible"} and g["bleu"]["scored"] == 2
+    assert g["timing"]["tokens_per_s"] > 0
+    assert res["models"]["base"]["peak_memory_kind"] in ("peak_rss", "peak_rss_process")
+    assert res["models"]["d/r4-a8"]["peak_memory_bytes"] > 100e6
+    c = res["comparisons"]["humaneval"]["d/r4-a8"]
+    assert c["won"] + c["lost"] + c["tied"] == 2 and c["b"] == "base"
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["benchmark_files"][str(bench_dir / "gsm8k" / "test.jsonl")].startswith("3730d312")
+    assert man["adapters"]["d/r4-a8"]["manifest"]["base"]["spec"] == "smollm2-135m"
+    assert man["command"][:2] == ["rft", "eval"] and man["rft_version"] and "git_commit" in man
+    assert "| gsm8k | base |" in (folder / "table.md").read_text()
+
+    code, stdout, stderr = rft(capsys, *args)  # the same command: everything is there already
+    assert code == 0, stderr
+    assert "0 samples generated, 8 already there" in stdout
+    assert Models.base_loads == loads + 1  # nothing left to generate: no model loaded
+    assert len((folder / "samples.jsonl").read_text().splitlines()) == 8
+    assert json.loads((folder / "results.json").read_text())["benchmarks"] == res["benchmarks"]
+
+
+@pytest.mark.slow
+def test_switching_adapters_keeps_the_one_base(adapter, smollm2_dir):
+    import torch
+
+    from rft.eval.generation import Models
+
+    loads = Models.base_loads
+    m = Models(smollm2_dir, "cpu", None)
+    ids = torch.tensor([m.encode([{"role": "user", "content": make_records(1)[0].problem.question}])])
+
+    def logits() -> torch.Tensor:
+        with torch.no_grad():
+            return m.model(input_ids=ids).logits[0, -1]
+
+    before = logits()
+    text = m.generate(ids.tolist(), [None], temperature=0.0, max_new_tokens=8, batch_size=1)[0]
+    base = m.base
+    m.load_adapter("a", adapter)
+    m.load_adapter("b", adapter)
+    assert m.model.base_model.model is base and Models.base_loads == loads + 1
+    with m.use("a"):
+        tuned = logits()
+        assert m.model.active_adapter == "a"
+    assert not torch.equal(tuned, before)  # the adapter is on
+    with m.use(None):
+        assert torch.equal(logits(), before)  # disabled: the base's own logits
+        again = m.generate(ids.tolist(), [None], temperature=0.0, max_new_tokens=8, batch_size=1)[0]
+        assert again.text == text.text and again.tokens == text.tokens
+    with m.use("b"):
+        assert torch.equal(logits(), tuned) and m.model.active_adapter == "b"
+
+
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, bench_dir):
+    code, _, stderr = rft(capsys, "eval", "--benchmarks", "gsm8k,nope")
+    assert code == 2 and stderr.strip().startswith("error: --benchmarks: unknown benchmark 'nope'")
+    assert len(stderr.strip().splitlines()) == 1
+
+    code, _, stderr = rft(capsys, "eval", "--samples", "0")
+    assert code == 2 and "--samples (command line): must be >= 1" in stderr
+
+    bad = tmp_path / "bench" / "gsm8k"
+    bad.mkdir(parents=True)
+    (bad / "test.jsonl").write_text('{"question": "What is 1+1?"}\n')
+    code, _, stderr = rft(capsys, "eval", "--benchmarks", "gsm8k", "--benchmark-dir", str(bad.parent),
+                          "--out", str(tmp_path / "e"))  # fmt: skip
+    assert code == 2 and "benchmark gsm8k:" in stderr and "missing field 'answer'" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+
+    other = tmp_path / "runs" / "q" / "r4-a8"  # an adapter of `rft train` on another base (checked first)
+    other.mkdir(parents=True)
+    (other / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4}))
+    base = {"spec": "Qwen/Qwen2.5-0.5B-Instruct", "path": "/x", "revision": "abc", "sha256": None}
+    (other / "manifest.json").write_text(json.dumps({"kind": "rft-train-run", "identity": "x", "base": base}))
+    code, _, stderr = rft(capsys, "eval", "--adapter", str(other), "--benchmarks", "gsm8k",
+                          "--benchmark-dir", str(bench_dir), "--out", str(tmp_path / "e"))  # fmt: skip
+    assert code == 2
+    assert (
+        f"--adapter {other}: trained on base 'Qwen/Qwen2.5-0.5B-Instruct'" in stderr
+        and "not --model smollm2-135m" in stderr
+    )
+    assert not (tmp_path / "e").exists()
