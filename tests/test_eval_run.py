@@ -276,3 +276,27 @@ def test_shots_come_from_the_train_split_and_an_adapter_gets_its_system_message(
     assert res["exemplar_files"] == {"gsm8k": str(bench_dir / "gsm8k" / "train.jsonl")}
     man = json.loads((folder / "manifest.json").read_text())
     assert man["exemplar_files"]["gsm8k"]["sha256"]
+
+
+def test_live_progress_names_model_and_benchmark_and_is_off_without_a_terminal(capsys, monkeypatch):
+    from rft.console import err
+    from rft.eval.progress import EvalProgress
+
+    monkeypatch.setattr(err, "_force_terminal", True)  # stderr as a terminal shows it
+    monkeypatch.setattr(err, "is_interactive", True)
+    monkeypatch.setenv("TERM", "xterm")
+    with EvalProgress(4) as bar:
+        bar.stage("d/r4-a8", "gsm8k")
+        bar.advance(3)
+    drawn = capsys.readouterr().err
+    assert "eval d/r4-a8 on gsm8k" in drawn and "3/4" in drawn and "samples/s" in drawn
+    assert bar.done == 3
+
+    with EvalProgress(4, enabled=False) as bar:  # --no-progress
+        bar.stage("base", "gsm8k")
+        bar.advance(4)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(err, "_force_terminal", False)
+    with EvalProgress(4) as bar:  # not a terminal (a log file, CI): no bar
+        bar.advance(4)
+    assert capsys.readouterr().err == ""
