@@ -300,3 +300,57 @@ def test_live_progress_names_model_and_benchmark_and_is_off_without_a_terminal(c
     with EvalProgress(4) as bar:  # not a terminal (a log file, CI): no bar
         bar.advance(4)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_an_adapter_manifest_without_base_or_config_gets_defaults_said_in_notes(
+    capsys, tmp_path, adapter, bench_dir
+):
+    """An adapter whose manifest lacks what `rft train` writes (another trainer's, e.g. a later GRPO
+    stage): its base is checked through adapter_config.json, no system message, each said in a note;
+    weights that do not fit the base and an unreadable manifest are one line and exit 2."""
+    import shutil
+
+    bare = tmp_path / "rl" / "grpo"
+    shutil.copytree(adapter, bare)
+    (bare / "manifest.json").write_text(json.dumps({"kind": "some-other-trainer"}))
+    args = ["eval", "--benchmarks", "gsm8k", "--benchmark-dir", str(bench_dir), "--limit", "1",
+            "--max-new-tokens", "4", "--no-progress", "--out", str(tmp_path / "e")]  # fmt: skip
+    code, _, stderr = rft(capsys, *args, "--adapter", str(bare))
+    assert code == 0, stderr
+    assert (
+        "note: adapter rl/grpo: its manifest names no base: adapter_config.json's base_model_name_or_path"
+        in stderr
+    )
+    assert "note: adapter rl/grpo: its manifest has no config: asked with no system message" in stderr
+    [folder] = list((tmp_path / "e").iterdir())
+    rows = {r["model"]: r for r in _rows(folder)}
+    assert [m["role"] for m in rows["rl/grpo"]["prompt"]] == ["user"]
+    res = json.loads((folder / "results.json").read_text())
+    assert res["models"]["rl/grpo"]["prompt_format"]["system"] is None
+    assert any("rl/grpo" in n for n in res["notes"])
+    assert res["models"]["rl/grpo"]["identity"] == rows["rl/grpo"]["model_identity"]  # its weights' sha256
+
+    (bare / "manifest.json").write_text("[1, 2]")
+    code, _, stderr = rft(capsys, *args, "--adapter", str(bare))
+    assert code == 2 and stderr.strip() == f"error: --adapter {bare}/manifest.json: not a JSON object"
+
+    (bare / "manifest.json").write_text("{}")
+    cfg = json.loads((bare / "adapter_config.json").read_text())
+    (bare / "adapter_config.json").write_text(
+        json.dumps({**cfg, "base_model_name_or_path": "Qwen/Qwen2.5-7B"})
+    )
+    code, _, stderr = rft(capsys, *args, "--adapter", str(bare))
+    assert (
+        code == 2 and "trained on base 'Qwen/Qwen2.5-7B' (other weights), not --model smollm2-135m" in stderr
+    )
+
+    # the manifest names this base but the weights do not fit the config (another rank): PEFT refuses
+    (bare / "manifest.json").write_text(json.dumps({"base": {"spec": "smollm2-135m"}}))
+    (bare / "adapter_config.json").write_text(json.dumps({**cfg, "r": 8}))
+    code, _, stderr = rft(capsys, *args, "--adapter", str(bare), "--out", str(tmp_path / "e2"))
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("note: ")]
+    assert code == 2 and "Traceback" not in stderr and len(lines) == 1  # nothing generated first
+    assert lines[0].startswith(
+        f"error: --adapter {bare}: PEFT cannot put it on the base model (size mismatch"
+    )

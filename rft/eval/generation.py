@@ -106,14 +106,25 @@ class Models:
 
         if name in self.adapters:
             return
-        if not self.adapters:
-            self.model = PeftModel.from_pretrained(
-                self.base, str(path), adapter_name=name, is_trainable=False
-            )
-            self.model.eval()
-            self._generator = None
-        else:
-            self.model.load_adapter(str(path), adapter_name=name, is_trainable=False)
+        try:
+            if not self.adapters:
+                self.model = PeftModel.from_pretrained(
+                    self.base, str(path), adapter_name=name, is_trainable=False
+                )
+                self.model.eval()
+                self._generator = None
+            else:
+                self.model.load_adapter(str(path), adapter_name=name, is_trainable=False)
+        except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
+            # weights of another shape (another base, a config that does not match them), a bad config
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            for line in str(exc).splitlines():
+                if "size mismatch" in line:
+                    first = line.strip()
+                    break
+            raise ConfigError(
+                f"--adapter {path}: PEFT cannot put it on the base model ({first[:300]})"
+            ) from None
         self.adapters[name] = path
 
     @contextlib.contextmanager

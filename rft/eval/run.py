@@ -104,40 +104,78 @@ def _adapter_name(folder: Path, taken: set[str]) -> str:
     return name
 
 
-def _same_base(manifest: dict[str, Any], base: Any) -> bool:
-    trained = manifest.get("base") or {}
+def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{what}: cannot read it ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what}: not a JSON object")
+    return data
+
+
+def _base_check(folder: Path, manifest: dict[str, Any], base: Any) -> tuple[bool, str, str | None]:
+    """Whether the adapter at `folder` was trained on `base`: (same, the base it names, a note).
+    The manifest's `base` (sha256, else revision, else spec) decides; a manifest without one falls
+    back to PEFT's `base_model_name_or_path` in adapter_config.json; with neither the adapter is
+    taken as trained on `base`, said in the note (PEFT still refuses weights of another shape)."""
+    trained = manifest.get("base")
+    trained = trained if isinstance(trained, dict) else {}
     if trained.get("sha256") and base.sha256:
-        return trained["sha256"] == base.sha256
+        return trained["sha256"] == base.sha256, str(trained.get("spec") or "another model"), None
     if trained.get("revision") and base.revision:
-        return trained["revision"] == base.revision
-    return trained.get("spec") == base.spec
+        return trained["revision"] == base.revision, str(trained.get("spec") or "another model"), None
+    if trained.get("spec"):
+        return trained["spec"] == base.spec, str(trained["spec"]), None
+    peft_base = _read_json_object(
+        folder / "adapter_config.json", f"--adapter {folder}/adapter_config.json"
+    ).get("base_model_name_or_path")
+    if isinstance(peft_base, str) and peft_base:
+        same = peft_base == base.spec or Path(peft_base).expanduser().resolve() == Path(base.path).resolve()
+        note = f"its manifest names no base: adapter_config.json's base_model_name_or_path {peft_base!r} is --model"
+        return same, peft_base, note if same else None
+    return (
+        True,
+        base.spec,
+        f"neither its manifest nor adapter_config.json names a base: taken as trained on {base.spec}",
+    )
+
+
+def _adapter_identity(folder: Path, manifest: dict[str, Any]) -> str:
+    """The identity in the adapter's manifest, else the sha256 of its weights."""
+    if manifest.get("identity"):
+        return str(manifest["identity"])
+    for name in ("adapter_model.safetensors", "adapter_model.bin"):
+        if (folder / name).is_file():
+            return sha256_file(folder / name)
+    raise ConfigError(f"--adapter {folder}: no adapter weights in it (adapter_model.safetensors)")
 
 
 def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[ModelSpec]:
-    """The base, then each adapter: an adapter folder of `rft train`, trained on this base."""
+    """The base, then each adapter: an adapter folder (of `rft train`, or any PEFT adapter with a
+    manifest.json), trained on this base. What its manifest lacks gets a default, said in a note."""
     models = [ModelSpec(BASE, None, base.hash, None, prompter.base_format())]
     taken = {BASE}
     for folder in adapter_folders(cfg):
         if not (folder / "adapter_config.json").is_file():
             raise ConfigError(f"--adapter {folder}: not an adapter folder (no adapter_config.json)")
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not (folder / "manifest.json").is_file():
             raise ConfigError(
                 f"--adapter {folder}: no manifest.json (rft eval takes the adapters of `rft train`, whose "
                 "manifest names the base and the prompt format)"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--adapter {folder}/manifest.json: cannot read it ({exc})") from None
-        if not _same_base(manifest, base):
-            trained = (manifest.get("base") or {}).get("spec", "another model")
+            )
+        manifest = _read_json_object(folder / "manifest.json", f"--adapter {folder}/manifest.json")
+        same, trained, note = _base_check(folder, manifest, base)
+        if not same:
             raise ConfigError(
                 f"--adapter {folder}: trained on base {trained!r} (other weights), not --model {cfg.model}"
             )
-        ident = manifest.get("identity") or sha256_file(folder / "adapter_model.safetensors")
+        ident = _adapter_identity(folder, manifest)
         name = _adapter_name(folder, taken)
         taken.add(name)
-        models.append(ModelSpec(name, folder, ident, manifest, format_of_adapter(manifest)))
+        fmt, missing = format_of_adapter(manifest)
+        prompter.notes.extend(f"adapter {name}: {n}" for n in ([note] if note else []) + missing)
+        models.append(ModelSpec(name, folder, ident, manifest, fmt))
     return models
 
 
@@ -295,8 +333,9 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                 _quiet()
                 device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
                 engine = Models(base.path, device, dtype)
-            if m.adapter is not None:
-                engine.load_adapter(m.name, m.adapter)
+                for other in models:  # every adapter with work left, before any generation: one that
+                    if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
+                        engine.load_adapter(other.name, other.adapter)
             with engine.use(None if m.adapter is None else m.name):
                 engine.memory.start()
                 for b in cfg.benchmarks:
