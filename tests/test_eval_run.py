@@ -354,3 +354,30 @@ def test_an_adapter_manifest_without_base_or_config_gets_defaults_said_in_notes(
     assert lines[0].startswith(
         f"error: --adapter {bare}: PEFT cannot put it on the base model (size mismatch"
     )
+
+
+def test_more_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
+    def one_line(*args: str) -> str:
+        code, _, stderr = rft(capsys, "eval", *args, "--out", str(tmp_path / "e"))
+        assert code == 2 and len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        return stderr.strip()
+
+    root = tmp_path / "bench"
+    (root / "mbpp").mkdir(parents=True)
+    (root / "mbpp" / "test_11_510.jsonl").write_text(
+        '{"text": "Write f.", "code": "def f(): return 1", "task_id": 11}\n'
+    )
+    line = one_line("--benchmarks", "mbpp", "--benchmark-dir", str(root))
+    assert line.startswith("error: benchmark mbpp:") and "missing field 'test_list'" in line
+    (root / "math500").mkdir()
+    (root / "math500" / "test.jsonl").write_text('{"problem": "1+1?", "solution": "2"}\n')
+    line = one_line("--benchmarks", "math500", "--benchmark-dir", str(root))
+    assert line.startswith("error: benchmark math500:") and "no answer" in line
+    (root / "math500" / "test.jsonl").write_text("not json\n")
+    assert "malformed JSON" in one_line("--benchmarks", "math500", "--benchmark-dir", str(root))
+    line = one_line("--benchmarks", "arc", "--benchmark-dir", str(root))
+    assert "not found (expected the layout of ../shared/benchmarks)" in line
+    line = one_line("--samples", "3", "--temperature", "0")
+    assert "--samples 3 at --temperature 0: greedy samples are all the same" in line
+    assert "--limit" in one_line("--limit", "0")
+    assert not (tmp_path / "e").exists()
