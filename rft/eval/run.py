@@ -320,7 +320,7 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
             planned.update((b, p.id, m.identity, i) for p, i in todos[m.name][b])
             reused += len(want) - len(todos[m.name][b])
     total = sum(len(t) for per in todos.values() for t in per.values())
-    with EvalProgress(total, enabled=progress) as bar:
+    with EvalProgress(total, enabled=progress and total > 0) as bar:
         for m in models:
             todo = todos[m.name]
             if not any(todo.values()):
