@@ -14,8 +14,8 @@
 - Peak memory per model (`PeakMemory`): on CUDA `torch.cuda.max_memory_allocated` after
   `reset_peak_memory_stats`; on CPU the process's resident-set high-water mark (VmHWM) reset before the
   model runs (`/proc/self/clear_refs` 5, Linux >= 4.0), so it is the peak while that model generated.
-  The RSS is process-wide: it includes the base's weights, every adapter of the eval (`rft eval` puts them all on the base before it generates), the tokenizer,
-  Python and the libraries. Where the reset is refused, `ru_maxrss` is the process's peak since it
+  The RSS is process-wide: it includes the base's weights, every adapter of the eval (`rft eval` puts
+  them all on the base before it generates), the tokenizer, Python and the libraries. Where the reset is refused, `ru_maxrss` is the process's peak since it
   started (kind `peak_rss_process`), said as such.
 """
 
