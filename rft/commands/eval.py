@@ -25,6 +25,7 @@ def eval_(
         rich_help_panel="Models",
     ),
     config: str = config_option(O),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no live progress bar", rich_help_panel=O),
     **flags: Any,
 ) -> None:
     """Evaluate a base model and its adapters on GSM8K, MATH, HumanEval, ...: accuracy ± SE, pass@k,
@@ -39,7 +40,7 @@ def eval_(
         flags["adapter"] = list(adapter)
     cfg = load_config(EvalConfig, config, flags)
     try:
-        result = run_eval(cfg, ["rft", *sys.argv[1:]])
+        result = run_eval(cfg, ["rft", *sys.argv[1:]], progress=not no_progress)
     except KeyboardInterrupt:
         err.print("interrupted: finished samples are kept; re-run the same command to resume")
         raise typer.Exit(130) from None

@@ -163,6 +163,11 @@ class EvalConfig(StageConfig):
                 )
         if not self.benchmarks:
             raise ValueError("--benchmarks: give at least one benchmark")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError(
+                f"--samples {self.samples} at --temperature 0: greedy samples are all the same; "
+                "give a temperature > 0 (or --samples 1)"
+            )
         if problem := device_problem(self.device):
             raise ValueError(f"--device {problem}")
         if self.dtype not in (None, "auto", "float32", "bfloat16", "float16"):

@@ -14,8 +14,8 @@
 - Peak memory per model (`PeakMemory`): on CUDA `torch.cuda.max_memory_allocated` after
   `reset_peak_memory_stats`; on CPU the process's resident-set high-water mark (VmHWM) reset before the
   model runs (`/proc/self/clear_refs` 5, Linux >= 4.0), so it is the peak while that model generated.
-  The RSS is process-wide: it includes the base's weights, every adapter loaded so far, the tokenizer,
-  Python and the libraries. Where the reset is refused, `ru_maxrss` is the process's peak since it
+  The RSS is process-wide: it includes the base's weights, every adapter of the eval (`rft eval` puts
+  them all on the base before it generates), the tokenizer, Python and the libraries. Where the reset is refused, `ru_maxrss` is the process's peak since it
   started (kind `peak_rss_process`), said as such.
 """
 
@@ -106,14 +106,25 @@ class Models:
 
         if name in self.adapters:
             return
-        if not self.adapters:
-            self.model = PeftModel.from_pretrained(
-                self.base, str(path), adapter_name=name, is_trainable=False
-            )
-            self.model.eval()
-            self._generator = None
-        else:
-            self.model.load_adapter(str(path), adapter_name=name, is_trainable=False)
+        try:
+            if not self.adapters:
+                self.model = PeftModel.from_pretrained(
+                    self.base, str(path), adapter_name=name, is_trainable=False
+                )
+                self.model.eval()
+                self._generator = None
+            else:
+                self.model.load_adapter(str(path), adapter_name=name, is_trainable=False)
+        except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
+            # weights of another shape (another base, a config that does not match them), a bad config
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            for line in str(exc).splitlines():
+                if "size mismatch" in line:
+                    first = line.strip()
+                    break
+            raise ConfigError(
+                f"--adapter {path}: PEFT cannot put it on the base model ({first[:300]})"
+            ) from None
         self.adapters[name] = path
 
     @contextlib.contextmanager

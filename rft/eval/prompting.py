@@ -13,7 +13,8 @@
 - `--system`: the base model's system message.
 - A model trained by `rft train` is asked in the format it was trained on (`format_of_adapter`): its
   manifest's config gives the system message it was trained with and the user turn is the bare
-  question, as in its training data (`rft.generate.render`); no instruction is added.
+  question, as in its training data (`rft.generate.render`); no instruction is added. A manifest
+  without those keys gets these defaults (no system message), said in a note.
 """
 
 from __future__ import annotations
@@ -49,13 +50,24 @@ class PromptFormat:
         return {"system": self.system, "instruct": self.instruct, "source": self.source}
 
 
-def format_of_adapter(manifest: dict[str, Any]) -> PromptFormat:
-    """The format an `rft train` adapter was trained on, from its manifest (config: system, render)."""
-    config = manifest.get("config") or {}
+def format_of_adapter(manifest: dict[str, Any]) -> tuple[PromptFormat, list[str]]:
+    """The format an adapter was trained on, from its manifest (`config`: `system`, `render`), and
+    what was missing from it: a manifest without them (another trainer's, an older one) gets the
+    defaults, no system message and the bare question, each said in a note."""
+    notes: list[str] = []
+    config = manifest.get("config")
+    if not isinstance(config, dict):
+        notes.append("its manifest has no config: asked with no system message and the bare question")
+        config = {}
+    elif "system" not in config:
+        notes.append("its manifest's config names no system message: asked with none")
+    system = config.get("system")
+    if system is not None and not isinstance(system, str):
+        notes.append(f"its manifest's config.system is not text ({type(system).__name__}): asked with none")
+        system = None
     render = config.get("render") or "stored messages"
-    return PromptFormat(
-        system=config.get("system"), instruct=False, source=f"rft train manifest (render: {render})"
-    )
+    fmt = PromptFormat(system=system or None, instruct=False, source=f"adapter manifest (render: {render})")
+    return fmt, notes
 
 
 def user_turn(benchmark: str, problem: Problem, instruct: bool) -> str:

@@ -119,7 +119,7 @@ def _mem(b: int | None) -> str:
 def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The per benchmark x model table: header and rows (strings). Accuracy is the headline
     extraction's; the benchmark's other extractions (lm-eval strict / flexible) are in `also`."""
-    head = ["benchmark", "model", "accuracy % ± SE", "no answer %", "also (read by)", "pass@k %", "BLEU",
+    head = ["benchmark", "model", "accuracy % ± SE", "no answer %", "also (read by)", "pass@k %", "maj@k %", "BLEU",
             "latency s", "tokens/s", "peak mem"]  # fmt: skip
     rows = []
     for bench, per_model in results["benchmarks"].items():
@@ -131,10 +131,11 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             passk = ", ".join(
                 f"@{k} {v['value'] * 100:.1f}" for k, v in ex[first]["pass_at_k"].items() if k != "1"
             )
+            maj = ", ".join(f"@{k} {v['value'] * 100:.1f}" for k, v in ex[first]["maj_at_k"].items())
             bleu = r.get("bleu") or {}
             t = r["timing"]
             rows.append([
-                bench, name, _pct(ex[first]["accuracy"]), fail, also or "-", passk or "-",
+                bench, name, _pct(ex[first]["accuracy"]), fail, also or "-", passk or "-", maj or "-",
                 "-" if bleu.get("corpus") is None else f"{bleu['corpus']:.1f}",
                 "-" if t["latency_s_mean"] is None else f"{t['latency_s_mean']:.2f}",
                 "-" if t["tokens_per_s"] is None else f"{t['tokens_per_s']:.1f}",

@@ -31,6 +31,7 @@ from rft.console import err, out
 from rft.errors import ConfigError, InputError, write_error
 from rft.eval import report
 from rft.eval.config import EvalConfig
+from rft.eval.progress import EvalProgress
 from rft.eval.prompting import Prompter, PromptFormat, format_of_adapter
 from rft.redaction import redact, redact_argv
 from rft.schemas import Problem
@@ -103,40 +104,78 @@ def _adapter_name(folder: Path, taken: set[str]) -> str:
     return name
 
 
-def _same_base(manifest: dict[str, Any], base: Any) -> bool:
-    trained = manifest.get("base") or {}
+def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{what}: cannot read it ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what}: not a JSON object")
+    return data
+
+
+def _base_check(folder: Path, manifest: dict[str, Any], base: Any) -> tuple[bool, str, str | None]:
+    """Whether the adapter at `folder` was trained on `base`: (same, the base it names, a note).
+    The manifest's `base` (sha256, else revision, else spec) decides; a manifest without one falls
+    back to PEFT's `base_model_name_or_path` in adapter_config.json; with neither the adapter is
+    taken as trained on `base`, said in the note (PEFT still refuses weights of another shape)."""
+    trained = manifest.get("base")
+    trained = trained if isinstance(trained, dict) else {}
     if trained.get("sha256") and base.sha256:
-        return trained["sha256"] == base.sha256
+        return trained["sha256"] == base.sha256, str(trained.get("spec") or "another model"), None
     if trained.get("revision") and base.revision:
-        return trained["revision"] == base.revision
-    return trained.get("spec") == base.spec
+        return trained["revision"] == base.revision, str(trained.get("spec") or "another model"), None
+    if trained.get("spec"):
+        return trained["spec"] == base.spec, str(trained["spec"]), None
+    peft_base = _read_json_object(
+        folder / "adapter_config.json", f"--adapter {folder}/adapter_config.json"
+    ).get("base_model_name_or_path")
+    if isinstance(peft_base, str) and peft_base:
+        same = peft_base == base.spec or Path(peft_base).expanduser().resolve() == Path(base.path).resolve()
+        note = f"its manifest names no base: adapter_config.json's base_model_name_or_path {peft_base!r} is --model"
+        return same, peft_base, note if same else None
+    return (
+        True,
+        base.spec,
+        f"neither its manifest nor adapter_config.json names a base: taken as trained on {base.spec}",
+    )
+
+
+def _adapter_identity(folder: Path, manifest: dict[str, Any]) -> str:
+    """The identity in the adapter's manifest, else the sha256 of its weights."""
+    if manifest.get("identity"):
+        return str(manifest["identity"])
+    for name in ("adapter_model.safetensors", "adapter_model.bin"):
+        if (folder / name).is_file():
+            return sha256_file(folder / name)
+    raise ConfigError(f"--adapter {folder}: no adapter weights in it (adapter_model.safetensors)")
 
 
 def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[ModelSpec]:
-    """The base, then each adapter: an adapter folder of `rft train`, trained on this base."""
+    """The base, then each adapter: an adapter folder (of `rft train`, or any PEFT adapter with a
+    manifest.json), trained on this base. What its manifest lacks gets a default, said in a note."""
     models = [ModelSpec(BASE, None, base.hash, None, prompter.base_format())]
     taken = {BASE}
     for folder in adapter_folders(cfg):
         if not (folder / "adapter_config.json").is_file():
             raise ConfigError(f"--adapter {folder}: not an adapter folder (no adapter_config.json)")
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not (folder / "manifest.json").is_file():
             raise ConfigError(
                 f"--adapter {folder}: no manifest.json (rft eval takes the adapters of `rft train`, whose "
                 "manifest names the base and the prompt format)"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--adapter {folder}/manifest.json: cannot read it ({exc})") from None
-        if not _same_base(manifest, base):
-            trained = (manifest.get("base") or {}).get("spec", "another model")
+            )
+        manifest = _read_json_object(folder / "manifest.json", f"--adapter {folder}/manifest.json")
+        same, trained, note = _base_check(folder, manifest, base)
+        if not same:
             raise ConfigError(
                 f"--adapter {folder}: trained on base {trained!r} (other weights), not --model {cfg.model}"
             )
-        ident = manifest.get("identity") or sha256_file(folder / "adapter_model.safetensors")
+        ident = _adapter_identity(folder, manifest)
         name = _adapter_name(folder, taken)
         taken.add(name)
-        models.append(ModelSpec(name, folder, ident, manifest, format_of_adapter(manifest)))
+        fmt, missing = format_of_adapter(manifest)
+        prompter.notes.extend(f"adapter {name}: {n}" for n in ([note] if note else []) + missing)
+        models.append(ModelSpec(name, folder, ident, manifest, fmt))
     return models
 
 
@@ -241,8 +280,9 @@ def _quiet() -> None:
     hf_logging.set_verbosity_error()
 
 
-def run_eval(cfg: EvalConfig, command: list[str]) -> EvalResult:
-    """Evaluate the base and every adapter on every benchmark (see the module doc)."""
+def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> EvalResult:
+    """Evaluate the base and every adapter on every benchmark (see the module doc); `progress`: the
+    live bar on a terminal (`rft.eval.progress`)."""
     base = resolve_model(cfg)
     prompter = Prompter(cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed)
     models = resolve_models(cfg, base, prompter)
@@ -270,60 +310,51 @@ def run_eval(cfg: EvalConfig, command: list[str]) -> EvalResult:
     engine: Any = None
     memory: dict[str, dict[str, Any]] = _previous_memory(folder)
     batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
+    todos: dict[str, dict[str, list[tuple[Problem, int]]]] = {}
+    planned: set[tuple[str, str, str | None, int]] = set(done)  # a model given twice generates once
     for m in models:
-        todo: dict[str, list[tuple[Problem, int]]] = {}
+        todos[m.name] = {}
         for b in cfg.benchmarks:
             want = [(p, i) for p in items[b] for i in range(cfg.samples)]
-            todo[b] = [(p, i) for p, i in want if (b, p.id, m.identity, i) not in done]
-            reused += len(want) - len(todo[b])
-        if not any(todo.values()):
-            continue
-        if engine is None:
-            from rft.eval.generation import Models
-            from rft.train.config import BaseModelConfig
-            from rft.train.model import pick
+            todos[m.name][b] = [(p, i) for p, i in want if (b, p.id, m.identity, i) not in planned]
+            planned.update((b, p.id, m.identity, i) for p, i in todos[m.name][b])
+            reused += len(want) - len(todos[m.name][b])
+    total = sum(len(t) for per in todos.values() for t in per.values())
+    with EvalProgress(total, enabled=progress and total > 0) as bar:
+        for m in models:
+            todo = todos[m.name]
+            if not any(todo.values()):
+                continue
+            if engine is None:
+                from rft.eval.generation import Models
+                from rft.train.config import BaseModelConfig
+                from rft.train.model import pick
 
-            _quiet()
-            device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
-            engine = Models(base.path, device, dtype)
-        if m.adapter is not None:
-            engine.load_adapter(m.name, m.adapter)
-        with engine.use(None if m.adapter is None else m.name):
-            engine.memory.start()
-            for b in cfg.benchmarks:
-                if todo[b]:
-                    err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
-                for start in range(0, len(todo[b]), cfg.batch_size):
-                    chunk = todo[b][start : start + cfg.batch_size]
-                    messages = [prompter.messages(b, p, m.fmt) for p, _ in chunk]
-                    prompts = [engine.encode(msg) for msg in messages]
-                    seeds = [
-                        None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk
-                    ]
-                    outs = engine.generate(
-                        prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens,
-                        batch_size=cfg.batch_size,
-                    )  # fmt: skip
-                    scores = score_rows(b, [p for p, _ in chunk], [o.text for o in outs], cfg.workers)
-                    batch_no += 1
-                    rows = []
-                    for (p, i), msg, o, sc in zip(chunk, messages, outs, scores, strict=True):
-                        row = {
-                            "benchmark": b, "item": p.id, "model": m.name, "model_identity": m.identity,
-                            "sample": i, "seed": None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i),
-                            "prompt": msg, "output": o.text, "finish_reason": o.finish_reason,
-                            "extracted": {k: v["extracted"] for k, v in sc.items()},
-                            "verdict": {k: v["verdict"] for k, v in sc.items()},
-                            "scores": sc, "tokens": o.tokens, "latency_s": o.latency_s, "batch": batch_no,
-                        }  # fmt: skip
-                        rows.append(row)
-                        done[(b, p.id, m.identity, i)] = row
-                    _append(path, rows)
-                    generated += len(rows)
-            memory[m.name] = {
-                "peak_memory_bytes": engine.memory.read(),
-                "peak_memory_kind": engine.memory.kind,
-            }
+                _quiet()
+                device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
+                engine = Models(base.path, device, dtype)
+                for other in models:  # every adapter with work left, before any generation: one that
+                    if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
+                        engine.load_adapter(other.name, other.adapter)
+            with engine.use(None if m.adapter is None else m.name):
+                engine.memory.start()
+                for b in cfg.benchmarks:
+                    if todo[b]:
+                        err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
+                        bar.stage(m.name, b)
+                    for start in range(0, len(todo[b]), cfg.batch_size):
+                        chunk = todo[b][start : start + cfg.batch_size]
+                        rows = _generate_chunk(cfg, engine, prompter, m, b, chunk, temperature, batch_no + 1)
+                        batch_no += 1
+                        for (p, i), row in zip(chunk, rows, strict=True):
+                            done[(b, p.id, m.identity, i)] = row
+                        _append(path, rows)
+                        generated += len(rows)
+                        bar.advance(len(rows))
+                memory[m.name] = {
+                    "peak_memory_bytes": engine.memory.read(),
+                    "peak_memory_kind": engine.memory.kind,
+                }
 
     results = gather(cfg, ident, models, items, done, memory, prompter)
     _write(folder / RESULTS, json.dumps(results, indent=2) + "\n")
@@ -334,6 +365,46 @@ def run_eval(cfg: EvalConfig, command: list[str]) -> EvalResult:
         json.dumps(_manifest(cfg, ident, base, models, files, prompter, command), indent=2) + "\n",
     )
     return EvalResult(folder, generated, reused, results)
+
+
+def _generate_chunk(
+    cfg: EvalConfig,
+    engine: Any,
+    prompter: Prompter,
+    m: ModelSpec,
+    b: str,
+    chunk: list[tuple[Problem, int]],
+    temperature: float,
+    batch_no: int,
+) -> list[dict[str, Any]]:
+    """The samples.jsonl rows of one batch: prompts, generated outputs, their scores."""
+    messages = [prompter.messages(b, p, m.fmt) for p, _ in chunk]
+    prompts = [engine.encode(msg) for msg in messages]
+    seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk]
+    outs = engine.generate(
+        prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
+    )
+    scores = score_rows(b, [p for p, _ in chunk], [o.text for o in outs], cfg.workers)
+    return [
+        {
+            "benchmark": b,
+            "item": p.id,
+            "model": m.name,
+            "model_identity": m.identity,
+            "sample": i,
+            "seed": seed,
+            "prompt": msg,
+            "output": o.text,
+            "finish_reason": o.finish_reason,
+            "extracted": {k: v["extracted"] for k, v in sc.items()},
+            "verdict": {k: v["verdict"] for k, v in sc.items()},
+            "scores": sc,
+            "tokens": o.tokens,
+            "latency_s": o.latency_s,
+            "batch": batch_no,
+        }  # fmt: skip
+        for (p, i), seed, msg, o, sc in zip(chunk, seeds, messages, outs, scores, strict=True)
+    ]
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
