@@ -291,3 +291,21 @@ def test_batches_group_similar_lengths_unless_packing(tmp_path):
     assert strategy() == "group_by_length"
     assert strategy(packing=True) == "random"
     assert strategy(group_by_length=False) == "random"
+
+
+def test_the_system_message_the_examples_hold_is_what_the_manifest_records():
+    """A system message stored in the records (rft generate --system) counts as much as --system: the
+    run's manifest names it, so rft eval asks the adapter with it."""
+    from rft.eval.prompting import format_of_adapter
+    from rft.schemas import Message
+    from rft.train.data import TrainData
+
+    stored = make_record("p0")
+    stored.messages = [Message(role="system", content="Be brief."), *stored.messages]
+    examples, _, _ = examples_from_records([stored], _cfg().data)
+    data = TrainData("d@v1", "", {}, 1, None, train=examples)
+    assert data.system() == "Be brief."
+    plain, _, _ = examples_from_records([make_record("p1")], _cfg().data)
+    assert TrainData("d@v1", "", {}, 1, None, train=plain).system() is None
+    fmt, _ = format_of_adapter({"config": {"system": None}, "prompt": {"system": data.system()}})
+    assert fmt.system == "Be brief."

@@ -62,6 +62,9 @@ def format_of_adapter(manifest: dict[str, Any]) -> tuple[PromptFormat, list[str]
     elif "system" not in config:
         notes.append("its manifest's config names no system message: asked with none")
     system = config.get("system")
+    prompt = manifest.get("prompt")
+    if isinstance(prompt, dict) and "system" in prompt:  # what the training prompts really held
+        system = prompt["system"]
     if system is not None and not isinstance(system, str):
         notes.append(f"its manifest's config.system is not text ({type(system).__name__}): asked with none")
         system = None

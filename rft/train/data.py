@@ -55,6 +55,15 @@ class TrainData:
     dropped: Counter[str] = field(default_factory=Counter)  # reason -> records
     included: Counter[str] = field(default_factory=Counter)  # untrainable reason -> records kept by --include
 
+    def system(self) -> str | None:
+        """The system message the training prompts start with (from `--system`, or stored in the
+        records by `rft generate --system`); None when they have none or differ."""
+        found = {
+            e.prompt[0]["content"] if e.prompt and e.prompt[0]["role"] == "system" else None
+            for e in self.train + self.eval
+        }
+        return found.pop() if len(found) == 1 else None
+
     @property
     def kept(self) -> int:
         return len(self.train) + len(self.eval)

@@ -140,6 +140,7 @@ def _manifest(prep: Prepared, variant: Variant, identity: str, command: list[str
             "command": redact_argv(command),
             "dataset": {"ref": data.ref, "data_sha256": data.data_sha256, "files": data.files},
             "data": data.counts(),
+            "prompt": {"system": data.system()},  # what the examples' prompts held, whatever set it
             "base": prep.base.manifest(),
             "config": prep.cfg.for_variant(variant),
             "libraries": {
