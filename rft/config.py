@@ -27,6 +27,14 @@ from rft.errors import ConfigError, RftError
 M = TypeVar("M", bound=BaseModel)
 
 
+def comma_list(value: Any) -> Any:
+    """`a,b` -> ["a", "b"]: a list field given as one comma-separated string (a flag); other values as
+    they are, for pydantic to check."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
 @dataclass(frozen=True)
 class Part:
     """One nested part of a config (`attr`; None: the config's own fields) and how its fields are

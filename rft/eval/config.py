@@ -11,20 +11,13 @@ from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from rft.config import Part, StageConfig
+from rft.config import Part, StageConfig, comma_list
 
 # Fields that change where results go or come from or how fast they come, not what is measured (the
 # benchmark files are in the id by their bytes): left out of the
 # eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
 NON_SEMANTIC = frozenset({"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir"})
 DEFAULT_BENCHMARKS = ("gsm8k", "math500", "humaneval")
-
-
-def _names(value: Any) -> Any:
-    """`a,b` -> ["a", "b"] (a list given as a comma-separated string on the command line)."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return value
 
 
 class EvalConfig(StageConfig):
@@ -139,9 +132,9 @@ class EvalConfig(StageConfig):
     @field_validator("adapter", "benchmarks", mode="before")
     @classmethod
     def _lists(cls, v: Any) -> Any:
-        v = _names(v)
+        v = comma_list(v)
         if isinstance(v, list):
-            return [x for item in v for x in (_names(item) if isinstance(item, str) else [item])]
+            return [x for item in v for x in (comma_list(item) if isinstance(item, str) else [item])]
         return v
 
     @field_validator("samples")

@@ -514,7 +514,7 @@ def _manifest(
     import torch
     import transformers
 
-    from rft.store.store import _git_commit
+    from rft.store.store import git_commit
 
     return redact(
         {
@@ -522,7 +522,7 @@ def _manifest(
             "id": ident,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "rft_version": rft.__version__,
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(),
             "command": redact_argv(command),
             "base": base.manifest(),
             "adapters": {

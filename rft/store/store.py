@@ -108,7 +108,7 @@ def _file_name(filename: str) -> str:
     return filename
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     """Commit of the rft source checkout (with `+dirty` for uncommitted changes), or None."""
     src = Path(rft.__file__).resolve().parent.parent
     try:
@@ -507,7 +507,7 @@ class Store:
                 version=version,
                 created_at=utc_now(),
                 rft_version=rft.__version__,
-                git_commit=_git_commit(),
+                git_commit=git_commit(),
                 **fields,
             )
         except ValidationError as exc:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rft.config import Part, StageConfig
+from rft.config import Part, StageConfig, comma_list
 from rft.generate.render import RENDERERS
 from rft.schemas.record import UNTRAINABLE
 
@@ -46,13 +46,6 @@ def _grid(value: Any, flag: str, example: str) -> Any:
     return list(dict.fromkeys(out))  # a value given twice is one variant
 
 
-def _names(value: Any) -> Any:
-    """`a,b` -> ["a", "b"] (a list given as a comma-separated string on the command line)."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return value
-
-
 class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,7 +78,7 @@ class DataConfig(BaseModel):
     @field_validator("include", mode="before")
     @classmethod
     def _include(cls, v: Any) -> Any:
-        v = _names(v)
+        v = comma_list(v)
         if isinstance(v, list):
             if "all" in v:
                 return list(INCLUDE)
@@ -150,7 +143,7 @@ class LoraConfigPart(BaseModel):
     @field_validator("target_modules", mode="before")
     @classmethod
     def _targets(cls, v: Any) -> Any:
-        v = _names(v)
+        v = comma_list(v)
         if isinstance(v, list) and not v:
             raise ValueError("give at least one module name, or all-linear")
         return v

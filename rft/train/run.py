@@ -125,7 +125,7 @@ def _manifest(prep: Prepared, variant: Variant, identity: str, command: list[str
     import transformers
     import trl
 
-    from rft.store.store import _git_commit
+    from rft.store.store import git_commit
 
     data = prep.data
     return redact(
@@ -136,7 +136,7 @@ def _manifest(prep: Prepared, variant: Variant, identity: str, command: list[str
             "identity": identity,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "rft_version": rft.__version__,
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(),
             "command": redact_argv(command),
             "dataset": {"ref": data.ref, "data_sha256": data.data_sha256, "files": data.files},
             "data": data.counts(),
