@@ -9,7 +9,7 @@ from typing import Any
 
 from rft.generate.config import GenerateConfig
 from rft.generate.prompts import PromptSet
-from rft.schemas import Problem
+from rft.problems.problemset import ProblemSet
 from rft.store import Store
 from rft.store.run import Run
 from rft.verify.steps import JudgePrompt
@@ -22,7 +22,7 @@ class RunContext:
     store: Store
     run: Run
     name: str  # the dataset
-    problems: list[Problem]
+    problems: ProblemSet  # held compactly: a Problem is made while it is worked on
     fingerprint: str | None  # of the problem source
     validator: str  # the validator's name (answer | judge | composite ...)
     prompts: PromptSet
@@ -32,7 +32,7 @@ class RunContext:
 
     def order(self) -> dict[str, int]:
         """Problem id -> its position."""
-        return {p.id: i for i, p in enumerate(self.problems)}
+        return self.problems.positions()
 
 
 @dataclass
