@@ -117,6 +117,9 @@ def test_a_problem_set_gives_back_what_was_put_in():
         "What is 100 + 1?",
     ]
     assert ps.positions() == {p.id: i for i, p in enumerate(problems)}
+    assert ps.positions().get("p7") == 7 and ps.positions().get("nope") is None and "p0" in ps.positions()
+    repeated = ProblemSet.of([problems[0], problems[1], problems[0], problems[2]])
+    assert dict(repeated.positions()) == {"p0": 2, "p1": 1, "p2": 3} and len(repeated.positions()) == 3
     assert ps.has_gold and not ps.subset([0, 2, 4]).has_gold and ps.subset([0, 1]).has_gold
     assert not ProblemSet().has_gold and len(ProblemSet()) == 0
     # the fingerprint of problems given directly: the bytes hashed are those of earlier releases

@@ -3,6 +3,7 @@ it gives back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,8 @@ class RunContext:
     progress: bool = True
     seal_partial: bool = False  # seal the finished problems even when some failed
 
-    def order(self) -> dict[str, int]:
-        """Problem id -> its position."""
+    def order(self) -> Mapping[str, int]:
+        """Problem id -> its position (a compact table, not a dict: see `ProblemSet.positions`)."""
         return self.problems.positions()
 
 

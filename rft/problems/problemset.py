@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import overload
 
 from rft.schemas import Problem
@@ -72,6 +72,50 @@ class ProblemIds(Sequence[str]):
         for end in self._packed.ends:
             yield data[start:end].decode()
             start = end
+
+
+class IdPositions(Mapping[str, int]):
+    """Problem id -> its position, as an open-addressing table of positions over the packed ids
+    (4 bytes a slot, at least two slots a problem): no str or int object kept per problem, where a
+    dict of 50,000 ids costs ~6 MB. A repeated id maps to its last position, as in a dict."""
+
+    def __init__(self, ids: ProblemIds) -> None:
+        self._ids = ids
+        self._mask = (1 << max(3, (2 * len(ids)).bit_length())) - 1
+        self._slots = slots = array("i", [-1]) * (self._mask + 1)
+        self._len = 0
+        for i, pid in enumerate(ids):
+            h = self._find(pid)
+            self._len += slots[h] == -1
+            slots[h] = i
+
+    def _find(self, pid: object) -> int:
+        """The slot holding `pid`, else the empty slot where it would go."""
+        slots, mask = self._slots, self._mask
+        data, ends = self._ids._packed.data, self._ids._packed.ends
+        key = pid.encode() if isinstance(pid, str) else None
+        n = -1 if key is None else len(key)
+        h = hash(pid) & mask
+        while (j := slots[h]) != -1:
+            start, end = ends[j - 1] if j else 0, ends[j]
+            if end - start == n and data[start:end] == key:
+                break
+            h = (h + 1) & mask
+        return h
+
+    def __getitem__(self, pid: str) -> int:
+        j = self._slots[self._find(pid)]
+        if j == -1:
+            raise KeyError(pid)
+        return j
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[str]:
+        for i, pid in enumerate(self._ids):
+            if self[pid] == i:
+                yield pid
 
 
 class ProblemQuestions(Sequence[str]):
@@ -175,9 +219,9 @@ class ProblemSet(Sequence[Problem]):
     def questions(self) -> ProblemQuestions:
         return ProblemQuestions(self)
 
-    def positions(self) -> dict[str, int]:
-        """Problem id -> its position."""
-        return {pid: i for i, pid in enumerate(self.ids)}
+    def positions(self) -> IdPositions:
+        """Problem id -> its position (a repeated id: its last)."""
+        return IdPositions(self.ids)
 
     def __repr__(self) -> str:
         return f"ProblemSet({len(self)} problems, {len(self._items.data) + len(self._ids.data)} bytes)"
