@@ -3,13 +3,14 @@ it gives back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rft.generate.config import GenerateConfig
 from rft.generate.prompts import PromptSet
-from rft.schemas import Problem
+from rft.problems.problemset import ProblemSet
 from rft.store import Store
 from rft.store.run import Run
 from rft.verify.steps import JudgePrompt
@@ -22,7 +23,7 @@ class RunContext:
     store: Store
     run: Run
     name: str  # the dataset
-    problems: list[Problem]
+    problems: ProblemSet  # held compactly: a Problem is made while it is worked on
     fingerprint: str | None  # of the problem source
     validator: str  # the validator's name (answer | judge | composite ...)
     prompts: PromptSet
@@ -30,9 +31,9 @@ class RunContext:
     progress: bool = True
     seal_partial: bool = False  # seal the finished problems even when some failed
 
-    def order(self) -> dict[str, int]:
-        """Problem id -> its position."""
-        return {p.id: i for i, p in enumerate(self.problems)}
+    def order(self) -> Mapping[str, int]:
+        """Problem id -> its position (a compact table, not a dict: see `ProblemSet.positions`)."""
+        return self.problems.positions()
 
 
 @dataclass

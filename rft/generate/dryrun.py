@@ -5,10 +5,10 @@ from __future__ import annotations
 from rft.console import out
 from rft.generate.config import GenerateConfig
 from rft.generate.estimate import estimate, total_cost
-from rft.schemas import Problem
+from rft.problems.problemset import ProblemSet
 
 
-def dry_run(cfg: GenerateConfig, problems: list[Problem], validator: str) -> None:
+def dry_run(cfg: GenerateConfig, problems: ProblemSet, validator: str) -> None:
     p = cfg.search
     est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.search.judge_max_tokens)
     judge = (cfg.judge or cfg.teacher).spec

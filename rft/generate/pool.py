@@ -32,7 +32,8 @@ async def search_all(ctx: RunContext, teacher: Teacher, validator: StepValidator
     cfg, run = ctx.cfg, ctx.run
     done = run.done_ids()  # failures of earlier invocations are not done: they are retried
     before, prior_cost = finished_before(run, done)
-    pending = [p for p in ctx.problems if p.id not in done]
+    problems = ctx.problems
+    pending = sum(1 for pid in problems.ids if pid not in done)
     totals = Totals(
         done=before.records,
         solved=before.solved,
@@ -48,7 +49,7 @@ async def search_all(ctx: RunContext, teacher: Teacher, validator: StepValidator
         teacher, validator, ctx.prompts, cfg.search, run_guard=budget.guard, on_usage=budget.on_usage
     )
     if done:
-        err.print(f"resuming run {run.id}: {len(done)} of {len(ctx.problems)} problems already done")
+        err.print(f"resuming run {run.id}: {len(done)} of {len(problems)} problems already done")
 
     async def one(problem: Problem, live: LiveProgress) -> None:
         if budget.guard():
@@ -81,14 +82,16 @@ async def search_all(ctx: RunContext, teacher: Teacher, validator: StepValidator
         totals.backtracks += rec.outcome.backtracks
         live.refresh(advance=1)
 
-    with LiveProgress(len(ctx.problems), len(done), totals, enabled=ctx.progress) as live:
-        queue = iter(pending)  # concurrency workers pull problems: no task per problem up front
+    with LiveProgress(len(problems), len(done), totals, enabled=ctx.progress) as live:
+        # concurrency workers pull problems: no task per problem up front, and each Problem is made
+        # from the compact set only when a worker takes it
+        queue = (problems[i] for i, pid in enumerate(problems.ids) if pid not in done)
 
         async def worker() -> None:
             for problem in queue:
                 await one(problem, live)
 
-        tasks = [asyncio.create_task(worker()) for _ in range(min(cfg.concurrency, len(pending)))]
+        tasks = [asyncio.create_task(worker()) for _ in range(min(cfg.concurrency, pending))]
         try:
             await asyncio.gather(*tasks)
         except BaseException:

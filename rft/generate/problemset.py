@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rft.console import err
 from rft.errors import ConfigError
 from rft.generate.config import GenerateConfig
+from rft.problems.problemset import ProblemSet
 from rft.problems.testsplits import BenchmarkTestSplit
 from rft.schemas import Problem
 
-ContentCheck = Callable[[str, list[str]], BenchmarkTestSplit | None]
+ContentCheck = Callable[[str, Sequence[str]], BenchmarkTestSplit | None]
 """(source, questions) -> the benchmark test split they are, by content (the CLI passes the
-decontamination fingerprints' check from `rft.validate.testdata`: generate does not import validate)."""
+decontamination fingerprints' check from `rft.validate.testdata`: generate does not import validate).
+The questions are read as they are indexed: a check samples a few."""
 
 
 def default_name(source: str, shard: tuple[int, int] | None = None) -> str:
@@ -33,10 +35,11 @@ def default_name(source: str, shard: tuple[int, int] | None = None) -> str:
     return f"{base}-shard{shard[0]}of{shard[1]}" if shard else base
 
 
-def load(cfg: GenerateConfig, content_check: ContentCheck | None = None) -> tuple[list[Problem], str | None]:
-    """The problems and the source's fingerprint. A known benchmark test split (by Hub id and split
-    or by file bytes) is refused or warned about; `content_check` also looks at the questions."""
-    from rft.problems import load_problems, source_fingerprint
+def load(cfg: GenerateConfig, content_check: ContentCheck | None = None) -> tuple[ProblemSet, str | None]:
+    """The problems (held compactly) and the source's fingerprint. A known benchmark test split (by
+    Hub id and split or by file bytes) is refused or warned about; `content_check` also looks at
+    the questions (it reads the few it samples)."""
+    from rft.problems import load_problem_set, source_fingerprint
     from rft.problems.parse import parse_source
     from rft.problems.testsplits import known_test_split
 
@@ -59,29 +62,35 @@ def load(cfg: GenerateConfig, content_check: ContentCheck | None = None) -> tupl
         shard=cfg.problems.shard_tuple(),
     )
     warn = lambda msg: err.print(msg, soft_wrap=True, markup=False)  # noqa: E731
-    problems = load_problems(
+    problems = load_problem_set(
         cfg.problems.problems, **selection, on_duplicate_id=cfg.problems.on_duplicate_id, warn=warn
     )
     if not problems:
         raise ConfigError(f"--problems: no problems in {cfg.problems.problems}")
     # by content: a subset or a copy of a test set
     if content_check is not None and known is None and spec.kind != "builtin":
-        gate(content_check(cfg.problems.problems, [p.question for p in problems]))
+        gate(content_check(cfg.problems.problems, problems.questions))
     fp = source_fingerprint(cfg.problems.problems, **selection)
     return problems, fp
 
 
-def problems_fingerprint(problems: list[Problem]) -> str:
-    """sha256 over the problems themselves (for problems given directly, not from a source)."""
+def problems_fingerprint(problems: ProblemSet | Sequence[Problem]) -> str:
+    """sha256 over the problems themselves (for problems given directly, not from a source): the
+    JSON of each, one a line."""
     h = hashlib.sha256()
-    for p in problems:
-        h.update(p.model_dump_json().encode())
+    lines = (
+        problems.json_lines()
+        if isinstance(problems, ProblemSet)
+        else (p.model_dump_json().encode() for p in problems)
+    )
+    for line in lines:
+        h.update(line)
         h.update(b"\n")
     return "sha256:" + h.hexdigest()
 
 
-def choose_validator(cfg: GenerateConfig, problems: list[Problem]) -> str:
-    has_gold = any(p.answer for p in problems)
+def choose_validator(cfg: GenerateConfig, problems: ProblemSet) -> str:
+    has_gold = problems.has_gold
     name = cfg.search.validator or ("composite" if has_gold else "judge")
     if name == "answer" and not has_gold:
         raise ConfigError("--validator answer needs gold answers, and these problems have none")

@@ -53,4 +53,6 @@ class LiveProgress:
         self.progress.stop()
 
     def refresh(self, advance: int = 0) -> None:
+        if self.progress.disable:  # --no-progress: nothing is drawn, so nothing to format per problem
+            return
         self.progress.update(self.task, advance=advance, stats=self.totals.line())

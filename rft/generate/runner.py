@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from rft.console import out
@@ -27,6 +28,7 @@ from rft.generate.problemset import ContentCheck, choose_validator, default_name
 from rft.generate.prompts import PromptSet
 from rft.generate.resume import resumed_config
 from rft.generate.seal import IncompleteRunError, check_sealable, seal_run
+from rft.problems.problemset import ProblemSet
 from rft.schemas import Problem
 from rft.teachers.base import Teacher
 from rft.teachers.config import TeacherConfig
@@ -83,7 +85,7 @@ class GenerateRun:
         judge: Teacher | None = None,
         content_check: ContentCheck | None = None,
         progress: bool = True,
-        problems: list[Problem] | None = None,
+        problems: Iterable[Problem] | None = None,
         seal_partial: bool = False,
     ) -> None:
         self.cfg = cfg
@@ -111,7 +113,8 @@ class GenerateRun:
         prompts = PromptSet.load(cfg.search.prompt_template)
         judge_prompt = JudgePrompt.load(cfg.search.judge_template)  # a bad template fails first
         if self.problems is not None:
-            problems, fingerprint = self.problems, problems_fingerprint(self.problems)
+            problems = ProblemSet.of(self.problems)
+            fingerprint = problems_fingerprint(problems)
         else:
             problems, fingerprint = load(cfg, self.content_check)
         validator = choose_validator(cfg, problems)

@@ -24,7 +24,7 @@ def check_sealable(ctx: RunContext, budget: Budget, failures: Failures) -> None:
     what is sealed is incomplete otherwise."""
     run, total = ctx.run, len(ctx.problems)
     if failures.errors:
-        finished = len(run.done_ids() & {p.id for p in ctx.problems})
+        finished = len(run.done_ids() & set(ctx.problems.ids))
         if not ctx.seal_partial or not finished:  # --seal-partial never seals an empty version
             hint = (
                 f" (or add --seal-partial to seal the {finished} finished ones without them)"

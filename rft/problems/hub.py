@@ -66,8 +66,8 @@ def _offline() -> Iterator[None]:
         hub_constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE = saved
 
 
-def read_hub(spec: SourceSpec) -> list[RawRow]:
-    """All rows of a Hub split; any failure (offline, unknown id, bad config) is one InputError line."""
+def read_hub(spec: SourceSpec) -> Iterator[RawRow]:
+    """The rows of a Hub split, one at a time; any failure (offline, unknown id, bad config) is one InputError line."""
     import datasets
     import huggingface_hub.constants as hub_constants
 
@@ -89,4 +89,4 @@ def read_hub(spec: SourceSpec) -> list[RawRow]:
             f"{label}: cannot load from the Hugging Face Hub: {detail}; "
             "download the file and pass its local path with --preset"
         ) from None
-    return [RawRow(i, f"{label} row {i}", dict(row)) for i, row in enumerate(ds)]
+    return (RawRow(i, f"{label} row {i}", dict(row)) for i, row in enumerate(ds))

@@ -1,26 +1,27 @@
-"""`load_problems` and `source_fingerprint`: the public entry points of problem sources."""
+"""`load_problems`, `load_problem_set` and `source_fingerprint`: the public entry points of problem sources."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from rft.errors import ConfigError, InputError
+from rft.errors import ConfigError, InputError, RftError
 from rft.problems.demo import demo_options, demo_rows
 from rft.problems.hub import hub_label, read_hub
 from rft.problems.origin import source_of
 from rft.problems.parse import parse_source
 from rft.problems.presets import Preset, generic, get_preset
-from rft.problems.readers import RawRow, read_rows
+from rft.problems.problemset import ProblemSet
+from rft.problems.readers import RawRow, iter_rows
 from rft.problems.rows import PROBLEM_FIELDS, RowView
 from rft.problems.select import check_limit, check_shard, select
 from rft.problems.spec import SourceSpec
-from rft.schemas import Problem, problem_id_for
+from rft.schemas import Problem, ProblemSource, problem_id_for
 from rft.store.fsutil import sha256_file
 
 
@@ -40,9 +41,9 @@ def _resolve_preset(spec: SourceSpec, preset: str | None) -> Preset | None:
     return get_preset(name) if name else None
 
 
-def _raw_rows(spec: SourceSpec) -> list[RawRow]:
+def _raw_rows(spec: SourceSpec) -> Iterable[RawRow]:
     if spec.kind == "file":
-        return read_rows(spec.path)
+        return iter_rows(spec.path)
     if spec.kind == "hub":
         return read_hub(spec)
     return demo_rows(spec.size or 0, spec.seed or 0)
@@ -196,12 +197,60 @@ def load_problems(
     All rows are read and mapped first (ids are assigned in source order), then the selection runs:
     seeded shuffle -> shard i/n -> limit. Bad input raises an RftError naming the file/line and field.
     Rows sharing an id are handled by `on_duplicate_id` (error | skip | rename); what was skipped or
-    renamed is said through `warn` (one line).
+    renamed is said through `warn` (one line). `load_problem_set` gives the same problems, held
+    compactly (for a run over many).
     """
     fields = _check_fields(fields)
     check_limit(limit)
     if shard is not None:
         check_shard(shard)
+    problems: list[Problem] = _load(source, preset, fields, on_duplicate_id, warn, list)
+    return select(problems, limit=limit, shuffle=shuffle, seed=seed, shard=shard)
+
+
+def load_problem_set(
+    source: str,
+    *,
+    preset: str | None = None,
+    fields: dict[str, str] | None = None,
+    limit: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    shard: tuple[int, int] | None = None,
+    on_duplicate_id: str = "rename",
+    warn: Callable[[str], None] | None = None,
+) -> ProblemSet:
+    """`load_problems` as a `ProblemSet`: the same problems, in the same order, each packed as soon as
+    its row is read, so memory stays small however many there are."""
+    fields = _check_fields(fields)
+    check_limit(limit)
+    if shard is not None:
+        check_shard(shard)
+    problems: ProblemSet = _load(source, preset, fields, on_duplicate_id, warn, ProblemSet)
+    if shuffle or shard is not None or (limit is not None and limit < len(problems)):
+        chosen = select(range(len(problems)), limit=limit, shuffle=shuffle, seed=seed, shard=shard)
+        return problems.subset(chosen)
+    problems.trim()
+    return problems
+
+
+Sink = TypeVar("Sink", list[Problem], ProblemSet)
+
+
+def _load(
+    source: str,
+    preset: str | None,
+    fields: dict[str, str],
+    on_duplicate_id: str,
+    warn: Callable[[str], None] | None,
+    sink: Callable[[], Sink],
+) -> Sink:
+    """Every problem of the source, in source order, appended to `sink()`.
+
+    The rows are read as a stream and each problem is appended as soon as it is made. A source
+    whose rows share an id, or with a row that cannot be mapped, is read again the way that holds
+    every row at once: duplicates are resolved across all rows, and the error raised is the one a
+    full read finds first (a line that cannot be read anywhere before a bad field)."""
     spec = parse_source(source)
     chosen = _resolve_preset(spec, preset)
     defaults = dict(chosen.columns) if chosen else {}
@@ -209,22 +258,65 @@ def load_problems(
         raise ConfigError(
             f"--on-duplicate-id: expected one of {', '.join(DUPLICATE_POLICIES)}, got {on_duplicate_id!r}"
         )
-    raws = _raw_rows(spec)
-    rows = []
-    for raw in raws:
-        pid, body = _to_problem(spec, chosen, RowView(raw, fields, defaults))
-        rows.append((pid, raw, body))
     origin = source_of(spec, chosen.name if chosen else None)
-    problems = []
+    problems = _streamed(spec, chosen, fields, defaults, origin, sink())
+    if problems is None:
+        problems = _resolved(spec, chosen, fields, defaults, origin, on_duplicate_id, warn, sink())
+    return problems
+
+
+def _make(origin: ProblemSource, pid: str, raw: RawRow, body: dict[str, Any]) -> Problem:
+    return Problem(id=pid, source=origin.model_copy(update={"row": raw.index}), **body)
+
+
+def _streamed(
+    spec: SourceSpec,
+    preset: Preset | None,
+    fields: dict[str, str],
+    defaults: dict[str, Any],
+    origin: ProblemSource,
+    problems: Sink,
+) -> Sink | None:
+    """The problems of a source read as a stream, appended to `problems`; None when a row repeats
+    an earlier id or a row cannot be mapped (`_resolved` reads those)."""
+    seen: set[str] = set()
+    # a line that cannot be read raises here: reading every row first would stop at the same one
+    for raw in _raw_rows(spec):
+        try:
+            pid, body = _to_problem(spec, preset, RowView(raw, fields, defaults))
+            if pid in seen:
+                return None
+            seen.add(pid)
+            problems.append(_make(origin, pid, raw, body))
+        except (RftError, ValidationError):
+            return None
+    return problems
+
+
+def _resolved(
+    spec: SourceSpec,
+    preset: Preset | None,
+    fields: dict[str, str],
+    defaults: dict[str, Any],
+    origin: ProblemSource,
+    on_duplicate_id: str,
+    warn: Callable[[str], None] | None,
+    problems: Sink,
+) -> Sink:
+    """Every row read and mapped first, then the ids shared resolved across all of them, then the
+    problems made and appended to `problems`."""
+    rows = []
+    for raw in list(_raw_rows(spec)):
+        pid, body = _to_problem(spec, preset, RowView(raw, fields, defaults))
+        rows.append((pid, raw, body))
     for pid, raw, body in _resolve_duplicates(spec, rows, on_duplicate_id, warn):
         try:
-            source = origin.model_copy(update={"row": raw.index})
-            problems.append(Problem(id=pid, source=source, **body))
+            problems.append(_make(origin, pid, raw, body))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "row"
             raise InputError(f"{raw.location}: {where}: {first['msg']}") from None
-    return select(problems, limit=limit, shuffle=shuffle, seed=seed, shard=shard)
+    return problems
 
 
 def _sha256_file(path: Path) -> str:

@@ -122,8 +122,9 @@ _READERS = {
 }
 
 
-def read_rows(path: Path) -> list[RawRow]:
-    """All rows of a local problem file; raises InputError naming the file (and line) on bad input."""
+def iter_rows(path: Path) -> Iterator[RawRow]:
+    """The rows of a local problem file, read one at a time (JSONL and CSV as a stream); raises
+    InputError naming the file (and line) on bad input."""
     _check_readable(path)
     suffix = file_suffix(path)
     reader = _READERS.get(suffix)
@@ -131,7 +132,7 @@ def read_rows(path: Path) -> list[RawRow]:
         known = ", ".join(SUPPORTED_SUFFIXES)
         raise InputError(f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of {known}")
     try:
-        return list(reader(path))
+        yield from reader(path)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (OSError, EOFError, gzip.BadGzipFile) as exc:

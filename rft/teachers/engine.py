@@ -122,6 +122,28 @@ class ManagedTeacher(ABC):
     async def _attempt(self, request: ChatRequest) -> list[Completion]:
         """One logical request with rate limiting, the concurrency limit and retries."""
         est = request.estimate_tokens()
+        try:  # the first attempt without tenacity's per-attempt machinery (most requests need no other)
+            comps = await self._send(request, est)
+        except TransientError as exc:
+            comps = await self._retry(request, est, exc)
+        actual = sum(c.prompt_tokens + c.completion_tokens for c in comps)
+        self._limiter.correct(est, actual)
+        return [self._finish(c) for c in comps]
+
+    async def _send(self, request: ChatRequest, est: int) -> list[Completion]:
+        async with self._sem:
+            # the limiter (and a 429 cool-down) is checked by a worker that holds a slot, right
+            # before it sends: nothing queued earlier slips through a cool-down
+            await self._limiter.acquire(est)
+            self.http_calls += 1
+            comps = await self._call(request)
+        if not comps:
+            raise TransientError("the server returned no choices")
+        return comps
+
+    async def _retry(self, request: ChatRequest, est: int, first: TransientError) -> list[Completion]:
+        """The attempts after a first one failed with `first`: tenacity sees that failure as its
+        attempt 1 (the same waits, cool-downs and limits as if it had sent it)."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.options.max_retries + 1),
             # a Retry-After beyond --max-retry-wait is not waited for at all: give up at once
@@ -130,17 +152,14 @@ class ManagedTeacher(ABC):
             before_sleep=self._before_sleep,
             reraise=True,
         )
+        failed: TransientError | None = first
         try:
             async for attempt in retrying:
                 with attempt:
-                    async with self._sem:
-                        # the limiter (and a 429 cool-down) is checked by a worker that holds a slot,
-                        # right before it sends: nothing queued earlier slips through a cool-down
-                        await self._limiter.acquire(est)
-                        self.http_calls += 1
-                        comps = await self._call(request)
-                    if not comps:
-                        raise TransientError("the server returned no choices")
+                    if failed is not None:  # attempt 1 was sent by `_attempt`: its failure, again
+                        exc, failed = failed, None
+                        raise exc
+                    comps = await self._send(request, est)
         except TransientError as exc:
             if self._too_long(exc):
                 raise TeacherUnavailable(
@@ -150,9 +169,7 @@ class ManagedTeacher(ABC):
             raise TeacherUnavailable(
                 f"{self.spec}: gave up after {self.options.max_retries + 1} attempts: {exc}"
             ) from None
-        actual = sum(c.prompt_tokens + c.completion_tokens for c in comps)
-        self._limiter.correct(est, actual)
-        return [self._finish(c) for c in comps]
+        return comps
 
     def _finish(self, c: Completion) -> Completion:
         update: dict[str, Any] = {"truncated": c.finish_reason == "length"}
