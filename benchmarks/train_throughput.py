@@ -115,6 +115,8 @@ def trl_baseline(data: str, model: str, out: str, steps: int, batch_size: int, m
         report_to="none",
         seed=0,
         use_cpu=True,  # TRL's default bf16=True refuses a machine without a GPU
+        # fp32, what rft picks on CPU: TRL's default (bf16 autocast on CPU) would compare precisions, not trainers
+        bf16=False,
     )
     peft_config = LoraConfig(
         r=RANK, lora_alpha=ALPHA, lora_dropout=DROPOUT, target_modules=TARGETS, task_type="CAUSAL_LM"
