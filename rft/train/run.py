@@ -252,7 +252,7 @@ def _train_one(
         if main:
             d = prep.data
             out.print(
-                f"{label}: training r={v.rank} alpha={v.alpha} on {len(d.train)} records ({d.ref}) in {work}",
+                f"{label}: training r={v.rank} alpha={v.alpha} on {len(d.train)} record{'s' if len(d.train) != 1 else ''} ({d.ref}) in {work}",
                 markup=False,
                 soft_wrap=True,
             )
