@@ -22,8 +22,6 @@
 from __future__ import annotations
 
 import contextlib
-import resource
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import ConfigError
+from rft.memory import PeakMemory
 
 
 @dataclass(frozen=True)
@@ -42,37 +41,6 @@ class Generated:
     tokens: int
     finish_reason: str
     latency_s: float
-
-
-class PeakMemory:
-    """The peak memory while one model generates (see the module doc): `start()` before, `read()` after."""
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.kind = "cuda_max_allocated" if device.startswith("cuda") else "peak_rss"
-
-    def start(self) -> None:
-        if self.kind == "cuda_max_allocated":
-            import torch
-
-            torch.cuda.reset_peak_memory_stats(self.device)
-            return
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-        except OSError:
-            self.kind = "peak_rss_process"
-
-    def read(self) -> int:
-        if self.kind == "cuda_max_allocated":
-            import torch
-
-            return int(torch.cuda.max_memory_allocated(self.device))
-        if self.kind == "peak_rss":
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
 class Models:

@@ -67,7 +67,9 @@ def _bytes(n: Any) -> str:
 
 
 def _memory(m: dict[str, Any]) -> str:
-    kind = {"cuda_max_allocated": "CUDA", "peak_rss": "RSS"}.get(m.get("peak_memory_kind", ""), "")
+    kind = {"cuda_max_allocated": "CUDA", "peak_rss": "RSS", "peak_rss_process": "RSS"}.get(
+        m.get("peak_memory_kind", ""), ""
+    )
     text = _bytes(m.get("peak_memory_bytes"))
     return f"{text} {kind}".strip() if text != "-" else text
 
@@ -99,6 +101,7 @@ def grid_table(outcomes: list[Outcome]) -> Table:
     kinds = {(o.metrics or {}).get("peak_memory_kind") for o in outcomes} - {None}
     caption = {
         "peak_rss": "peak mem: the process's peak RSS",
+        "peak_rss_process": "peak mem: the process's peak RSS since it started",
         "cuda_max_allocated": "peak mem: CUDA max allocated",
     }
     table = Table(

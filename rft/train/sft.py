@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from transformers import TrainerCallback
 
 from rft.console import err
 from rft.errors import RftError
+from rft.memory import PeakMemory
 from rft.train.config import TrainConfig, Variant
 from rft.train.data import TrainData
 from rft.train.model import BaseModelInfo, load_model
@@ -133,30 +132,6 @@ def sft_config(prep: Prepared, work: Path) -> Any:
         disable_tqdm=True,
         log_level="warning",
     )
-
-
-def _reset_peak_memory(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-        return
-    with contextlib.suppress(OSError):  # Linux: "5" resets the process's peak RSS (VmHWM)
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_memory(device: str) -> tuple[int, str]:
-    """(bytes, what was measured): CUDA max allocated on a GPU, else the process's peak RSS."""
-    import torch
-
-    if device.startswith("cuda"):
-        return int(torch.cuda.max_memory_allocated()), "cuda_max_allocated"
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024, "peak_rss"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024), "peak_rss"
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -283,7 +258,8 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
 
     from rft.train.progress import LiveProgress
 
-    _reset_peak_memory(prep.device)
+    memory = PeakMemory(prep.device)
+    memory.start()
     live = LiveProgress(label, enabled=progress)
     stopper = StopOnInterrupt(label)
     trainer = build_trainer(prep, variant, work, [live, stopper, *_test_hooks(variant)])
@@ -312,7 +288,7 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
     finally:
         live.stop()
     wall = time.perf_counter() - started
-    memory, memory_kind = peak_memory(prep.device)
+    peak = memory.read()
     history = list(trainer.state.log_history)
     steps = [h for h in history if "loss" in h and "step" in h]
     runtime = float(out.metrics.get("train_runtime") or wall)
@@ -334,8 +310,8 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
         "total_params": total,
         "tokens": int(session_tokens),
         "tokens_per_s": session_tokens / runtime if runtime > 0 else None,
-        "peak_memory_bytes": memory,
-        "peak_memory_kind": memory_kind,
+        "peak_memory_bytes": peak,
+        "peak_memory_kind": memory.kind,
         "wall_time_s": wall,
         "train_runtime_s": runtime,
         "resumed_from": Path(resume).name if resume else None,
