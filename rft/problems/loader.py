@@ -36,6 +36,17 @@ def _check_fields(fields: dict[str, str] | None) -> dict[str, str]:
     return fields
 
 
+def _check_selection(
+    fields: dict[str, str] | None, limit: int | None, shard: tuple[int, int] | None
+) -> dict[str, str]:
+    """The options both loaders check before reading anything; the checked `--field` mapping."""
+    checked = _check_fields(fields)
+    check_limit(limit)
+    if shard is not None:
+        check_shard(shard)
+    return checked
+
+
 def _resolve_preset(spec: SourceSpec, preset: str | None) -> Preset | None:
     name = preset or spec.preset
     return get_preset(name) if name else None
@@ -200,10 +211,7 @@ def load_problems(
     renamed is said through `warn` (one line). `load_problem_set` gives the same problems, held
     compactly (for a run over many).
     """
-    fields = _check_fields(fields)
-    check_limit(limit)
-    if shard is not None:
-        check_shard(shard)
+    fields = _check_selection(fields, limit, shard)
     problems: list[Problem] = _load(source, preset, fields, on_duplicate_id, warn, list)
     return select(problems, limit=limit, shuffle=shuffle, seed=seed, shard=shard)
 
@@ -222,10 +230,7 @@ def load_problem_set(
 ) -> ProblemSet:
     """`load_problems` as a `ProblemSet`: the same problems, in the same order, each packed as soon as
     its row is read, so memory stays small however many there are."""
-    fields = _check_fields(fields)
-    check_limit(limit)
-    if shard is not None:
-        check_shard(shard)
+    fields = _check_selection(fields, limit, shard)
     problems: ProblemSet = _load(source, preset, fields, on_duplicate_id, warn, ProblemSet)
     if shuffle or shard is not None or (limit is not None and limit < len(problems)):
         chosen = select(range(len(problems)), limit=limit, shuffle=shuffle, seed=seed, shard=shard)

@@ -15,9 +15,11 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import overload
+from typing import TypeVar, overload
 
 from rft.schemas import Problem
+
+T = TypeVar("T")
 
 _LEVEL = 6
 _WBITS = -15  # raw deflate, 32 KB window (the dictionary is at most that)
@@ -49,7 +51,23 @@ class _Packed:
         self.data = bytearray(self.data)
 
 
-class ProblemIds(Sequence[str]):
+class _LazySequence(Sequence[T]):
+    """A read-only sequence whose items are made when asked for (`_at`); a slice gives a list."""
+
+    def _at(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._at(j) for j in range(len(self))[i]]
+        return self._at(_index(i, len(self)))
+
+
+class ProblemIds(_LazySequence[str]):
     """The ids of a ProblemSet, in order (each made as it is read)."""
 
     def __init__(self, packed: _Packed) -> None:
@@ -58,14 +76,8 @@ class ProblemIds(Sequence[str]):
     def __len__(self) -> int:
         return len(self._packed)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(len(self))[i]]
-        return self._packed[_index(i, len(self))].decode()
+    def _at(self, i: int) -> str:
+        return self._packed[i].decode()
 
     def __iter__(self) -> Iterator[str]:
         data, start = self._packed.data, 0
@@ -118,7 +130,7 @@ class IdPositions(Mapping[str, int]):
                 yield pid
 
 
-class ProblemQuestions(Sequence[str]):
+class ProblemQuestions(_LazySequence[str]):
     """The questions of a ProblemSet, read one at a time (for a check that samples a few)."""
 
     def __init__(self, problems: ProblemSet) -> None:
@@ -127,13 +139,7 @@ class ProblemQuestions(Sequence[str]):
     def __len__(self) -> int:
         return len(self._problems)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self._problems[j].question for j in range(len(self))[i]]
+    def _at(self, i: int) -> str:
         return self._problems[i].question
 
 
