@@ -32,6 +32,13 @@ REFLECT_TEXT = {
 def generate_card(m: Manifest, tally: RecordCounts, manifest: dict[str, Any], cfg: GenerateConfig) -> str:
     """The card of the sealed version `m` (the manifest sealing wrote, so it names the version sealed)
     and the `tally` of its records (summed while they were written)."""
+    lines = generation_lines(manifest, cfg, tally.records)
+    return default_card(m, tally).rstrip() + "\n" + "\n".join(lines) + "\n"
+
+
+def generation_lines(manifest: dict[str, Any], cfg: GenerateConfig, records: int) -> list[str]:
+    """The `## How these traces were made` section of a generated version: `manifest` is its manifest
+    (as data: counts, validator, metadata) and `cfg` the generate config it records."""
     counts = manifest["counts"]
     lines = [
         "",
@@ -49,7 +56,7 @@ def generate_card(m: Manifest, tally: RecordCounts, manifest: dict[str, Any], cf
         f"- backtrack reasons (`--reflect {cfg.search.reflect}`): {REFLECT_TEXT[cfg.search.reflect]}; never a score, a "
         "checker's verdict or the gold answer",
         f"- trainable records (solved and, where gold exists, correct): {int(counts.get('trainable', 0))} "
-        f"of {int(counts.get('records', tally.records))}",
+        f"of {int(counts.get('records', records))}",
         f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
         f"{int(counts.get('teacher_calls', 0))}",
     ]
@@ -69,4 +76,4 @@ def generate_card(m: Manifest, tally: RecordCounts, manifest: dict[str, Any], cf
         lines.append(
             f"- the run stopped early ({manifest['metadata']['stopped']}): not every problem is included"
         )
-    return default_card(m, tally).rstrip() + "\n" + "\n".join(lines) + "\n"
+    return lines

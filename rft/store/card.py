@@ -28,19 +28,21 @@ def _md_cell(text: str, limit: int = 80) -> str:
     return text.replace("|", "\\|")
 
 
-def default_card(manifest: Manifest, counts: RecordCounts) -> str:
-    """Markdown card for `manifest` and the `counts` of its records (summed while they were written);
-    the YAML header lets the Hub load data.jsonl directly."""
-    c = counts
-    domains = c.domains
-    header = {
+def card_header(manifest: Manifest, counts: RecordCounts) -> dict:
+    """The YAML header of a card: what the Hub reads (name, tags, size, the data files' configs)."""
+    return {
         "pretty_name": f"{manifest.name} v{manifest.version}",
         "language": ["en"],
         "tags": ["rft", "reasoning", "synthetic", "chain-of-thought", "backtracking"],
         "task_categories": ["text-generation"],
-        "size_categories": [_size_category(c.records)],
+        "size_categories": [_size_category(counts.records)],
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_FILE}]}],
     }
+
+
+def summary_rows(manifest: Manifest, counts: RecordCounts) -> list[tuple[str, str]]:
+    """The card's summary table: counts, solve rate, backtracks, lineage, models, tokens, cost, provenance."""
+    c = counts
     n = c.records
     solved, correct, backtracks, with_backtrack = c.solved, c.correct, c.backtracks, c.with_backtrack
     cost = "unknown" if manifest.cost_usd is None else f"${manifest.cost_usd:.4f}"
@@ -50,7 +52,7 @@ def default_card(manifest: Manifest, counts: RecordCounts) -> str:
         ("solved", f"{solved} ({solved / n:.1%})" if n else "0"),
         ("correct (vs gold)", f"{correct} ({correct / n:.1%})" if n else "0"),
         ("records with a backtrack", f"{with_backtrack} ({backtracks} backtracks)"),
-        ("domains", ", ".join(f"{k}: {v}" for k, v in sorted(domains.items())) or "-"),
+        ("domains", ", ".join(f"{k}: {v}" for k, v in sorted(c.domains.items())) or "-"),
         ("stage", manifest.stage),
         ("derived from", lineage),
         ("teacher", manifest.teacher or "-"),
@@ -62,20 +64,55 @@ def default_card(manifest: Manifest, counts: RecordCounts) -> str:
     ]
     if manifest.command:
         rows.append(("command", "`" + " ".join(manifest.command).replace("`", "'") + "`"))
+    return rows
+
+
+DESCRIPTION = (
+    "Step-by-step reasoning traces generated with rft: for each problem, the "
+    "whole search (candidate steps, validator scores and critiques, dead ends and backtracks) in "
+    "`trace`, and a ready-to-train chat rendering in `messages`."
+)
+
+
+def table_lines(rows: list[tuple[str, str]]) -> list[str]:
+    return ["| | |", "|---|---|", *(f"| {k} | {_md_cell(v, 200)} |" for k, v in rows)]
+
+
+def example_lines(counts: RecordCounts) -> list[str]:
+    """The `## Examples` section (the first records), or nothing when there are none."""
+    if not counts.examples:
+        return []
     lines = [
-        "---",
-        yaml.safe_dump(header, sort_keys=False).rstrip(),
-        "---",
+        "",
+        "## Examples",
+        "",
+        "| id | question | gold | final | correct | backtracks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in counts.examples:
+        lines.append(
+            f"| {_md_cell(r.id, 30)} | {_md_cell(r.problem.question)} | {_md_cell(r.problem.answer or '-', 20)} "
+            f"| {_md_cell(r.outcome.final_answer or '-', 20)} | {r.outcome.correct} | {r.outcome.backtracks} |"
+        )
+    return lines
+
+
+def front_matter(header: dict) -> list[str]:
+    return ["---", yaml.safe_dump(header, sort_keys=False).rstrip(), "---"]
+
+
+def default_card(manifest: Manifest, counts: RecordCounts) -> str:
+    """Markdown card for `manifest` and the `counts` of its records (summed while they were written);
+    the YAML header lets the Hub load data.jsonl directly. `rft.publish.card` builds the Hub card
+    from the same pieces."""
+    lines = [
+        *front_matter(card_header(manifest, counts)),
         "",
         f"# {manifest.name} (v{manifest.version})",
         "",
-        "Step-by-step reasoning traces generated with rft: for each problem, the "
-        "whole search (candidate steps, validator scores and critiques, dead ends and backtracks) in "
-        "`trace`, and a ready-to-train chat rendering in `messages`.",
+        DESCRIPTION,
         "",
-        "| | |",
-        "|---|---|",
-        *(f"| {k} | {_md_cell(v, 200)} |" for k, v in rows),
+        *table_lines(summary_rows(manifest, counts)),
         "",
         "## Fields",
         "",
@@ -94,18 +131,6 @@ def default_card(manifest: Manifest, counts: RecordCounts) -> str:
         "",
         f"Integrity: `manifest.json` holds the sha256 of every file and of itself (`manifest_sha256`); "
         f"`rft datasets show {manifest.name}@v{manifest.version}` verifies them.",
+        *example_lines(counts),
     ]
-    if c.examples:
-        lines += [
-            "",
-            "## Examples",
-            "",
-            "| id | question | gold | final | correct | backtracks |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in c.examples:
-            lines.append(
-                f"| {_md_cell(r.id, 30)} | {_md_cell(r.problem.question)} | {_md_cell(r.problem.answer or '-', 20)} "
-                f"| {_md_cell(r.outcome.final_answer or '-', 20)} | {r.outcome.correct} | {r.outcome.backtracks} |"
-            )
     return "\n".join(lines) + "\n"
