@@ -13,6 +13,7 @@ from rft.commands import datasets as datasets_cmd
 from rft.commands import eval as eval_cmd
 from rft.commands import generate as generate_cmd
 from rft.commands import problems as problems_cmd
+from rft.commands import publish as publish_cmd
 from rft.commands import schemas as schemas_cmd
 from rft.commands import teacher as teacher_cmd
 from rft.commands import train as train_cmd
@@ -54,6 +55,7 @@ app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval_)
+app.command("publish")(publish_cmd.publish)
 
 
 def _app() -> None:

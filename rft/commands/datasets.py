@@ -1,4 +1,5 @@
-"""`rft datasets ...`: list, show (manifest, rows, a record's trace tree), merge and export versions."""
+"""`rft datasets ...`: list, show (manifest, rows, a record's trace tree), merge, export versions, and
+print the Hub card of one (`card`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rft.commands.options import config_command, config_option, given
 from rft.config import config_beside, load_config
 from rft.console import err, out
 from rft.errors import ConfigError, RftError
+from rft.publish.config import CardConfig, check_repo_id
 from rft.store import LoadedVersion, Store, parse_ref
 from rft.store.config import ExportConfig, MergeConfig, ShowConfig, StoreConfig, write_config_beside
 from rft.store.formats import LEGACY_FORMATS
@@ -307,3 +309,21 @@ def export(
         ],
     )
     out.print(f"config: {saved}", soft_wrap=True)
+
+
+@app.command("card")
+@config_command(CardConfig)
+def card(
+    ref: str = typer.Argument(..., help="NAME or NAME@vN"),
+    config: str = config_option(),
+    **flags: Any,
+) -> None:
+    """Print the Hub dataset card `rft publish` would upload for a version (README.md: YAML metadata,
+    provenance, counts, decontamination, lineage, how to load and train), without publishing."""
+    from rft.publish.dataset import dataset_card_of
+
+    cfg = load_config(CardConfig, config, given(CardConfig, flags))
+    if cfg.repo_id is not None:
+        check_repo_id(cfg.repo_id)
+    text = dataset_card_of(Store(cfg.out), Store(cfg.out).load_ref(ref), repo_id=cfg.repo_id, license=cfg.license)
+    out.print(text, markup=False, highlight=False, soft_wrap=True, end="")

@@ -72,7 +72,7 @@ def _generation(generated: list[tuple[str, Manifest]]) -> list[str]:
         return [*lines, "No `rft generate` version in the lineage: the records came from elsewhere (see lineage)."]
     digest, dirs = prompts_digest()
     for ref, m in generated:
-        lines.append(f"### {ref}")
+        lines += [f"### {ref}", ""]
         try:
             cfg = GenerateConfig.model_validate(m.config)
         except Exception:  # a manifest of another rft's config: what the manifest itself says

@@ -131,6 +131,15 @@ def build_dataset(
     return Bundle(folder, "dataset", lv.ref, f"v{lv.version}", marker, rows, notes)
 
 
+def dataset_card_of(store: Store, lv: LoadedVersion, *, repo_id: str | None, license: str | None) -> str:
+    """The card `build_dataset` writes for `lv` (`rft datasets card`): a license that cannot be told
+    is "unknown" here instead of an error."""
+    sources = sources_of(lv.records)
+    lic = resolve_license(sources, license, required=False)
+    rows = {name: len(recs) for name, recs in config_records(lv.records).items()}
+    return dataset_card(store, lv, repo_id=repo_id, license=lic, sources=sources, rows=rows)
+
+
 def _write_parquet(per: dict[str, list[Record]], folder: Path) -> None:
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
