@@ -95,6 +95,20 @@ def default_folder(store: Store, lv: LoadedVersion) -> Path:
     return store.dataset_dir(lv.name) / "publish" / f"v{lv.version}"
 
 
+def check_dataset(lv: LoadedVersion, *, license: str | None, allow_unvalidated: bool) -> tuple[list, str]:
+    """The refusals, before anything is written: a version that never went through `rft validate`
+    (unless `allow_unvalidated`), a license that cannot be told, a record holding something that looks
+    like a key. Returns the problem sources and the license."""
+    if not lv.manifest.is_validated and not allow_unvalidated:
+        raise ConfigError(
+            f"{lv.ref} never went through `rft validate`: validate it first (rft validate {lv.ref}) or "
+            "pass --allow-unvalidated (the card then says so in its first paragraph)"
+        )
+    check_records(lv.records, lv.ref)
+    sources = sources_of(lv.records)
+    return sources, resolve_license(sources, license)
+
+
 def build_dataset(
     store: Store,
     lv: LoadedVersion,
@@ -104,17 +118,8 @@ def build_dataset(
     license: str | None,
     allow_unvalidated: bool,
 ) -> Bundle:
-    """Write the upload folder of `lv` into `folder` (a new, empty folder). Refuses first: a version that
-    never went through `rft validate` (unless `allow_unvalidated`), a license that cannot be told, a
-    record holding something that looks like a key."""
-    if not lv.manifest.is_validated and not allow_unvalidated:
-        raise ConfigError(
-            f"{lv.ref} never went through `rft validate`: validate it first (rft validate {lv.ref}) or "
-            "pass --allow-unvalidated (the card then says so in its first paragraph)"
-        )
-    check_records(lv.records, lv.ref)
-    sources = sources_of(lv.records)
-    lic = resolve_license(sources, license)
+    """Write the upload folder of `lv` into `folder` (a new, empty folder), after `check_dataset`."""
+    sources, lic = check_dataset(lv, license=license, allow_unvalidated=allow_unvalidated)
     per = config_records(lv.records)
     rows = {name: len(recs) for name, recs in per.items()}
     _write_parquet(per, folder)
@@ -164,6 +169,7 @@ def _write_parquet(per: dict[str, list[Record]], folder: Path) -> None:
 @contextlib.contextmanager
 def staging(parent: Path | None = None):
     """A fresh empty folder (under `parent`, else the system temp dir), removed afterwards unless kept."""
+    made = parent is not None and not parent.exists()
     try:
         if parent is not None:
             parent.mkdir(parents=True, exist_ok=True)
@@ -174,6 +180,9 @@ def staging(parent: Path | None = None):
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # type: ignore[union-attr]  # only when nothing was placed in it
 
 
 def place(tmp: Path, folder: Path) -> Path:

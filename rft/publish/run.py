@@ -18,7 +18,7 @@ from typing import Any
 from rft.errors import ConfigError
 from rft.publish.adapter import build_adapter, read_variant
 from rft.publish.config import PublishConfig
-from rft.publish.dataset import Bundle, build_dataset, default_folder, place, staging
+from rft.publish.dataset import Bundle, build_dataset, check_dataset, default_folder, place, staging
 from rft.publish.hub import Pushed, push
 from rft.redaction import register_key_env, register_secret, register_url_secrets
 from rft.store import LoadedVersion, Store
@@ -50,6 +50,7 @@ def token_of(cfg: PublishConfig) -> str:
 
 def _prepare(cfg: PublishConfig) -> str | None:
     cfg.check()
+    register_key_env(cfg.token_env)  # its value is a secret, whether or not this run uploads
     register_url_secrets(cfg.endpoint)
     return None if cfg.dry_run else token_of(cfg)
 
@@ -90,6 +91,7 @@ def publish_dataset(cfg: PublishConfig, ref: str, *, api: Any = None) -> Publish
     token = _prepare(cfg)
     store = Store(cfg.out)
     lv = store.load_ref(ref)  # checksums verified: a changed file is a ChecksumError, nothing is built
+    check_dataset(lv, license=cfg.license, allow_unvalidated=cfg.allow_unvalidated)
     target = _dry_folder(cfg, default_folder(store, lv)) if cfg.dry_run else None
     with staging(target.parent if target else None) as tmp:
         bundle = build_dataset(
