@@ -42,7 +42,12 @@ def _generate(root: Path) -> None:
     ]
     cfg = GenerateConfig(problems="scripted", name="toy", out=str(root), concurrency=1, validator="answer")
     GenerateRun(
-        cfg, ["rft", "generate"], teacher=ScriptedTeacher(SCRIPT), judge=None, progress=False, problems=problems
+        cfg,
+        ["rft", "generate"],
+        teacher=ScriptedTeacher(SCRIPT),
+        judge=None,
+        progress=False,
+        problems=problems,
     ).execute(dry=False)
 
 
@@ -91,7 +96,9 @@ def _all_bytes(root: Path) -> bytes:
 def test_dry_run_folder_loads_back_every_config_record_for_record(capsys, store: Path, tmp_path: Path):
     from rft.generate.render import render
 
-    code, out, err = rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run")
+    code, out, err = rft(
+        capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run"
+    )
     assert code == 0, err
     folder = store / "toy" / "publish" / "v2"
     assert f"wrote {folder}" in out and "nothing was uploaded" in out and "tagged v2" in out
@@ -105,7 +112,9 @@ def test_dry_run_folder_loads_back_every_config_record_for_record(capsys, store:
     lv = Store(store).load_ref("toy@v2")
     sealed = lv.path
     assert (folder / "manifest.json").read_bytes() == (sealed / "manifest.json").read_bytes()
-    assert (folder / "validation_report.json").read_bytes() == (sealed / "validation_report.json").read_bytes()
+    assert (folder / "validation_report.json").read_bytes() == (
+        sealed / "validation_report.json"
+    ).read_bytes()
     trainable = [r for r in lv.records if r.outcome.trainable]
     assert len(lv.records) == 6 and len(trainable) == 2
 
@@ -131,14 +140,27 @@ def test_dry_run_folder_loads_back_every_config_record_for_record(capsys, store:
 
     # the same dry run again replaces the folder with the same bytes
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assert rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run")[0] == 0
+    assert (
+        rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run")[0] == 0
+    )
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
 
 
-def test_card_yaml_parses_and_carries_the_counts_and_datasets_card_prints_it(capsys, store: Path, tmp_path: Path):
+def test_card_yaml_parses_and_carries_the_counts_and_datasets_card_prints_it(
+    capsys, store: Path, tmp_path: Path
+):
     folder = tmp_path / "out-folder"
     code, _, err = rft(
-        capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run", "--folder", str(folder)
+        capsys,
+        "publish",
+        "toy@v2",
+        "--out",
+        str(store),
+        "--repo-id",
+        "alice/toy",
+        "--dry-run",
+        "--folder",
+        str(folder),
     )
     assert code == 0, err
     card = (folder / "README.md").read_text()
@@ -160,18 +182,32 @@ def test_card_yaml_parses_and_carries_the_counts_and_datasets_card_prints_it(cap
     assert "rft train toy@v2" in body and "SFTTrainer(" in body
     assert "Not validated" not in body
 
-    code, printed, err = rft(capsys, "datasets", "card", "toy@v2", "--out", str(store), "--repo-id", "alice/toy")
+    code, printed, err = rft(
+        capsys, "datasets", "card", "toy@v2", "--out", str(store), "--repo-id", "alice/toy"
+    )
     assert code == 0, err
     assert printed == card
 
 
-def test_an_unvalidated_version_needs_the_flag_and_the_card_says_so_first(capsys, store: Path, tmp_path: Path):
-    code, out, err = rft(capsys, "publish", "toy@v1", "--out", str(store), "--repo-id", "alice/toy", "--dry-run")
+def test_an_unvalidated_version_needs_the_flag_and_the_card_says_so_first(
+    capsys, store: Path, tmp_path: Path
+):
+    code, out, err = rft(
+        capsys, "publish", "toy@v1", "--out", str(store), "--repo-id", "alice/toy", "--dry-run"
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "toy@v1 never went through `rft validate`" in err and "--allow-unvalidated" in err
     assert not (store / "toy" / "publish").exists()
     code, _, err = rft(
-        capsys, "publish", "toy@v1", "--out", str(store), "--repo-id", "alice/toy", "--dry-run", "--allow-unvalidated"
+        capsys,
+        "publish",
+        "toy@v1",
+        "--out",
+        str(store),
+        "--repo-id",
+        "alice/toy",
+        "--dry-run",
+        "--allow-unvalidated",
     )
     assert code == 0, err
     card = (store / "toy" / "publish" / "v1" / "README.md").read_text()
@@ -186,7 +222,10 @@ def test_a_file_source_needs_a_license(capsys, tmp_path: Path, monkeypatch):
     Store(root).seal("mine", make_records(3, source=src), manifest={"stage": "validate"})
     args = ["publish", "mine", "--out", str(root), "--repo-id", "alice/mine", "--dry-run"]
     code, _, err = rft(capsys, *args)
-    assert code == 2 and "--license is required: the license of the problem source file mine.jsonl is unknown" in err
+    assert (
+        code == 2
+        and "--license is required: the license of the problem source file mine.jsonl is unknown" in err
+    )
     code, _, err = rft(capsys, *args, "--license", "cc-by-4.0")
     assert code == 0, err
     assert _front((root / "mine" / "publish" / "v1" / "README.md").read_text())["license"] == "cc-by-4.0"
@@ -226,7 +265,9 @@ class FakeHub:
             import httpx2
 
             url = f"https://huggingface.co/api/datasets/{repo_id}/refs"
-            raise RepositoryNotFoundError("404 Repository Not Found", response=httpx2.Response(404, request=httpx2.Request("GET", url)))
+            raise RepositoryNotFoundError(
+                "404 Repository Not Found", response=httpx2.Response(404, request=httpx2.Request("GET", url))
+            )
         return self.repos[repo_id]
 
     def list_repo_refs(self, repo_id, *, repo_type=None, token=None, **kw):
@@ -234,20 +275,28 @@ class FakeHub:
 
         self.calls.append(("list_repo_refs", {"repo_id": repo_id, "repo_type": repo_type, "token": token}))
         repo = self._repo(repo_id)
-        tags = [GitRefInfo(name=t, ref=f"refs/tags/{t}", target_commit=oid) for t, oid in repo["tags"].items()]
+        tags = [
+            GitRefInfo(name=t, ref=f"refs/tags/{t}", target_commit=oid) for t, oid in repo["tags"].items()
+        ]
         return GitRefs(branches=[], converts=[], tags=tags)
 
-    def hf_hub_download(self, repo_id, filename, *, repo_type=None, revision=None, token=None, cache_dir=None, **kw):
+    def hf_hub_download(
+        self, repo_id, filename, *, repo_type=None, revision=None, token=None, cache_dir=None, **kw
+    ):
         from huggingface_hub.errors import RemoteEntryNotFoundError
 
-        self.calls.append(("hf_hub_download", {"repo_id": repo_id, "filename": filename, "revision": revision}))
+        self.calls.append(
+            ("hf_hub_download", {"repo_id": repo_id, "filename": filename, "revision": revision})
+        )
         repo = self._repo(repo_id)
         oid = repo["tags"][revision]
         files = dict(next(f for o, f in repo["commits"] if o == oid))
         if filename not in files:
             import httpx2
 
-            raise RemoteEntryNotFoundError("404 Entry Not Found", response=httpx2.Response(404, request=httpx2.Request("GET", "x")))
+            raise RemoteEntryNotFoundError(
+                "404 Entry Not Found", response=httpx2.Response(404, request=httpx2.Request("GET", "x"))
+            )
         out = Path(cache_dir) / filename
         out.write_bytes(files[filename])
         return str(out)
@@ -257,11 +306,23 @@ class FakeHub:
         self._raise("create_repo", repo_id)
         self.repos.setdefault(repo_id, {"type": repo_type, "private": private, "commits": [], "tags": {}})
 
-    def upload_folder(self, *, repo_id, folder_path, repo_type=None, token=None, commit_message=None, delete_patterns=None, **kw):
+    def upload_folder(
+        self,
+        *,
+        repo_id,
+        folder_path,
+        repo_type=None,
+        token=None,
+        commit_message=None,
+        delete_patterns=None,
+        **kw,
+    ):
         from huggingface_hub.hf_api import CommitInfo
 
         folder = Path(folder_path)
-        files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        files = {
+            p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        }
         self.calls.append(("upload_folder", {"repo_id": repo_id, "repo_type": repo_type, "token": token,
                                              "commit_message": commit_message, "delete_patterns": delete_patterns,
                                              "files": files, **kw}))  # fmt: skip
@@ -271,7 +332,9 @@ class FakeHub:
         repo["commits"].append((oid, files))
         return CommitInfo(commit_url=f"https://huggingface.co/datasets/{repo_id}/commit/{oid}", commit_message=commit_message or "", commit_description="", oid=oid)  # fmt: skip
 
-    def create_tag(self, repo_id, *, tag, tag_message=None, revision=None, token=None, repo_type=None, exist_ok=False):
+    def create_tag(
+        self, repo_id, *, tag, tag_message=None, revision=None, token=None, repo_type=None, exist_ok=False
+    ):
         self.calls.append(("create_tag", {"repo_id": repo_id, "tag": tag, "revision": revision, "token": token, "repo_type": repo_type}))  # fmt: skip
         self._raise("create_tag", repo_id)
         repo = self._repo(repo_id)
@@ -287,10 +350,19 @@ def hub(monkeypatch, tmp_path: Path) -> FakeHub:
     return FakeHub(monkeypatch, tmp_path)
 
 
-def test_upload_then_tag_with_the_dry_run_folder_and_the_token(capsys, store: Path, hub: FakeHub, tmp_path: Path):
-    code, out, err = rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--private")
+def test_upload_then_tag_with_the_dry_run_folder_and_the_token(
+    capsys, store: Path, hub: FakeHub, tmp_path: Path
+):
+    code, out, err = rft(
+        capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--private"
+    )
     assert code == 0, err
-    assert hub.methods() == ["list_repo_refs", "create_repo", "upload_folder", "create_tag"]  # upload before tag
+    assert hub.methods() == [
+        "list_repo_refs",
+        "create_repo",
+        "upload_folder",
+        "create_tag",
+    ]  # upload before tag
     calls = dict(hub.calls)
     assert calls["create_repo"] == {"repo_id": "alice/toy", "token": TOKEN, "private": True, "repo_type": "dataset", "exist_ok": True}  # fmt: skip
     up = calls["upload_folder"]
@@ -304,7 +376,9 @@ def test_upload_then_tag_with_the_dry_run_folder_and_the_token(capsys, store: Pa
     # what was uploaded is exactly the dry-run folder
     dry = tmp_path / "dry"
     assert rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--dry-run", "--folder", str(dry))[0] == 0  # fmt: skip
-    assert up["files"] == {p.relative_to(dry).as_posix(): p.read_bytes() for p in dry.rglob("*") if p.is_file()}
+    assert up["files"] == {
+        p.relative_to(dry).as_posix(): p.read_bytes() for p in dry.rglob("*") if p.is_file()
+    }
 
     record = json.loads((store / "toy" / "reports" / "publish-v2-alice--toy.json").read_text())
     assert record["repo_id"] == "alice/toy" and record["tag"] == "v2" and record["commit"] == oid
@@ -318,7 +392,10 @@ def test_republishing_is_a_no_op_and_v3_after_v2_keeps_v2s_tag(capsys, store: Pa
     hub.calls.clear()
     code, out, err = rft(capsys, "publish", "toy@v2", *args)
     assert code == 0, err
-    assert "toy@v2 is already published to alice/toy under the tag v2 (same checksums); nothing was uploaded" in out
+    assert (
+        "toy@v2 is already published to alice/toy under the tag v2 (same checksums); nothing was uploaded"
+        in out
+    )
     assert hub.methods() == ["list_repo_refs", "hf_hub_download"]  # the tag's marker was read; nothing sent
 
     # toy@v3: the validated records again, re-validated with another threshold
@@ -353,7 +430,9 @@ def test_a_tag_holding_something_else_is_refused(capsys, store: Path, hub: FakeH
         ("create_tag", 500, "uploaded, but cannot tag v2 in alice/toy", True),
     ],
 )
-def test_a_failure_before_the_tag_leaves_no_tag(capsys, store: Path, hub: FakeHub, method, status, message, uploaded):
+def test_a_failure_before_the_tag_leaves_no_tag(
+    capsys, store: Path, hub: FakeHub, method, status, message, uploaded
+):
     hub.fail[method] = status
     code, out, err = rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
@@ -405,7 +484,9 @@ def test_bad_input_is_one_line_exit_2_and_nothing_sent(capsys, store: Path, hub:
 def test_an_unreachable_hub_is_one_line(capsys, store: Path, monkeypatch):
     # the real HfApi against a port nobody listens on
     url = f"http://127.0.0.1:{_closed_port()}"
-    code, _, err = rft(capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--endpoint", url)
+    code, _, err = rft(
+        capsys, "publish", "toy@v2", "--out", str(store), "--repo-id", "alice/toy", "--endpoint", url
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"cannot read the tags of alice/toy: cannot reach the Hub at {url}" in err
     assert "nothing was uploaded or tagged" in err and TOKEN not in err
@@ -427,12 +508,22 @@ def test_a_key_in_a_record_or_the_environment_is_refused_and_never_written(capsy
 
     code, out, err = rft(capsys, "publish", "leaky", *args)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "leaky@v1: record 'p1' field trace.nodes[1].text holds something that looks like a key or token" in err
+    assert (
+        "leaky@v1: record 'p1' field trace.nodes[1].text holds something that looks like a key or token"
+        in err
+    )
     assert provider_key not in out + err
     code, out, err = rft(capsys, "publish", "quiet", *args, "--dry-run")
-    assert code == 2 and "quiet@v1: record 'p2' field problem.question holds something that looks like a key" in err
+    assert (
+        code == 2
+        and "quiet@v1: record 'p2' field problem.question holds something that looks like a key" in err
+    )
     assert hub_token not in out + err
-    assert hub.calls == [] and not (root / "leaky" / "publish").exists() and not (root / "quiet" / "publish").exists()
+    assert (
+        hub.calls == []
+        and not (root / "leaky" / "publish").exists()
+        and not (root / "quiet" / "publish").exists()
+    )
 
     # a clean version publishes, and neither token reaches any file written or uploaded
     Store(root).seal("clean", make_records(3), manifest={"stage": "validate"})

@@ -325,5 +325,7 @@ def card(
     cfg = load_config(CardConfig, config, given(CardConfig, flags))
     if cfg.repo_id is not None:
         check_repo_id(cfg.repo_id)
-    text = dataset_card_of(Store(cfg.out), Store(cfg.out).load_ref(ref), repo_id=cfg.repo_id, license=cfg.license)
+    text = dataset_card_of(
+        Store(cfg.out), Store(cfg.out).load_ref(ref), repo_id=cfg.repo_id, license=cfg.license
+    )
     out.print(text, markup=False, highlight=False, soft_wrap=True, end="")

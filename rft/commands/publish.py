@@ -22,7 +22,8 @@ def _is_run_path(target: str) -> bool:
 @config_command(PublishConfig)
 def publish(
     target: str = typer.Argument(
-        ..., help="NAME or NAME@vN (a dataset version; default the LATEST), or runs/<name>/<variant> (an adapter)"
+        ...,
+        help="NAME or NAME@vN (a dataset version; default the LATEST), or runs/<name>/<variant> (an adapter)",
     ),
     config: str = config_option(),
     **flags: Any,
@@ -42,7 +43,9 @@ def publish(
     for note in b.notes:
         err.print(f"note: {note}", markup=False, soft_wrap=True)
     if b.rows:
-        out.print("configs: " + ", ".join(f"{c} {n}" for c, n in b.rows.items()), markup=False, soft_wrap=True)
+        out.print(
+            "configs: " + ", ".join(f"{c} {n}" for c, n in b.rows.items()), markup=False, soft_wrap=True
+        )
     if done.folder is not None:
         files = listing(done.folder)
         out.print(

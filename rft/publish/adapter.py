@@ -23,6 +23,8 @@ from rft.store.card import _md_cell
 
 EVAL_RESULTS = "eval_results.json"
 WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+# not published: TrainingArguments pickled by the Trainer (loading it runs code; nothing needs it)
+LEFT_OUT = ("training_args.bin",)
 
 
 def is_variant_folder(path: Path) -> bool:
@@ -99,9 +101,19 @@ def eval_results(evals: Path, identity: str | None) -> list[dict[str, Any]]:
                 row["base"] = _headline(per[base])
             comp = (res.get("comparisons") or {}).get(bench, {}).get(name)
             if comp:
-                row["comparison"] = {k: comp.get(k) for k in ("diff", "ci_low", "ci_high", "mcnemar_p", "significant")}
+                row["comparison"] = {
+                    k: comp.get(k) for k in ("diff", "ci_low", "ci_high", "mcnemar_p", "significant")
+                }
             benches[bench] = row
-        found.append({"eval": path.parent.name, "model": name, "base": base, "note": res.get("note"), "benchmarks": benches})
+        found.append(
+            {
+                "eval": path.parent.name,
+                "model": name,
+                "base": base,
+                "note": res.get("note"),
+                "benchmarks": benches,
+            }
+        )
     return found
 
 
@@ -169,8 +181,10 @@ def adapter_card(
         own = ""
     header, body = split_card(own)
     base = manifest.get("base") or {}
-    base_model = header.get("base_model") or ALIAS_HUB_IDS.get(base.get("spec", "")) or (
-        base.get("spec") if base.get("revision") else None
+    base_model = (
+        header.get("base_model")
+        or ALIAS_HUB_IDS.get(base.get("spec", ""))
+        or (base.get("spec") if base.get("revision") else None)
     )
     header = {
         **({"base_model": base_model} if base_model else {}),
@@ -179,7 +193,11 @@ def adapter_card(
         "library_name": header.get("library_name", "peft"),
         "pipeline_tag": "text-generation",
         "tags": list(dict.fromkeys([*(header.get("tags") or []), "rft", "lora", "peft"])),
-        **{k: v for k, v in header.items() if k not in ("base_model", "datasets", "license", "library_name", "tags")},
+        **{
+            k: v
+            for k, v in header.items()
+            if k not in ("base_model", "datasets", "license", "library_name", "tags")
+        },
     }
     ds = manifest.get("dataset") or {}
     if dataset:
@@ -195,14 +213,27 @@ def adapter_card(
             f"{ds.get('ref')} --repo-id OWNER/NAME` before this adapter links it."
         )
     body = body.replace('"<this folder>"', f'"{repo_id}", revision="{tag}"')
-    body = body.rstrip() + "\n" + "\n".join(
-        ["", "## Training data", "", trained, *_eval_lines(results), "", "## Provenance", "",
-         f"Published with rft {rft.__version__} from the run variant `{manifest.get('variant')}` "
-         f"(identity `{manifest.get('identity')}`) under the tag `{tag}`; `manifest.json` is the run's manifest "
-         "(dataset and its sha256, base model and its sha256, resolved config, libraries, command), "
-         "`metrics.json` its metrics and `rft_publish.json` names what was published."]  # fmt: skip
+    body = (
+        body.rstrip()
+        + "\n"
+        + "\n".join(
+            [
+                "",
+                "## Training data",
+                "",
+                trained,
+                *_eval_lines(results),
+                "",
+                "## Provenance",
+                "",
+                f"Published with rft {rft.__version__} from the run variant `{manifest.get('variant')}` "
+                f"(identity `{manifest.get('identity')}`) under the tag `{tag}`; `manifest.json` is the run's manifest "
+                "(dataset and its sha256, base model and its sha256, resolved config, libraries, command), "
+                "`metrics.json` its metrics and `rft_publish.json` names what was published.",
+            ]  # fmt: skip
+        )
     )
-    return "---\n" + yaml.safe_dump(header, sort_keys=False).rstrip() + "\n---\n" + body.lstrip("\n") + "\n"
+    return "---\n" + yaml.safe_dump(header, sort_keys=False).rstrip() + "\n---\n\n" + body.lstrip("\n") + "\n"
 
 
 def build_adapter(
@@ -221,15 +252,16 @@ def build_adapter(
     for p in sorted(folder.iterdir()):
         if p.is_dir():
             notes.append(f"{p.name}/ is not published (only the adapter's own files are)")
+        elif p.name in LEFT_OUT:
+            notes.append(f"{p.name} is not published (a pickle the adapter does not need)")
         elif p.name != README and not p.name.startswith("."):
             shutil.copyfile(p, out / p.name)
     ds = manifest.get("dataset") or {}
-    dstore = Store((manifest.get("config") or {}).get("store") or store.root)
-    dataset = published_dataset(dstore, str(ds.get("ref", "")), str(ds.get("data_sha256", "")))
-    if dataset is None and dstore.root != store.root:
-        dataset = published_dataset(store, str(ds.get("ref", "")), str(ds.get("data_sha256", "")))
+    dataset = published_dataset(store, str(ds.get("ref", "")), str(ds.get("data_sha256", "")))
     if dataset is None:
-        notes.append(f"the dataset it was trained on ({ds.get('ref')}) was never published: the card names it by ref")
+        notes.append(
+            f"the dataset it was trained on ({ds.get('ref')}) was never published: the card names it by ref"
+        )
     results = eval_results(evals, manifest.get("identity"))
     if results:
         (out / EVAL_RESULTS).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -244,7 +276,9 @@ def build_adapter(
         "published_with": f"rft {rft.__version__}",
     }  # fmt: skip
     (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    card = adapter_card(folder, manifest, repo_id=repo_id, tag=tag, license=license, dataset=dataset, results=results)
+    card = adapter_card(
+        folder, manifest, repo_id=repo_id, tag=tag, license=license, dataset=dataset, results=results
+    )
     (out / README).write_text(card, encoding="utf-8")
     check_folder(out)
     return Bundle(out, "adapter", marker["ref"], tag, marker, notes=notes)

@@ -15,7 +15,15 @@ from rft.errors import RftError
 from rft.publish.licenses import Source
 from rft.schemas import Manifest, Record, RecordCounts
 from rft.store import LoadedVersion, Store, format_ref, parse_ref
-from rft.store.card import DESCRIPTION, _md_cell, card_header, example_lines, front_matter, summary_rows, table_lines
+from rft.store.card import (
+    DESCRIPTION,
+    _md_cell,
+    card_header,
+    example_lines,
+    front_matter,
+    summary_rows,
+    table_lines,
+)
 
 PROMPT_DIRS = ("generate/prompts", "verify/prompts")
 
@@ -69,7 +77,10 @@ def _generation(generated: list[tuple[str, Manifest]]) -> list[str]:
 
     lines = ["", "## How it was generated", ""]
     if not generated:
-        return [*lines, "No `rft generate` version in the lineage: the records came from elsewhere (see lineage)."]
+        return [
+            *lines,
+            "No `rft generate` version in the lineage: the records came from elsewhere (see lineage).",
+        ]
     digest, dirs = prompts_digest()
     for ref, m in generated:
         lines += [f"### {ref}", ""]
@@ -83,11 +94,17 @@ def _generation(generated: list[tuple[str, Manifest]]) -> list[str]:
             judge = (cfg.judge or cfg.teacher).spec if cfg.search.validator != "answer" else None
             budgets = [
                 f"max cost ${cfg.search.max_cost_usd:g}" if cfg.search.max_cost_usd else None,
-                f"max tokens per problem {cfg.search.max_tokens_per_problem}" if cfg.search.max_tokens_per_problem else None,
+                f"max tokens per problem {cfg.search.max_tokens_per_problem}"
+                if cfg.search.max_tokens_per_problem
+                else None,
                 f"tokens per step {cfg.search.max_tokens_per_step}",
                 f"tokens per judgement {cfg.search.judge_max_tokens}",
             ]
-            lines.append(f"- judge model: `{judge}`" if judge else "- judge: none (steps checked by the answer validator)")
+            lines.append(
+                f"- judge model: `{judge}`"
+                if judge
+                else "- judge: none (steps checked by the answer validator)"
+            )
             lines.append("- budgets: " + "; ".join(b for b in budgets if b))
             custom = [f"{k} `{Path(v).name}`" for k, v in (("step prompt", cfg.search.prompt_template),
                       ("judge prompt", cfg.search.judge_template)) if v]  # fmt: skip
@@ -135,7 +152,9 @@ def _backtracks(records: list[Record]) -> list[str]:
 
 def _decontamination(store: Store, chain: list[tuple[str, Manifest | None]]) -> list[str]:
     lines = ["", "## Decontamination", ""]
-    found = next(((ref, m) for ref, m in chain if m is not None and m.stage == "validate" and m.validation), None)
+    found = next(
+        ((ref, m) for ref, m in chain if m is not None and m.stage == "validate" and m.validation), None
+    )
     if found is None:
         return [*lines, "None: no version in this lineage went through `rft validate`, so nothing was checked "
                 "against benchmark test sets, deduplicated or re-verified."]  # fmt: skip
@@ -143,11 +162,16 @@ def _decontamination(store: Store, chain: list[tuple[str, Manifest | None]]) -> 
     v: dict[str, Any] = m.validation or {}
     cfg: dict[str, Any] = (m.config or {}).get("validate", {})
     report = _report(store, m)
-    sources = report.get("benchmark_sources") or {b: {"kind": k} for b, k in (v.get("benchmark_sources") or {}).items()}
-    bench = ", ".join(
-        f"{b} ({s.get('kind', '?')}" + (f", {s['items']} test items" if s.get("items") else "") + ")"
-        for b, s in sources.items()
-    ) or "-"
+    sources = report.get("benchmark_sources") or {
+        b: {"kind": k} for b, k in (v.get("benchmark_sources") or {}).items()
+    }
+    bench = (
+        ", ".join(
+            f"{b} ({s.get('kind', '?')}" + (f", {s['items']} test items" if s.get("items") else "") + ")"
+            for b, s in sources.items()
+        )
+        or "-"
+    )
     method = cfg.get("method", v.get("method"))
     thresholds = [f"lexical `{method}` threshold {cfg.get('threshold')}"]
     if cfg.get("semantic") or v.get("semantic"):
@@ -163,7 +187,10 @@ def _decontamination(store: Store, chain: list[tuple[str, Manifest | None]]) -> 
         ("validated in", ref + ("" if ref == chain[0][0] else " (an ancestor of this version)")),
         ("benchmarks", bench),
         ("method", "; ".join(thresholds)),
-        ("records in / out", f"{v.get('records_in', '-')} / {v.get('records_out', '-')} ({v.get('dropped', 0)} dropped)"),
+        (
+            "records in / out",
+            f"{v.get('records_in', '-')} / {v.get('records_out', '-')} ({v.get('dropped', 0)} dropped)",
+        ),
         ("contaminated (dropped)", ", ".join(f"{b}: {n}" for b, n in contam.items()) or "0"),
         ("suspects (kept, to look at)", str(flags.get("suspect", 0))),
         ("duplicates / near-duplicates", f"{flags.get('duplicate', 0)} / {flags.get('near_duplicate', 0)}"),
@@ -240,7 +267,13 @@ def dataset_card(
         )
     src_text = ", ".join(f"{s.name} ({s.license or 'license unknown'})" for s in sources) or "-"
     summary = [*summary_rows(m, counts)]
-    summary.insert(3, ("trainable (solved and correct)", f"{counts.trainable} ({counts.trainable / counts.records:.1%})" if counts.records else "0"))
+    summary.insert(
+        3,
+        (
+            "trainable (solved and correct)",
+            f"{counts.trainable} ({counts.trainable / counts.records:.1%})" if counts.records else "0",
+        ),
+    )
     summary.append(("problem sources", src_text))
     summary.append(("license", license))
     lines = [

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from rft.errors import ConfigError
 from rft.redaction import env_name_problem
-from rft.store.config import StoreConfig
+from rft.store.config import StoreConfig, store_root
 
 # owner/name as the Hub spells it: letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 characters
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -27,7 +27,9 @@ def check_repo_id(repo_id: str | None, flag: str = "--repo-id") -> str:
         or ".." in repo_id
         or repo_id.endswith((".", "-"))
     ):
-        raise ConfigError(f"{flag} must be a Hub repository id owner/name (e.g. alice/gsm8k-traces), got {repo_id!r}")
+        raise ConfigError(
+            f"{flag} must be a Hub repository id owner/name (e.g. alice/gsm8k-traces), got {repo_id!r}"
+        )
     return repo_id
 
 
@@ -52,6 +54,11 @@ class PublishConfig(CardConfig):
 
     SECTION: ClassVar[str | None] = "publish"
 
+    out: Path = store_root(
+        "root folder of the dataset store (an adapter: the store its dataset was published from, whose "
+        "record of that publication links the adapter to the dataset repository)"
+    )
+
     repo_id: str = Field(description="the Hub repository to publish to (owner/name)")  # type: ignore[assignment]
     private: bool = Field(default=False, description="create the repository private (when it does not exist)")
     token_env: str = Field(
@@ -62,7 +69,8 @@ class PublishConfig(CardConfig):
         description="publish a version that never went through `rft validate` (the card says so first)",
     )
     dry_run: bool = Field(
-        default=False, description="write the exact folder that would be uploaded, print its path, upload nothing"
+        default=False,
+        description="write the exact folder that would be uploaded, print its path, upload nothing",
     )
     folder: Path | None = Field(
         default=None,
@@ -73,7 +81,8 @@ class PublishConfig(CardConfig):
         default=None, description="Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)"
     )
     evals: Path = Field(
-        default=Path("evals"), description="root of `rft eval` results: an adapter's card shows the ones of it"
+        default=Path("evals"),
+        description="root of `rft eval` results: an adapter's card shows the ones of it",
     )
 
     def check(self) -> None:

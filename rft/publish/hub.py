@@ -65,7 +65,9 @@ def hub_errors(repo_id: str, endpoint: str, token_env: str, doing: str, then: st
             why = f"the Hub answered {status}: {_first_line(exc)}"
         raise HubError(f"{doing} {repo_id}: {why}; {then}") from exc
     except (HTTPError, OSError) as exc:  # connection refused, DNS, timeout, TLS
-        raise HubError(f"{doing} {repo_id}: cannot reach the Hub at {endpoint} ({_first_line(exc)}); {then}") from exc
+        raise HubError(
+            f"{doing} {repo_id}: cannot reach the Hub at {endpoint} ({_first_line(exc)}); {then}"
+        ) from exc
 
 
 def _repo_type_url(repo_type: str) -> str:
@@ -152,6 +154,11 @@ def push(
     )
     with hub_errors(repo_id, where, token_env, f"uploaded, but cannot tag {tag} in", untagged):
         api.create_tag(
-            repo_id, tag=tag, revision=commit, repo_type=repo_type, token=token, tag_message=f"rft publish {bundle.ref}"
+            repo_id,
+            tag=tag,
+            revision=commit,
+            repo_type=repo_type,
+            token=token,
+            tag_message=f"rft publish {bundle.ref}",
         )
     return Pushed(repo_id, repo_type, tag, commit, f"{url}/tree/{tag}")

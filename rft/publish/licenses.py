@@ -76,4 +76,6 @@ def resolve_license(sources: list[Source], given: str | None, *, required: bool 
             f"--license is required: the license of the problem source{'s' * (len(unknown) > 1)} "
             f"{', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} is unknown to rft"
         )
-    raise ConfigError(f"--license is required: the problem sources have different licenses ({', '.join(licenses)})")
+    raise ConfigError(
+        f"--license is required: the problem sources have different licenses ({', '.join(licenses)})"
+    )

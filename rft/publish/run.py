@@ -79,7 +79,9 @@ def _record(store: Store, lv: LoadedVersion, pushed: Pushed, bundle: Bundle) -> 
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     owner, name = pushed.repo_id.split("/", 1)
-    return store.write_report(lv.name, f"publish-v{lv.version}-{owner}--{name}.json", json.dumps(data, indent=2) + "\n")
+    return store.write_report(
+        lv.name, f"publish-v{lv.version}-{owner}--{name}.json", json.dumps(data, indent=2) + "\n"
+    )
 
 
 def _dry_folder(cfg: PublishConfig, default: Path) -> Path:
