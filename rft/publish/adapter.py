@@ -16,7 +16,8 @@ import yaml
 
 import rft
 from rft.errors import InputError
-from rft.publish.dataset import MARKER, README, Bundle
+from rft.publish.layout import MARKER, README, Bundle
+from rft.publish.ledger import publications
 from rft.publish.scan import check_folder
 from rft.store import Store, parse_ref
 from rft.store.card import _md_cell
@@ -63,8 +64,6 @@ def weights_of(folder: Path) -> Path:
 def published_dataset(store: Store, ref: str, data_sha256: str) -> dict[str, Any] | None:
     """Where the dataset version an adapter was trained on was published from `store` (the record
     `rft publish` keeps in OUT/NAME/reports/), matched by the data's sha256; None if it never was."""
-    from rft.publish.run import publications
-
     try:
         name, _ = parse_ref(ref)
     except Exception:

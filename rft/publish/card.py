@@ -12,6 +12,7 @@ from typing import Any
 
 import rft
 from rft.errors import RftError
+from rft.publish.layout import CONFIG_TEXT, data_file
 from rft.publish.licenses import Source
 from rft.schemas import Manifest, Record, RecordCounts
 from rft.store import LoadedVersion, Store, format_ref, parse_ref
@@ -26,12 +27,6 @@ from rft.store.card import (
 )
 
 PROMPT_DIRS = ("generate/prompts", "verify/prompts")
-
-
-def config_rows_text(config: str) -> str:
-    from rft.publish.dataset import CONFIG_TEXT
-
-    return CONFIG_TEXT[config]
 
 
 def lineage(store: Store, lv: LoadedVersion) -> list[tuple[str, Manifest | None]]:
@@ -237,8 +232,6 @@ def dataset_card(
     sources: list[Source],
     rows: dict[str, int],
 ) -> str:
-    from rft.publish.dataset import data_file
-
     m = lv.manifest
     counts = RecordCounts.of(lv.records)
     repo = repo_id or "OWNER/NAME"
@@ -296,7 +289,7 @@ def dataset_card(
         "",
         "| config | rows | what |",
         "|---|---|---|",
-        *(f"| `{c}` | {n} | {_md_cell(config_rows_text(c), 200)} |" for c, n in rows.items()),
+        *(f"| `{c}` | {n} | {_md_cell(CONFIG_TEXT[c], 200)} |" for c, n in rows.items()),
         "",
         "Columns (every config): `id`, `question`, `answer` (gold), `domain`, `messages` (the chat to train on), "
         "`solved`, `correct`, `trainable`, `backtracks`, `render` (the renderer of `messages`), and `record`: "

@@ -18,37 +18,19 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import rft
 from rft.errors import ConfigError, InputError, write_error
 from rft.publish.card import dataset_card
+from rft.publish.layout import MARKER, README, RENDER_CONFIGS, Bundle, data_file
 from rft.publish.licenses import resolve_license, sources_of
 from rft.publish.scan import check_folder, check_records
 from rft.schemas import Record
 from rft.schemas.record import untrainable_reason
 from rft.store import LoadedVersion, Store
 from rft.store.fsutil import MANIFEST
-
-MARKER = "rft_publish.json"
-README = "README.md"
-RENDER_CONFIGS = ("path", "backtrack", "search")
-CONFIGS = ("default", "solved_correct", *RENDER_CONFIGS)
-CONFIG_TEXT = {
-    "default": "every record, with `messages` as stored",
-    "solved_correct": "the trainable records (solved and, where gold exists, correct): what `rft train` "
-    "trains on by default",
-    "path": "the trainable records, `messages` re-rendered from the trace as the correct path only "
-    "(the baseline without backtracks)",
-    "backtrack": "the trainable records, `messages` re-rendered with the wrong turns and natural backtracks",
-    "search": "the trainable records, `messages` re-rendered in explicit search notation",
-}
-
-
-def data_file(config: str) -> str:
-    return f"data/{config}/train-00000-of-00001.parquet"
 
 
 def config_records(records: list[Record], seed: int = 0) -> dict[str, list[Record]]:
@@ -60,19 +42,6 @@ def config_records(records: list[Record], seed: int = 0) -> dict[str, list[Recor
     for style in RENDER_CONFIGS:
         out[style] = prepare(trainable, render_style=style, seed=seed).records
     return out
-
-
-@dataclass
-class Bundle:
-    """A folder ready to upload, and what it is."""
-
-    folder: Path
-    kind: str  # dataset | adapter
-    ref: str  # NAME@vN, or runs/<name>/<variant>
-    tag: str  # the Hub tag it is published under
-    marker: dict[str, Any]
-    rows: dict[str, int] = field(default_factory=dict)  # a dataset's rows per config
-    notes: list[str] = field(default_factory=list)
 
 
 def marker_of(lv: LoadedVersion, repo_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rft.errors import RftError
-from rft.publish.dataset import MARKER, Bundle
+from rft.publish.layout import MARKER, Bundle
 
 
 class HubError(RftError):

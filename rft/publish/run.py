@@ -8,22 +8,20 @@ adapter trained on it finds the repository and tag for its card."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rft.errors import ConfigError
 from rft.publish.adapter import build_adapter, read_variant
 from rft.publish.config import PublishConfig
-from rft.publish.dataset import Bundle, build_dataset, check_dataset, default_folder, place, staging
+from rft.publish.dataset import build_dataset, check_dataset, default_folder, place, staging
 from rft.publish.hub import Pushed, push
+from rft.publish.layout import Bundle
+from rft.publish.ledger import record_publication
 from rft.redaction import register_key_env, register_secret, register_url_secrets
-from rft.store import LoadedVersion, Store
-
-REPORTS = "reports"
+from rft.store import Store
 
 
 @dataclass
@@ -55,35 +53,6 @@ def _prepare(cfg: PublishConfig) -> str | None:
     return None if cfg.dry_run else token_of(cfg)
 
 
-def publications(store: Store, name: str) -> list[dict[str, Any]]:
-    """The publications of dataset `name` recorded in the store, oldest first."""
-    d = store.dataset_dir(name) / REPORTS
-    out = []
-    for p in sorted(d.glob("publish-v*.json")) if d.is_dir() else []:
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict):
-            out.append(data)
-    return out
-
-
-def _record(store: Store, lv: LoadedVersion, pushed: Pushed, bundle: Bundle) -> Path:
-    data = {
-        **{k: bundle.marker[k] for k in ("ref", "manifest_sha256", "data_sha256")},
-        "repo_id": pushed.repo_id,
-        "tag": pushed.tag,
-        "commit": pushed.commit,
-        "url": pushed.url,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    owner, name = pushed.repo_id.split("/", 1)
-    return store.write_report(
-        lv.name, f"publish-v{lv.version}-{owner}--{name}.json", json.dumps(data, indent=2) + "\n"
-    )
-
-
 def _dry_folder(cfg: PublishConfig, default: Path) -> Path:
     folder = cfg.folder or default
     return folder
@@ -106,7 +75,7 @@ def publish_dataset(cfg: PublishConfig, ref: str, *, api: Any = None) -> Publish
             bundle, repo_id=cfg.repo_id, repo_type="dataset", token=token or "", token_env=cfg.token_env,
             private=cfg.private, endpoint=cfg.endpoint, api=api,
         )  # fmt: skip
-    return Published(bundle, pushed=pushed, record=_record(store, lv, pushed, bundle))
+    return Published(bundle, pushed=pushed, record=record_publication(store, lv, pushed, bundle))
 
 
 def publish_adapter(cfg: PublishConfig, folder: Path, *, api: Any = None) -> Published:
