@@ -535,3 +535,20 @@ def test_a_key_in_a_record_or_the_environment_is_refused_and_never_written(capsy
     for secret in (hub_token, TOKEN):
         assert secret.encode() not in uploaded and secret not in out + err
     assert TOKEN.encode() not in written and hub_token.encode() not in _all_bytes(root / "clean")
+
+
+def test_a_config_file_gives_the_options(capsys, store: Path, tmp_path: Path):
+    from datasets import load_dataset
+
+    cfg = tmp_path / "publish.yaml"
+    folder = tmp_path / "from-config"
+    cfg.write_text(f"publish:\n  repo_id: alice/toy\n  dry_run: true\n  folder: {folder}\n")
+    code, out, err = rft(capsys, "publish", "toy@v2", "--out", str(store), "--config", str(cfg))
+    assert code == 0, err
+    assert f"wrote {folder}" in out
+    ds = load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "cache"))  # no config: `default`
+    assert len(ds) == 6
+    code, _, err = rft(
+        capsys, "publish", "toy@v2", "--out", str(store), "--config", str(cfg), "--repo-id", "nope"
+    )
+    assert code == 2 and "--repo-id must be a Hub repository id owner/name" in err

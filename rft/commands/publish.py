@@ -15,8 +15,9 @@ from rft.publish.config import PublishConfig
 
 
 def _is_run_path(target: str) -> bool:
-    """A path to a run variant folder (it exists, or is written as a path), not NAME[@vN]."""
-    return Path(target).is_dir() or "/" in target or "\\" in target
+    """A path to a run variant folder (written as a path, or a folder holding an adapter), not
+    NAME[@vN] (a dataset name has no slash)."""
+    return "/" in target or "\\" in target or (Path(target) / "adapter_config.json").is_file()
 
 
 @config_command(PublishConfig)
