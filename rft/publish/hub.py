@@ -115,12 +115,11 @@ def push(
     token_env: str,
     private: bool,
     endpoint: str | None,
-    api: Any = None,
 ) -> Pushed:
     """Publish `bundle.folder` to `repo_id` and tag the commit `bundle.tag` (see the module doc)."""
     from huggingface_hub import HfApi
 
-    api = api if api is not None else HfApi(endpoint=endpoint)
+    api = HfApi(endpoint=endpoint)
     where = api.endpoint
     url = f"{where.rstrip('/')}/{_repo_type_url(repo_type)}{repo_id}"
     tag = bundle.tag

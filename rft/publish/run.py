@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rft.errors import ConfigError
 from rft.publish.adapter import build_adapter, read_variant
@@ -47,23 +46,19 @@ def token_of(cfg: PublishConfig) -> str:
 
 
 def _prepare(cfg: PublishConfig) -> str | None:
+    """The checks of the options, the token (None for a dry run, which needs none)."""
     cfg.check()
     register_key_env(cfg.token_env)  # its value is a secret, whether or not this run uploads
     register_url_secrets(cfg.endpoint)
     return None if cfg.dry_run else token_of(cfg)
 
 
-def _dry_folder(cfg: PublishConfig, default: Path) -> Path:
-    folder = cfg.folder or default
-    return folder
-
-
-def publish_dataset(cfg: PublishConfig, ref: str, *, api: Any = None) -> Published:
+def publish_dataset(cfg: PublishConfig, ref: str) -> Published:
     token = _prepare(cfg)
     store = Store(cfg.out)
     lv = store.load_ref(ref)  # checksums verified: a changed file is a ChecksumError, nothing is built
     check_dataset(lv, license=cfg.license, allow_unvalidated=cfg.allow_unvalidated)
-    target = _dry_folder(cfg, default_folder(store, lv)) if cfg.dry_run else None
+    target = (cfg.folder or default_folder(store, lv)) if cfg.dry_run else None
     with staging(target.parent if target else None) as tmp:
         bundle = build_dataset(
             store, lv, tmp, repo_id=cfg.repo_id, license=cfg.license, allow_unvalidated=cfg.allow_unvalidated
@@ -73,17 +68,16 @@ def publish_dataset(cfg: PublishConfig, ref: str, *, api: Any = None) -> Publish
             return Published(bundle, folder=bundle.folder)
         pushed = push(
             bundle, repo_id=cfg.repo_id, repo_type="dataset", token=token or "", token_env=cfg.token_env,
-            private=cfg.private, endpoint=cfg.endpoint, api=api,
+            private=cfg.private, endpoint=cfg.endpoint,
         )  # fmt: skip
     return Published(bundle, pushed=pushed, record=record_publication(store, lv, pushed, bundle))
 
 
-def publish_adapter(cfg: PublishConfig, folder: Path, *, api: Any = None) -> Published:
+def publish_adapter(cfg: PublishConfig, folder: Path) -> Published:
     token = _prepare(cfg)
     manifest = read_variant(folder)
     variant = str(manifest.get("variant") or folder.name)
-    default = folder.parent / "publish" / variant
-    target = _dry_folder(cfg, default) if cfg.dry_run else None
+    target = (cfg.folder or folder.parent / "publish" / variant) if cfg.dry_run else None
     with staging(target.parent if target else None) as tmp:
         bundle = build_adapter(
             folder, tmp, store=Store(cfg.out), evals=cfg.evals, repo_id=cfg.repo_id, license=cfg.license
@@ -93,6 +87,6 @@ def publish_adapter(cfg: PublishConfig, folder: Path, *, api: Any = None) -> Pub
             return Published(bundle, folder=bundle.folder)
         pushed = push(
             bundle, repo_id=cfg.repo_id, repo_type="model", token=token or "", token_env=cfg.token_env,
-            private=cfg.private, endpoint=cfg.endpoint, api=api,
+            private=cfg.private, endpoint=cfg.endpoint,
         )  # fmt: skip
     return Published(bundle, pushed=pushed)
