@@ -208,6 +208,10 @@ def _report(store: Store, m: Manifest) -> dict[str, Any]:
         return {}
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def _lineage_lines(chain: list[tuple[str, Manifest | None]]) -> list[str]:
     lines = ["", "## Lineage", ""]
     for ref, m in chain:
@@ -218,7 +222,7 @@ def _lineage_lines(chain: list[tuple[str, Manifest | None]]) -> list[str]:
         src = f" from {', '.join(parents)}" if parents else ""
         sha = (m.manifest_sha256 or "unverified")[:16]
         lines.append(
-            f"- {ref}: `{m.stage}`{src}, {int(m.counts.get('records', 0))} records, {m.created_at}, manifest sha256 `{sha}`"
+            f"- {ref}: `{m.stage}`{src}, {_n(int(m.counts.get('records', 0)), 'record')}, {m.created_at}, manifest sha256 `{sha}`"
         )
     return lines
 
