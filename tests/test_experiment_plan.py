@@ -229,3 +229,20 @@ def test_a_set_that_is_not_key_value_and_a_missing_recipe_are_one_line(capsys, t
         capsys, "experiment", "plan", str(ROOT / "recipes" / "cpu-smoke.yaml"), "--set", "eval.limt=3"
     )
     assert code == 2 and "cpu-smoke.yaml (--set eval.limt): eval.limt: unknown option of rft eval" in err
+
+
+def test_a_finished_cell_made_with_other_settings_is_an_error_naming_its_folder(capsys, tmp_path):
+    import json
+
+    recipe = str(ROOT / "recipes" / "cpu-smoke.yaml")
+    _, cells = _plan(recipe, f"out={tmp_path}")
+    train = next(c for c in cells if c.stage == "train")
+    Path(train.output).mkdir(parents=True)
+    config = {**train.expect["config"], "max_steps": 99}
+    (Path(train.output) / "manifest.json").write_text(json.dumps({"config": config}))
+    code, _, err = rft(capsys, "experiment", "run", recipe, "--set", f"out={tmp_path}")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{train.output} was made with other settings (--max-steps differ) than cell {train.id}" in err
+    (Path(train.output) / "manifest.json").write_text(json.dumps({"config": train.expect["config"]}))
+    code, out, err = rft(capsys, "experiment", "plan", recipe, "--set", f"out={tmp_path}")
+    assert code == 0 and f"{train.id}  [done]" in out and "1 done" in out
