@@ -47,7 +47,7 @@ class Cell:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "stage": self.stage, "command": self.command, "output": self.output,
-                "deps": self.deps, **{k: v for k, v in self.info.items() if k != "adapters"}}  # fmt: skip
+                "deps": self.deps, **{k: v for k, v in self.info.items() if k not in ("adapters", "generate_options")}}  # fmt: skip
 
 
 # --- flags -------------------------------------------------------------------------------------
@@ -288,6 +288,10 @@ def marker(cell: Cell) -> Path | None:
         if cell.stage == "generate" and m.get("stage") != "generate":
             raise _stale(cell, out / "manifest.json", ["stage"])
         keys = _differs(cell.expect["config"], recorded)
+        if (
+            cell.stage == "train"
+        ):  # an RL option a manifest does not record is not checked (issue 14's manifest)
+            keys = [k for k in keys if not (k in RL_FLAGS and k not in recorded)]
         if keys:
             raise _stale(cell, out / "manifest.json", keys)
         return out / "manifest.json"

@@ -43,6 +43,7 @@ def slurm_script(name: str, cells: list[Cell], workdir: Path, sbatch: list[str],
     lines = [
         "#!/usr/bin/env bash",
         f"#SBATCH --job-name=rft-{name}",
+        f"#SBATCH --chdir={workdir}",
         f"#SBATCH --output={logs}/slurm-%A_%a.out",
         *(f"#SBATCH {flag}" for flag in sbatch),
         f"# rft experiment {name}: a Slurm array job, one task per cell ({len(cells)} cells).",
