@@ -294,6 +294,7 @@ def plot(bench: str, rows: list[dict[str, Any]], path: Path) -> None:
         v = a["value"] * 100
         ax.bar(i, v, color="#888888" if r["kind"] == "base" else "#3b75af")
         ax.errorbar(i, v, yerr=[[v - a["ci_low"] * 100], [a["ci_high"] * 100 - v]], color="black", capsize=4)
+        ax.text(i + 0.08, v + 1, f"{v:.1f}", ha="left", va="bottom", fontsize=8)
     ax.set_xticks(range(len(rows)), labels, fontsize=7)
     ax.set_ylabel("accuracy % (95% CI)")
     ax.set_ylim(0, 100)
