@@ -22,7 +22,9 @@ RECIPE = ROOT / "recipes" / "cpu-smoke.yaml"
 # Smaller than the shipped recipe where it costs most (the search), the same chain.
 FAST = [
     "datasets.demo.generate.limit=2",
-    "datasets.demo.generate.max_nodes=6",
+    "datasets.demo.generate.max_nodes=4",
+    "datasets.demo.generate.max_depth=2",
+    "datasets.demo.generate.max_backtracks=1",
     "datasets.demo.generate.max_tokens_per_step=24",
     "eval.limit=2",
     "eval.max_new_tokens=32",
