@@ -91,10 +91,14 @@ def smoke(tmp_path_factory, bench_dir):
     while _alive_with(str(folder / "runs")) and time.monotonic() < deadline:
         time.sleep(0.2)
     orphans = _alive_with(str(folder / "runs"))
+    plan = _cmd(out, bench_dir)
+    plan[plan.index("run")] = "plan"
+    after_kill = subprocess.run(plan, cwd=out, env=_env(), capture_output=True, text=True, timeout=120)
     second = subprocess.run(
         _cmd(out, bench_dir), cwd=out, env=_env(), capture_output=True, text=True, timeout=600
     )
     return {"out": out, "folder": folder, "first": first, "second": second, "orphans": orphans, "killed_at": killed_at,
+            "after_kill": after_kill.stdout,
             "total": time.monotonic() - started}  # fmt: skip
 
 
@@ -109,6 +113,9 @@ def test_a_killed_run_resumes_without_redoing_finished_cells(smoke):
     assert _state(folder, KILLED)["attempts"] == 2 and _state(folder, KILLED)["status"] == "done"
     assert (folder / "logs" / "generate-demo.log").read_text().count("$ rft generate") == 1
     assert smoke["orphans"] == []  # the cell that was running died with the runner
+    assert (
+        f"{KILLED}  [interrupted]" in smoke["after_kill"] and "validate-demo  [done]" in smoke["after_kill"]
+    )
 
 
 def test_the_cpu_smoke_report_holds_every_cell_with_numbers_and_cis(smoke):

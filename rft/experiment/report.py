@@ -94,11 +94,7 @@ def gather(recipe: Recipe, cells: list[Cell]) -> dict[str, Any]:
 
     def why(c: Cell | None) -> str:
         return (
-            "missing"
-            if c is None
-            else {"done": "ok", "pending": "missing", "running": "interrupted"}.get(
-                states[c.id], states[c.id]
-            )
+            "missing" if c is None else {"done": "ok", "pending": "missing"}.get(states[c.id], states[c.id])
         )
 
     rows: dict[str, list[dict[str, Any]]] = {b: [] for b in recipe.benchmarks}

@@ -90,11 +90,29 @@ class _Lock:
         self.fh.close()
 
 
+def _run_in_progress(root: Path) -> bool:
+    """Whether an `rft experiment run` holds the experiment's lock now."""
+    import fcntl
+
+    try:
+        with open(root / LOCK) as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+    except OSError:
+        return False
+    return False
+
+
 def status(root: Path, cell: Cell) -> str:
-    """done | failed | blocked | running (interrupted) | pending."""
+    """done | failed | blocked | running | interrupted (a run was killed while it ran) | pending."""
     if marker(cell) is not None:
         return "done"
-    return read_state(root, cell).get("status") or "pending"
+    recorded = read_state(root, cell).get("status") or "pending"
+    if recorded == "running" and not _run_in_progress(root):
+        return "interrupted"
+    return recorded
 
 
 def run_cells(root: Path, cells: list[Cell], *, env: dict[str, str] | None = None) -> dict[str, str]:
