@@ -11,6 +11,7 @@ from rich.markup import escape
 from rft import __version__
 from rft.commands import datasets as datasets_cmd
 from rft.commands import eval as eval_cmd
+from rft.commands import experiment as experiment_cmd
 from rft.commands import generate as generate_cmd
 from rft.commands import problems as problems_cmd
 from rft.commands import publish as publish_cmd
@@ -56,6 +57,7 @@ app.command("validate")(validate_cmd.validate)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval_)
 app.command("publish")(publish_cmd.publish)
+app.add_typer(experiment_cmd.app, name="experiment")
 
 
 def _app() -> None:
