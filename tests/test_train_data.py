@@ -292,7 +292,10 @@ def test_batches_are_padding_free_by_default_and_grouped_by_length_only_when_pad
     default = args()
     assert default.padding_free and default.max_length is None and default.train_sampling_strategy == "random"
     padded = args(padding_free=False)
-    assert not padded.padding_free and padded.max_length == TrainConfig.model_validate({"dataset": "d"}).data.max_length
+    assert (
+        not padded.padding_free
+        and padded.max_length == TrainConfig.model_validate({"dataset": "d"}).data.max_length
+    )
     assert args(padding_free=False, group_by_length=True).train_sampling_strategy == "group_by_length"
     assert args(packing=True, group_by_length=True).train_sampling_strategy == "random"
     assert args(packing=True).padding_free

@@ -15,6 +15,7 @@ boundaries in their keyword arguments."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from typing import Any
 
 VARLEN_SDPA = "rft_varlen_sdpa"
@@ -41,7 +42,15 @@ def varlen_sdpa(
     if bounds is None or attention_mask is not None or query.shape[0] != 1 or query.shape[2] == 1:
         # not a flattened batch (generation, a padded batch): plain sdpa
         return sdpa_attention_forward(
-            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, is_causal=is_causal, **kwargs
+            module,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=dropout,
+            scaling=scaling,
+            is_causal=is_causal,
+            **kwargs,
         )
     edges = bounds.tolist()
     outputs = [
@@ -56,7 +65,7 @@ def varlen_sdpa(
             is_causal=True,
             **kwargs,
         )[0]
-        for start, end in zip(edges[:-1], edges[1:])
+        for start, end in itertools.pairwise(edges)
         if end > start
     ]
     return torch.cat(outputs, dim=1), None

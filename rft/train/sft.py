@@ -155,7 +155,9 @@ def build_trainer(prep: Prepared, variant: Variant, work: Path, callbacks: list[
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTTrainer
 
-    model = load_model(prep.base, prep.dtype, padding_free_attention(prep.device) if padding_free(prep.cfg.optim) else None)
+    model = load_model(
+        prep.base, prep.dtype, padding_free_attention(prep.device) if padding_free(prep.cfg.optim) else None
+    )
     train = Dataset.from_list([e.row() for e in prep.data.train])
     evalset = Dataset.from_list([e.row() for e in prep.data.eval]) if prep.data.eval else None
     trainer = SFTTrainer(
