@@ -355,3 +355,46 @@ def test_the_system_message_the_examples_hold_is_what_the_manifest_records():
     assert TrainData("d@v1", "", {}, 1, None, train=plain).system() is None
     fmt, _ = format_of_adapter({"config": {"system": None}, "prompt": {"system": data.system()}})
     assert fmt.system == "Be brief."
+
+
+def test_the_lean_fused_lm_head_gives_trl_s_loss_and_gradients_and_restores_trl():
+    """rft.train.lm_head on the CPU: only the positions in the loss are scored, in narrower vocabulary
+    tiles (a tiny Llama with a 10,000-entry vocabulary spans three tiles): the loss, the metrics TRL
+    logs and the gradients equal TRL's own, and TRL's names are put back afterwards."""
+    import torch
+    import trl.trainer.utils as trl_utils
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+
+    from rft.train.lm_head import VOCAB_TILE, lean_fused_lm_head
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=10_000, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2,
+    )  # fmt: skip
+    assert config.vocab_size > 2 * VOCAB_TILE
+    model = LlamaForCausalLM(config)
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    ids = torch.randint(0, config.vocab_size, (2, 24))
+    labels = ids.clone()
+    labels[:, :10] = -100  # a prompt
+    labels[1, 20:] = -100  # padding
+
+    def run():
+        model.zero_grad()
+        out = model(input_ids=ids, labels=labels, fused_lm_head=True)
+        out.loss.backward()
+        grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        return out.loss.item(), out.entropy.sum().item(), int(out.is_top1.sum()), grads
+
+    before = (trl_utils._use_triton, trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE)
+    reference = run()
+    with lean_fused_lm_head("cpu"):
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == VOCAB_TILE
+        lean = run()
+    assert (trl_utils._use_triton, trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE) == before
+    assert lean[0] == pytest.approx(reference[0], rel=1e-5)
+    assert lean[1] == pytest.approx(reference[1], rel=1e-4) and lean[2] == reference[2]
+    for a, b in zip(lean[3], reference[3], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

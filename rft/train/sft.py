@@ -23,6 +23,7 @@ from rft.memory import PeakMemory
 from rft.train.attention import padding_free_attention
 from rft.train.config import OptimConfig, TrainConfig, Variant
 from rft.train.data import TrainData
+from rft.train.lm_head import lean_fused_lm_head
 from rft.train.model import BaseModelInfo, load_model
 
 CHECKPOINTS = "checkpoints"
@@ -277,25 +278,28 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
     if resume and is_main():
         err.print(f"{label}: resuming from {Path(resume).name}", markup=False)
     started = time.perf_counter()
-    try:
-        before = trainer.evaluate()["eval_loss"] if prep.data.eval and not resume else None
-        with stopper.installed():
-            out = trainer.train(resume_from_checkpoint=resume)
-        if stopper.requested:
-            saved = last_checkpoint(work)
-            if is_main():
-                err.print(f"{label}: saved {Path(saved).name if saved else 'no checkpoint'}", markup=False)
-            raise KeyboardInterrupt
-        after = trainer.evaluate()["eval_loss"] if prep.data.eval else None
-    except Exception as exc:
-        live.stop()
-        if is_oom(exc):
-            if prep.device.startswith("cuda"):
-                torch.cuda.empty_cache()
-            raise OutOfMemory(f"{label}: out of memory on {prep.device}; {OOM_HINT}") from exc
-        raise
-    finally:
-        live.stop()
+    with lean_fused_lm_head(prep.device):  # eval loss and training alike
+        try:
+            before = trainer.evaluate()["eval_loss"] if prep.data.eval and not resume else None
+            with stopper.installed():
+                out = trainer.train(resume_from_checkpoint=resume)
+            if stopper.requested:
+                saved = last_checkpoint(work)
+                if is_main():
+                    err.print(
+                        f"{label}: saved {Path(saved).name if saved else 'no checkpoint'}", markup=False
+                    )
+                raise KeyboardInterrupt
+            after = trainer.evaluate()["eval_loss"] if prep.data.eval else None
+        except Exception as exc:
+            live.stop()
+            if is_oom(exc):
+                if prep.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                raise OutOfMemory(f"{label}: out of memory on {prep.device}; {OOM_HINT}") from exc
+            raise
+        finally:
+            live.stop()
     wall = time.perf_counter() - started
     peak = memory.read()
     history = list(trainer.state.log_history)
