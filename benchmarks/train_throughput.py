@@ -210,7 +210,10 @@ def bench(
         f"{'':24} {'tokens/s':>9} {'tok/CPU-s':>9} {'peak RSS':>9} {'final loss':>10} {'mean loss':>9} "
         f"{'tokens':>7} {'tok/step':>8} {'train s':>8} {'wall s':>7}"
     )
-    labels = {"rft": "rft train --packing" if packing else "rft train (pad-free)", "trl": "TRL SFTTrainer (padded)"}
+    labels = {
+        "rft": "rft train --packing" if packing else "rft train (pad-free)",
+        "trl": "TRL SFTTrainer (padded)",
+    }
     for side in ("rft", "trl"):
         for m, rss, wall, cpu in runs[side]:
             print(
