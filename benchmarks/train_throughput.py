@@ -7,20 +7,18 @@ dataset with variable-length traces: 8 word problems searched 18 ways each (dfs,
 2-4 branches x 2 seeds) by the scripted fallible teacher and judge of tests/fallible.py, rendered with
 backtracks; the baseline gets the same prompt/completion rows rft trains on, as a JSONL file.
 
-- rft: `rft train traces` with its defaults: padded batches of similar lengths (`--group-by-length`,
-  transformers' LengthGroupedSampler), so little of each batch is padding. `--packing` here runs the rft
-  side with TRL's bfd packing instead (padding-free: each step's rows are flattened into one sequence
-  whose boundaries are kept by position_ids).
+- rft: `rft train traces` with its defaults: padding-free batches (TRL's padding-free collator flattens
+  each batch into one row, and rft.train.attention runs sdpa once per example, causal and maskless),
+  so no compute goes to padding and no example attends to another. `--packing` here runs the rft side
+  with TRL's bfd packing as well (rows filled up to --max-length: fewer, fuller steps).
 - TRL: the script of TRL's quickstart (a dataset, an `SFTConfig`, a `LoraConfig`, `SFTTrainer`):
-  no packing, default padding (each batch padded to its longest example).
+  no packing, default padding (each batch padded to its longest example), sdpa with a padding mask.
 
-On CPU, padding-free is correct with SmolLM2's default sdpa attention (TRL passes use_cache=False, and
-transformers turns the position_ids into a block-diagonal mask: packed logits equal the unpacked ones,
-checked by hand), but that mask is dense: attention costs grow with the square of the flattened
-batch, and a packed step holds up to batch size x max length tokens (a padded batch of the same size
-holds fewer examples), so a step needs more memory. Measured here, that is where packing loses on CPU. The
-kernels that skip the masked blocks (flash-attention varlen, `attn_implementation="flash_attention_2"`
-and newer) are CUDA-only, and FlexAttention has no backward on CPU (torch 2.13).
+Both sides keep TRL's defaults otherwise (gradient checkpointing on, its fused LM head), so the
+difference is padding and attention. Plain sdpa would turn padding-free boundaries into a dense
+block-diagonal mask over the whole flattened batch (attention cost growing with the square of the
+batch's total length, off sdpa's fused causal kernels): that is why TRL ties padding-free to
+flash-attention, which is CUDA-only; per-example sdpa needs no such kernel.
 
 Each side runs in its own subprocess, so peak RSS (os.wait4) is measured per side. tokens/s counts
 non-padding tokens only (TRL's own `num_tokens`) over the trainer's `train_runtime`. Targets: tokens/s
@@ -212,7 +210,10 @@ def bench(
         f"{'':24} {'tokens/s':>9} {'tok/CPU-s':>9} {'peak RSS':>9} {'final loss':>10} {'mean loss':>9} "
         f"{'tokens':>7} {'tok/step':>8} {'train s':>8} {'wall s':>7}"
     )
-    labels = {"rft": "rft train --packing" if packing else "rft train", "trl": "TRL SFTTrainer (padded)"}
+    labels = {
+        "rft": "rft train --packing" if packing else "rft train (pad-free)",
+        "trl": "TRL SFTTrainer (padded)",
+    }
     for side in ("rft", "trl"):
         for m, rss, wall, cpu in runs[side]:
             print(

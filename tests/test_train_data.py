@@ -276,21 +276,67 @@ def test_a_variant_identity_is_what_it_trains_not_where_it_is_written():
     assert _cfg().identity(v, "sha", "other base") != ident
 
 
-def test_batches_group_similar_lengths_unless_packing(tmp_path):
-    """Without --packing, batches are drawn by length (less padding, the same examples); --packing and
-    --no-group-by-length sample at random, as TRL does by default."""
+def test_batches_are_padding_free_by_default_and_grouped_by_length_only_when_padded(tmp_path):
+    """By default each batch is flattened into one row (no padding, so no length grouping is needed, and
+    TRL's max_length, which it would not enforce there, is left to rft's own drop); --no-padding-free
+    pads, and --group-by-length then draws batches of similar lengths."""
     import torch
 
     from rft.train.sft import Prepared, sft_config
 
-    def strategy(**flags):
+    def args(**flags):
         cfg = TrainConfig.model_validate({"dataset": "d", **flags})
         prep = Prepared(cfg, None, None, None, "cpu", torch.float32, "all-linear")
-        return sft_config(prep, tmp_path).train_sampling_strategy
+        return sft_config(prep, tmp_path)
 
-    assert strategy() == "group_by_length"
-    assert strategy(packing=True) == "random"
-    assert strategy(group_by_length=False) == "random"
+    default = args()
+    assert default.padding_free and default.max_length is None and default.train_sampling_strategy == "random"
+    padded = args(padding_free=False)
+    assert (
+        not padded.padding_free
+        and padded.max_length == TrainConfig.model_validate({"dataset": "d"}).data.max_length
+    )
+    assert args(padding_free=False, group_by_length=True).train_sampling_strategy == "group_by_length"
+    assert args(packing=True, group_by_length=True).train_sampling_strategy == "random"
+    assert args(packing=True).padding_free
+
+
+@pytest.mark.slow
+def test_padding_free_batches_give_the_loss_and_gradients_of_padded_ones(tmp_path):
+    """The same examples in one batch, flattened (each attending only to itself through
+    rft.train.attention) and padded (sdpa with a padding mask): equal loss and equal LoRA gradients,
+    so padding-free changes the speed, not the objective."""
+    import torch
+
+    from rft.train.run import prepare_run
+    from rft.train.sft import build_trainer
+
+    records = [make_record(f"p{i}", question="x " * (5 + 40 * i)) for i in range(3)]  # unequal lengths
+    _seal(tmp_path / "ds", "d", records)
+    results = {}
+    for free in (True, False):
+        cfg = _cfg(store=str(tmp_path / "ds"), eval_split=0, max_steps=1, batch_size=3, padding_free=free)
+        prep = prepare_run(cfg)
+        trainer = build_trainer(prep, cfg.variants()[0], tmp_path / f"work-{free}", [])
+        torch.manual_seed(0)
+        for p in trainer.model.parameters():  # the same nonzero adapter on both sides
+            if p.requires_grad:
+                torch.nn.init.normal_(p, std=0.02)
+        trainer.model.eval()  # no LoRA dropout: its masks would differ with the batch's shape
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(3)])
+        if free:
+            assert batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch
+            assert trainer.model.config._attn_implementation == "rft_varlen_sdpa"
+        else:
+            assert batch["input_ids"].shape[0] == 3 and not bool(batch["attention_mask"].all())
+        loss = trainer.compute_loss(trainer.model, batch)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+        results[free] = (loss.item(), grads)
+    (loss_free, g_free), (loss_pad, g_pad) = results[True], results[False]
+    assert loss_free == pytest.approx(loss_pad, rel=1e-4)
+    for name, grad in g_pad.items():
+        torch.testing.assert_close(g_free[name], grad, rtol=1e-3, atol=1e-5)
 
 
 def test_the_system_message_the_examples_hold_is_what_the_manifest_records():
@@ -309,3 +355,46 @@ def test_the_system_message_the_examples_hold_is_what_the_manifest_records():
     assert TrainData("d@v1", "", {}, 1, None, train=plain).system() is None
     fmt, _ = format_of_adapter({"config": {"system": None}, "prompt": {"system": data.system()}})
     assert fmt.system == "Be brief."
+
+
+def test_the_lean_fused_lm_head_gives_trl_s_loss_and_gradients_and_restores_trl():
+    """rft.train.lm_head on the CPU: only the positions in the loss are scored, in narrower vocabulary
+    tiles (a tiny Llama with a 10,000-entry vocabulary spans three tiles): the loss, the metrics TRL
+    logs and the gradients equal TRL's own, and TRL's names are put back afterwards."""
+    import torch
+    import trl.trainer.utils as trl_utils
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+
+    from rft.train.lm_head import VOCAB_TILE, lean_fused_lm_head
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=10_000, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2,
+    )  # fmt: skip
+    assert config.vocab_size > 2 * VOCAB_TILE
+    model = LlamaForCausalLM(config)
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    ids = torch.randint(0, config.vocab_size, (2, 24))
+    labels = ids.clone()
+    labels[:, :10] = -100  # a prompt
+    labels[1, 20:] = -100  # padding
+
+    def run():
+        model.zero_grad()
+        out = model(input_ids=ids, labels=labels, fused_lm_head=True)
+        out.loss.backward()
+        grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        return out.loss.item(), out.entropy.sum().item(), int(out.is_top1.sum()), grads
+
+    before = (trl_utils._use_triton, trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE)
+    reference = run()
+    with lean_fused_lm_head("cpu"):
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == VOCAB_TILE
+        lean = run()
+    assert (trl_utils._use_triton, trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE) == before
+    assert lean[0] == pytest.approx(reference[0], rel=1e-5)
+    assert lean[1] == pytest.approx(reference[1], rel=1e-4) and lean[2] == reference[2]
+    for a, b in zip(lean[3], reference[3], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -167,15 +167,23 @@ class OptimConfig(BaseModel):
     )
     batch_size: int = Field(default=4, ge=1, description="examples per device per step")
     grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
+    padding_free: bool = Field(
+        default=True,
+        description="flatten each batch into one row with no padding, each example attending only to "
+        "itself (flash-attention varlen on a GPU that has it, per-example sdpa elsewhere): the same "
+        "examples and loss as padded batches, no compute spent on padding",
+        json_schema_extra={"flag": "--padding-free/--no-padding-free"},
+    )
     packing: bool = Field(
         default=False,
-        description="pack examples into --max-length rows without padding (TRL's bfd, padding-free)",
+        description="pack examples into --max-length rows (TRL's bfd; padding-free): fuller steps, so "
+        "fewer of them per epoch",
         json_schema_extra={"flag": "--packing/--no-packing"},
     )
     group_by_length: bool = Field(
-        default=True,
-        description="batch examples of similar length together (transformers' LengthGroupedSampler): "
-        "less padding, the same examples and loss; ignored with --packing",
+        default=False,
+        description="with --no-padding-free: batch examples of similar length together "
+        "(transformers' LengthGroupedSampler), so less of each batch is padding",
         json_schema_extra={"flag": "--group-by-length/--no-group-by-length"},
     )
     gradient_checkpointing: bool = Field(

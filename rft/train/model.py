@@ -136,10 +136,12 @@ def load_tokenizer(info: BaseModelInfo) -> Any:
     return tok
 
 
-def load_model(info: BaseModelInfo, dtype: Any) -> Any:
+def load_model(info: BaseModelInfo, dtype: Any, attention: str | None = None) -> Any:
+    """The base model; `attention` names its attention implementation (transformers' default when None)."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(info.path, dtype=dtype, local_files_only=True)
+    extra = {"attn_implementation": attention} if attention else {}
+    return AutoModelForCausalLM.from_pretrained(info.path, dtype=dtype, local_files_only=True, **extra)
 
 
 def linear_names(model: Any) -> list[str]:

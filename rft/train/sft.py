@@ -20,8 +20,10 @@ from transformers import TrainerCallback
 from rft.console import err
 from rft.errors import RftError
 from rft.memory import PeakMemory
-from rft.train.config import TrainConfig, Variant
+from rft.train.attention import padding_free_attention
+from rft.train.config import OptimConfig, TrainConfig, Variant
 from rft.train.data import TrainData
+from rft.train.lm_head import lean_fused_lm_head
 from rft.train.model import BaseModelInfo, load_model
 
 CHECKPOINTS = "checkpoints"
@@ -115,12 +117,13 @@ def sft_config(prep: Prepared, work: Path) -> Any:
         bf16=prep.dtype == torch.bfloat16 and prep.device != "cpu",
         fp16=prep.dtype == torch.float16 and prep.device != "cpu",
         use_cpu=prep.device == "cpu",
-        max_length=cfg.data.max_length,  # records over it were dropped: nothing is truncated
+        # records over it were dropped, so nothing is truncated (TRL refuses a max_length it would not enforce:
+        # padding-free without packing)
+        max_length=None if o.padding_free and not o.packing else cfg.data.max_length,
         packing=o.packing,
         packing_strategy="bfd",
-        # padded batches of similar lengths: the non-padding tokens/s that padding-free packing buys on a GPU,
-        # without its dense block-diagonal mask (on CPU that mask made packing slower and heavier)
-        train_sampling_strategy="group_by_length" if o.group_by_length and not o.packing else "random",
+        padding_free=o.padding_free or o.packing,
+        train_sampling_strategy="group_by_length" if o.group_by_length and not padding_free(o) else "random",
         completion_only_loss=True,
         assistant_only_loss=False,
         logging_steps=1,
@@ -132,6 +135,11 @@ def sft_config(prep: Prepared, work: Path) -> Any:
         disable_tqdm=True,
         log_level="warning",
     )
+
+
+def padding_free(o: OptimConfig) -> bool:
+    """Batches flattened into one row (packing is padding-free too)."""
+    return o.padding_free or o.packing
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -148,7 +156,9 @@ def build_trainer(prep: Prepared, variant: Variant, work: Path, callbacks: list[
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTTrainer
 
-    model = load_model(prep.base, prep.dtype)
+    model = load_model(
+        prep.base, prep.dtype, padding_free_attention(prep.device) if padding_free(prep.cfg.optim) else None
+    )
     train = Dataset.from_list([e.row() for e in prep.data.train])
     evalset = Dataset.from_list([e.row() for e in prep.data.eval]) if prep.data.eval else None
     trainer = SFTTrainer(
@@ -268,25 +278,28 @@ def train_variant(prep: Prepared, variant: Variant, work: Path, *, label: str, p
     if resume and is_main():
         err.print(f"{label}: resuming from {Path(resume).name}", markup=False)
     started = time.perf_counter()
-    try:
-        before = trainer.evaluate()["eval_loss"] if prep.data.eval and not resume else None
-        with stopper.installed():
-            out = trainer.train(resume_from_checkpoint=resume)
-        if stopper.requested:
-            saved = last_checkpoint(work)
-            if is_main():
-                err.print(f"{label}: saved {Path(saved).name if saved else 'no checkpoint'}", markup=False)
-            raise KeyboardInterrupt
-        after = trainer.evaluate()["eval_loss"] if prep.data.eval else None
-    except Exception as exc:
-        live.stop()
-        if is_oom(exc):
-            if prep.device.startswith("cuda"):
-                torch.cuda.empty_cache()
-            raise OutOfMemory(f"{label}: out of memory on {prep.device}; {OOM_HINT}") from exc
-        raise
-    finally:
-        live.stop()
+    with lean_fused_lm_head(prep.device):  # eval loss and training alike
+        try:
+            before = trainer.evaluate()["eval_loss"] if prep.data.eval and not resume else None
+            with stopper.installed():
+                out = trainer.train(resume_from_checkpoint=resume)
+            if stopper.requested:
+                saved = last_checkpoint(work)
+                if is_main():
+                    err.print(
+                        f"{label}: saved {Path(saved).name if saved else 'no checkpoint'}", markup=False
+                    )
+                raise KeyboardInterrupt
+            after = trainer.evaluate()["eval_loss"] if prep.data.eval else None
+        except Exception as exc:
+            live.stop()
+            if is_oom(exc):
+                if prep.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                raise OutOfMemory(f"{label}: out of memory on {prep.device}; {OOM_HINT}") from exc
+            raise
+        finally:
+            live.stop()
     wall = time.perf_counter() - started
     peak = memory.read()
     history = list(trainer.state.log_history)
