@@ -733,11 +733,14 @@ def grid_table(cfg: TrainConfig, outcomes: list[Any]) -> Any:
 
     table = Table(title=f"rft train --method {cfg.method}: reward per variant", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)  # fmt: skip
-    short = ("variant", "status", "steps", "reward", "correct", "none", "KL", "tok/s", "peak mem", "wall")
+    short = ("variant", "status", "reward", "correct", "none", "KL", "tok/s", "peak mem", "wall")
     for c in short:
-        table.add_column(c, justify="left" if c in ("variant", "status") else "right", no_wrap=c != "status")
+        table.add_column(c, justify="left" if c in ("variant", "status") else "right", no_wrap=True)
     for o in outcomes:
-        table.add_row(*_row(o))
+        cells = _row(o)
+        m = o.metrics or {}
+        cells[3] = f"{_fmt(m.get('reward_first'), '.2f')}→{_fmt(m.get('reward_last'), '.2f')}"
+        table.add_row(*cells[:2], *cells[3:])
     return table
 
 
