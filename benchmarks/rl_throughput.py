@@ -89,11 +89,11 @@ def _one_at_a_time(problems, texts, reward: str) -> list[float]:
     return out
 
 
-def bench_rewards(name: str, problems, texts, reward: str, workers: int) -> tuple[float, float]:
+def bench_rewards(name: str, problems, texts, reward: str, workers: int | None) -> tuple[float, float]:
     from rft.train.rewards import RewardScorer
 
     with RewardScorer(reward, workers=workers) as scorer:
-        scorer.score(problems[: 2 * GROUP * workers], texts[: 2 * GROUP * workers])  # the pool is up
+        scorer.score(problems[: 4 * GROUP], texts[: 4 * GROUP])  # the pool and the fork server are up
         if reward != "code-tests" and name.startswith("math, symbolic"):
             scorer.pool()
         started = time.perf_counter()

@@ -182,9 +182,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, runs, tmp_path):
     line = fails("d", "--store", str(runs / "ds"), "--method", "grpo", "--num-generations", "1")
     assert line.startswith("error: --num-generations (command line): must be >= 2, got 1")
     line = fails("d", "--store", str(runs / "ds"), "--method", "grpo", "--reward", "bleu")
-    assert (
-        "--reward (command line): unknown reward 'bleu' (choose from reft, correct, code-tests)" in line
-    )
+    assert "--reward (command line): unknown reward 'bleu' (choose from reft, correct, code-tests)" in line
     assert "--method grpo|rloo" in fails("--problems", "demo")
     assert "multiple of --num-generations (3)" in fails("d", "--store", str(runs / "ds"), "--method", "grpo",
                                                         "--num-generations", "3")  # fmt: skip

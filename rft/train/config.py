@@ -241,7 +241,7 @@ class RLConfigPart(BaseModel):
     reward_workers: int | None = Field(
         default=None,
         ge=1,
-        description="math-verify processes and code sandboxes at a time (default: the CPUs)",
+        description="math-verify processes and code sandboxes at a time (default: the CPUs, and twice as many sandboxes)",
     )
     vllm: bool = Field(
         default=False,

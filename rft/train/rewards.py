@@ -17,7 +17,7 @@ Every completion also gets an outcome, `correct` / `wrong` (an answer, not the r
 distinct (problem, answer) is graded once (a group of samples often agrees); the answers that need
 math-verify's symbolic check (~10 ms each, sympy) go to a pool of worker processes when there are
 enough of them to pay for it, plain numbers (microseconds) are compared in process. Code runs in the
-sandbox, `workers` programs at a time. `TRLReward` / `FormatReward` wrap a scorer as TRL reward
+sandbox, several programs at a time (twice the CPUs by default: a run is mostly waiting). `TRLReward` / `FormatReward` wrap a scorer as TRL reward
 functions (`GRPOTrainer` / `RLOOTrainer` `reward_funcs`): the problem travels in the dataset's
 `problem` column (the Problem's JSON), and the outcome shares and the seconds spent scoring are
 logged through TRL's `log_metric`."""
@@ -123,7 +123,7 @@ def _check(grader_name: str, answer: str, gold: str) -> Grade:
 
 class RewardScorer:
     """Scores batches of completions (see the module doc). `workers`: math-verify processes and
-    sandboxes at a time (default: the CPUs this process may use). Call `close()` (or use it as a
+    sandboxes at a time (default: the CPUs this process may use, and twice that many sandboxes). Call `close()` (or use it as a
     context manager) to stop the math-verify pool."""
 
     def __init__(
@@ -136,6 +136,8 @@ class RewardScorer:
         self.reward = check_reward(reward)
         self.format_weight = float(format_weight)
         self.workers = workers or _cpus()
+        # a sandbox run spends much of its time waiting (fork, namespaces, pipes): twice the CPUs by default
+        self.sandboxes = workers or 2 * _cpus()
         self.code_grader = CodeTestsGrader(limits) if limits is not None else CODE_TESTS
         self._pool: Executor | None = None
         self._lock = threading.Lock()
@@ -218,7 +220,7 @@ class RewardScorer:
     ) -> None:
         if not items:
             return
-        grades = self.code_grader.grade_many([(problems[i], texts[i]) for i in items], self.workers)
+        grades = self.code_grader.grade_many([(problems[i], texts[i]) for i in items], self.sandboxes)
         for i, g in zip(items, grades, strict=True):
             outcome = _outcome(g, _has_code(problems[i], texts[i]))
             out[i] = self._finish(problems[i], texts[i], outcome, g.share, g.detail)
