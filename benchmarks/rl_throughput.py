@@ -163,9 +163,11 @@ def main() -> None:
     from rft.problems.loader import load_problems
     from rft.train.rewards import _cpus
 
-    workers = args.workers or _cpus()
+    workers = args.workers
     print(
-        f"{_cpus()} CPUs; batched with {workers} workers; groups of {GROUP} samples per problem", flush=True
+        f"{_cpus()} CPUs; batched with {workers or _cpus()} math-verify processes and {workers or 2 * _cpus()} "
+        f"sandboxes at a time; groups of {GROUP} samples per problem",
+        flush=True,
     )
     math = load_problems(str(BENCH / "math" / "test.jsonl"), preset="math")
     gsm = load_problems(str(BENCH / "gsm8k" / "train.jsonl"), preset="gsm8k")
