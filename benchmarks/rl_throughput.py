@@ -161,7 +161,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from rft.problems.loader import load_problems
-    from rft.train.rewards import _cpus
+    from rft.train.rewards import _cpus, _warm
+
+    _warm()  # math-verify imported here too: neither side pays for its import in the clock
 
     workers = args.workers
     print(

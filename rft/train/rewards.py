@@ -29,7 +29,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +120,11 @@ def _check(grader_name: str, answer: str, gold: str) -> Grade:
     return grader.check(answer, gold)
 
 
+def _warm() -> None:
+    """A pool worker's start: the imports and first-call costs of math-verify paid before any batch."""
+    _check(MATH.name, "x^2+2x+1", "(x+1)^2")
+
+
 class RewardScorer:
     """Scores batches of completions (see the module doc). `workers`: math-verify processes and
     sandboxes at a time (default: the CPUs this process may use, and twice that many sandboxes). Call `close()` (or use it as a
@@ -139,7 +143,7 @@ class RewardScorer:
         # a sandbox run spends much of its time waiting (fork, namespaces, pipes): twice the CPUs by default
         self.sandboxes = workers or 2 * _cpus()
         self.code_grader = CodeTestsGrader(limits) if limits is not None else CODE_TESTS
-        self._pool: Executor | None = None
+        self._pool: Any = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> RewardScorer:
@@ -150,19 +154,19 @@ class RewardScorer:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.terminate()
+            self._pool.join()
             self._pool = None
 
-    def pool(self) -> Executor:
-        """The math-verify worker processes, started on first use (forkserver: a clean process, not a
-        fork of one that holds a model and its threads)."""
+    def pool(self) -> Any:
+        """The math-verify worker processes, all started on first use and warmed (math-verify and
+        sympy imported, one check run), from a forkserver: clean processes, not forks of one that
+        holds a model and its threads."""
         with self._lock:
             if self._pool is None:
                 import multiprocessing
 
-                self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=multiprocessing.get_context("forkserver")
-                )
+                self._pool = multiprocessing.get_context("forkserver").Pool(self.workers, initializer=_warm)
             return self._pool
 
     def score(self, problems: Sequence[Problem], texts: Sequence[str]) -> list[Scored]:
@@ -205,7 +209,7 @@ class RewardScorer:
         grades: dict[tuple[str, str, str], Grade] = {}
         if len(slow) >= POOL_MIN and self.workers > 1:
             chunk = max(1, len(slow) // (self.workers * 4))
-            found = self.pool().map(_check, *zip(*slow, strict=True), chunksize=chunk)
+            found = self.pool().starmap(_check, slow, chunksize=chunk)
             grades.update(zip(slow, found, strict=True))
         for k in keys:
             if k not in grades:
