@@ -167,7 +167,7 @@ def main() -> None:
 
     workers = args.workers
     print(
-        f"{_cpus()} CPUs; batched with {workers or _cpus()} math-verify processes and {workers or 2 * _cpus()} "
+        f"{_cpus()} CPUs; batched with {workers or _cpus()} math-verify processes and {workers or _cpus()} "
         f"sandboxes at a time; groups of {GROUP} samples per problem",
         flush=True,
     )

@@ -241,7 +241,7 @@ class RLConfigPart(BaseModel):
     reward_workers: int | None = Field(
         default=None,
         ge=1,
-        description="math-verify processes and code sandboxes at a time (default: the CPUs, and twice as many sandboxes)",
+        description="math-verify processes and code sandboxes at a time (default: the CPUs)",
     )
     vllm: bool = Field(
         default=False,

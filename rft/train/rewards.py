@@ -17,7 +17,7 @@ Every completion also gets an outcome, `correct` / `wrong` (an answer, not the r
 distinct (problem, answer) is graded once (a group of samples often agrees); the answers that need
 math-verify's symbolic check (~10 ms each, sympy) go to a pool of worker processes when there are
 enough of them to pay for it, plain numbers (microseconds) are compared in process. Code runs in the
-sandbox, several programs at a time (twice the CPUs by default: a run is mostly waiting). `TRLReward` / `FormatReward` wrap a scorer as TRL reward
+sandbox, `workers` programs at a time. `TRLReward` / `FormatReward` wrap a scorer as TRL reward
 functions (`GRPOTrainer` / `RLOOTrainer` `reward_funcs`): the problem travels in the dataset's
 `problem` column (the Problem's JSON), and the outcome shares and the seconds spent scoring are
 logged through TRL's `log_metric`."""
@@ -127,7 +127,7 @@ def _warm() -> None:
 
 class RewardScorer:
     """Scores batches of completions (see the module doc). `workers`: math-verify processes and
-    sandboxes at a time (default: the CPUs this process may use, and twice that many sandboxes). Call `close()` (or use it as a
+    sandboxes at a time (default: the CPUs this process may use). Call `close()` (or use it as a
     context manager) to stop the math-verify pool."""
 
     def __init__(
@@ -140,8 +140,9 @@ class RewardScorer:
         self.reward = check_reward(reward)
         self.format_weight = float(format_weight)
         self.workers = workers or _cpus()
-        # a sandbox run spends much of its time waiting (fork, namespaces, pipes): twice the CPUs by default
-        self.sandboxes = workers or 2 * _cpus()
+        # as many sandboxes as CPUs: more finish sooner (a run is partly waiting), but a test that needs
+        # seconds of CPU then shares a core and can pass its wall-clock limit (measured: benchmarks/rl_throughput.py)
+        self.sandboxes = self.workers
         self.code_grader = CodeTestsGrader(limits) if limits is not None else CODE_TESTS
         self._pool: Any = None
         self._lock = threading.Lock()
