@@ -186,3 +186,23 @@ def test_bad_input_is_one_line_and_exit_2(capsys, runs, tmp_path):
     assert "--method grpo|rloo" in fails("--problems", "demo")
     assert "multiple of --num-generations (3)" in fails("d", "--store", str(runs / "ds"), "--method", "grpo",
                                                         "--num-generations", "3")  # fmt: skip
+
+
+def test_rloo_on_a_problem_source_with_a_format_bonus(capsys, tmp_path):
+    runs = tmp_path / "runs"
+    code, stdout, stderr = rft(
+        capsys, "train", "--problems", "demo", "--limit", "2", "--method", "rloo", "--reward", "correct",
+        "--format-reward", "0.5", "--rank", "2", "--alpha", "4", "--max-steps", "1", "--num-generations", "2",
+        "--batch-size", "2", "--max-completion-length", "8", "--no-gradient-checkpointing", "--no-progress",
+        "--out", str(runs),
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "data demo: 2 problems, 2 prompts" in stdout
+    folder = runs / "demo" / "r2-a4"
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["method"] == "rloo-lora" and man["init_adapter"] is None
+    assert man["dataset"]["ref"] == "demo" and man["dataset"]["data_sha256"].startswith("sha256:")
+    assert man["reward"] == {"name": "correct", "format_weight": 0.5, "graders": "rft.verify"}
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["method"] == "rloo" and m["steps"] == 1 and (folder / "reward.png").is_file()
+    assert m["correct_share"] + m["wrong_share"] + m["no_answer_share"] == pytest.approx(1.0)
