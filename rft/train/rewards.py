@@ -20,7 +20,11 @@ enough of them to pay for it, plain numbers (microseconds) are compared in proce
 sandbox, `workers` programs at a time. `TRLReward` / `FormatReward` wrap a scorer as TRL reward
 functions (`GRPOTrainer` / `RLOOTrainer` `reward_funcs`): the problem travels in the dataset's
 `problem` column (the Problem's JSON), and the outcome shares and the seconds spent scoring are
-logged through TRL's `log_metric`."""
+logged through TRL's `log_metric`.
+
+The math-verify pool is a forkserver's: like any multiprocessing start but fork, it imports the main
+module again in each worker, so a script that scores symbolic answers keeps its work under
+`if __name__ == "__main__":` (the `rft` command, pytest and benchmarks/ do)."""
 
 from __future__ import annotations
 
