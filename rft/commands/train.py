@@ -1,5 +1,6 @@
 """`rft train NAME[@vN] --base MODEL`: LoRA SFT (TRL + PEFT) on a dataset version's traces; a grid of
-ranks x alphas, one run folder per variant, and a table of them."""
+ranks x alphas, one run folder per variant, and a table of them. `--method grpo|rloo` is the RL stage
+(TRL's GRPOTrainer / RLOOTrainer, rewards from rft.verify), from an SFT adapter with `--init-adapter`."""
 
 from __future__ import annotations
 
@@ -33,15 +34,23 @@ def train(
     """LoRA SFT (TRL + PEFT) on a dataset's traces; --rank 4,16 --alpha 16,32 trains every variant.
 
     The loss covers the assistant turn and its end-of-turn token only. Each variant is written to
-    OUT/NAME/r<rank>-a<alpha>/; a finished variant is skipped, an interrupted one resumes."""
+    OUT/NAME/r<rank>-a<alpha>/; a finished variant is skipped, an interrupted one resumes.
+
+    --method grpo|rloo is the RL stage (ReFT): TRL's GRPOTrainer / RLOOTrainer sample
+    --num-generations completions per problem and reward them with rft.verify (--reward reft: 1
+    correct, 0.1 wrong, 0 no answer); --init-adapter runs/NAME/r16-a32 starts from the SFT warm-up."""
     from rft.train.run import run_grid
 
     flags = given(TrainConfig, flags)
     try:
         if ref:
             flags["dataset"] = ref
-        elif not config:
-            raise ConfigError("missing the dataset: rft train NAME[@vN] (or `dataset:` in a --config file)")
+        elif not config and not flags.get("problems"):
+            rl = flags.get("method") in ("grpo", "rloo")
+            raise ConfigError(
+                "missing the dataset: rft train NAME[@vN] (or `dataset:` in a --config file"
+                + ("; or --problems SOURCE)" if rl else ")")
+            )
         cfg = load_config(TrainConfig, config, flags)
         result = run_grid(cfg, ["rft", *sys.argv[1:]], progress=not no_progress)
     except RftError as exc:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rft.config import Part, StageConfig, comma_list
 from rft.generate.render import RENDERERS
+from rft.problems.config import ProblemsConfig
 from rft.schemas.record import UNTRAINABLE
 
 # The untrainable reasons `--include` may take back in (rft.schemas.record.untrainable_reason).
@@ -22,8 +23,10 @@ DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # left out of the identity of a variant, so re-running with another --out or --device resumes the same
 # variant. The dataset is in the identity by its data's sha256, not by how its ref was spelled (d, d@v1).
 NON_SEMANTIC = frozenset(
-    {"dataset", "store", "out", "name", "merge", "save_steps", "save_total_limit", "device"}
+    {"dataset", "store", "out", "name", "merge", "save_steps", "save_total_limit", "device", "reward_workers"}
 )
+METHODS = ("sft", "grpo", "rloo")
+REWARD_NAMES = ("reft", "correct", "code-tests")  # rft.train.rewards.REWARDS (that module imports verify)
 
 
 def _grid(value: Any, flag: str, example: str) -> Any:
@@ -49,8 +52,9 @@ def _grid(value: Any, flag: str, example: str) -> Any:
 class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dataset: str = Field(
-        description="dataset NAME[@vN] in the store to train on (default: its latest version)"
+    dataset: str | None = Field(
+        default=None,
+        description="dataset NAME[@vN] in the store to train on (default: its latest version)",
     )
     store: str = Field(default="datasets_out", description="root folder of the dataset store")
     include: list[str] = Field(
@@ -211,6 +215,83 @@ class RunOutputConfig(BaseModel):
     save_total_limit: int = Field(default=2, ge=1, description="checkpoints kept per variant while it trains")
 
 
+class RLConfigPart(BaseModel):
+    """The RL stage (`--method grpo|rloo`): TRL's GRPOTrainer / RLOOTrainer, rewards from rft.verify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    init_adapter: str | None = Field(
+        default=None,
+        description="start from this SFT adapter (a finished `rft train` variant folder, e.g. runs/d/r16-a32): "
+        "the warm-up; its LoRA settings are kept (default: a new adapter on the base)",
+    )
+    reward: str = Field(
+        default="reft",
+        description="reft (1 correct, 0.1 an answer that is wrong, 0 none: ReFT's) | correct (1/0) | "
+        "code-tests (share of the tests passed in the sandbox)",
+    )
+    format_reward: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="added to the reward when the completion ends in the taught format (a `Final answer:` "
+        "line; a ```python block for code)",
+    )
+    num_generations: int = Field(
+        default=4, description="completions sampled per prompt (>= 2: the group is the baseline)"
+    )
+    max_completion_length: int = Field(default=256, ge=1, description="tokens per sampled completion at most")
+    temperature: float = Field(default=1.0, gt=0.0, description="sampling temperature of the completions")
+    beta: float = Field(
+        default=0.04,
+        ge=0.0,
+        description="KL weight against the start (the warm-up adapter, or the base); 0: no reference pass, no KL",
+    )
+    reward_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="math-verify processes and code sandboxes at a time (default: the CPUs)",
+    )
+    vllm: bool = Field(
+        default=False,
+        description="generate with TRL's vLLM integration (colocated; GPU machines with vllm installed)",
+        json_schema_extra={"flag": "--vllm/--no-vllm"},
+    )
+
+    @field_validator("reward")
+    @classmethod
+    def _reward(cls, v: str) -> str:
+        if v not in REWARD_NAMES:
+            raise ValueError(f"unknown reward {v!r} (choose from {', '.join(REWARD_NAMES)})")
+        return v
+
+    @field_validator("num_generations")
+    @classmethod
+    def _generations(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError(
+                f"must be >= 2, got {v} (GRPO and RLOO compare the samples of a prompt with each other)"
+            )
+        return v
+
+
+class RLProblemsConfig(ProblemsConfig):
+    """`--problems` for the RL stage: optional (a dataset's problems are the default)."""
+
+    problems: str | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="RL prompts from a problem source instead of a dataset: a file (jsonl/json/csv/parquet), "
+        "hf:<dataset id>, or demo (read as `rft generate` reads it)",
+    )
+    allow_test_split: bool = Field(
+        default=False, description="train on a benchmark's test split anyway (it contaminates any eval on it)"
+    )
+
+
+# Flat names of the RL stage's options: not part of an SFT variant's config (its identity and
+# config.yaml stay as they were before the RL stage existed).
+RL_ONLY = ("method", *RLConfigPart.model_fields, *ProblemsConfig.model_fields)
+
+
 class TrainConfig(StageConfig):
     """Everything `rft train` needs. Flat keys (the flags' names) are accepted beside the parts."""
 
@@ -222,13 +303,39 @@ class TrainConfig(StageConfig):
         Part("lora", "LoRA"),
         Part("optim", "Optimisation"),
         Part("output", "Output"),
+        Part(None, "RL stage"),
+        Part("rl", "RL stage"),
+        Part(
+            "problems",
+            "RL stage",
+            help={
+                "problems": "RL prompts from a problem source instead of a dataset (as `rft generate` reads it)"
+            },
+            requires=(
+                "problems",
+                "give --problems (a file, hf:<id> or demo) with the problem-source options",
+            ),
+        ),
     )
 
+    method: Literal["sft", "grpo", "rloo"] = Field(
+        default="sft",
+        description="sft (LoRA SFT on the traces) | grpo | rloo (the RL stage: samples rewarded by rft.verify)",
+    )
     data: DataConfig
     model: BaseModelConfig = Field(default_factory=BaseModelConfig)
     lora: LoraConfigPart = Field(default_factory=LoraConfigPart)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     output: RunOutputConfig = Field(default_factory=RunOutputConfig)
+    rl: RLConfigPart = Field(default_factory=RLConfigPart)
+    problems: RLProblemsConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_part(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "data" not in data:  # --problems alone: the data part's defaults
+            data = {**data, "data": {}}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -238,7 +345,36 @@ class TrainConfig(StageConfig):
             raise ValueError(f"--device {problem}")
         if self.model.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
             raise ValueError(f"--dtype {self.model.dtype!r}: use float32, bfloat16 or float16")
+        rl = self.is_rl
+        if self.data.dataset and self.problems:
+            raise ValueError("give a dataset or --problems, not both")
+        if not self.data.dataset and not self.problems:
+            raise ValueError(
+                "missing the dataset: rft train NAME[@vN] (or `dataset:` in a --config file"
+                + ("; or --problems SOURCE)" if rl else ")")
+            )
+        if self.problems and not rl:
+            raise ValueError(
+                "--problems drives the RL stage (--method grpo|rloo); SFT trains on a dataset's traces"
+            )
+        if not rl:
+            given = [k for k in ("init_adapter", "vllm") if getattr(self.rl, k)]
+            if given:
+                raise ValueError(f"--{given[0].replace('_', '-')} is an option of --method grpo|rloo")
+            return self
+        per_step = self.optim.batch_size * self.optim.grad_accum
+        if per_step % self.rl.num_generations:
+            raise ValueError(
+                f"--batch-size x --grad-accum ({per_step} completions a step) must be a multiple of "
+                f"--num-generations ({self.rl.num_generations}): every prompt's samples train together"
+            )
+        if self.optim.packing:
+            raise ValueError("--packing is an SFT option (the RL stage trains on sampled completions)")
         return self
+
+    @property
+    def is_rl(self) -> bool:
+        return self.method != "sft"
 
     def variants(self) -> list[Variant]:
         """The grid: one variant per (rank, alpha), ranks outermost, in the order given."""
@@ -247,19 +383,48 @@ class TrainConfig(StageConfig):
     def run_name(self) -> str:
         from rft.store import parse_ref
 
-        return self.output.name or parse_ref(self.data.dataset)[0]
+        if self.output.name:
+            return self.output.name
+        if self.data.dataset:
+            return parse_ref(self.data.dataset)[0]
+        assert self.problems is not None
+        return source_name(self.problems.problems)
 
     def for_variant(self, variant: Variant) -> dict[str, Any]:
-        """The resolved config of one variant (flat names; rank and alpha single numbers)."""
+        """The resolved config of one variant (flat names; rank and alpha single numbers). An SFT
+        variant's leaves the RL stage's options out."""
         flat = self.flat()
         flat["rank"], flat["alpha"] = variant.rank, variant.alpha
+        if not self.is_rl:
+            for key in RL_ONLY:
+                flat.pop(key, None)
         return flat
 
-    def identity(self, variant: Variant, data_sha256: str, base_hash: str | None) -> str:
-        """A stable id of what a variant trains: same config, same data bytes, same base -> same id."""
+    def identity(
+        self, variant: Variant, data_sha256: str, base_hash: str | None, init_sha256: str | None = None
+    ) -> str:
+        """A stable id of what a variant trains: same config, same data bytes, same base (and the same
+        warm-up adapter's bytes) -> same id."""
         data = {k: v for k, v in self.for_variant(variant).items() if k not in NON_SEMANTIC}
         data["data_sha256"], data["base_hash"] = data_sha256, base_hash
+        if init_sha256 is not None:
+            data["init_adapter_sha256"] = init_sha256
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def source_name(source: str) -> str:
+    """A run name from a problem source: `demo`, `gsm8k-train` (a file), `openai-gsm8k` (hf:openai/gsm8k)."""
+    import re
+    from pathlib import Path
+
+    if source.startswith("hf:"):
+        base = source[3:].split(":")[0].replace("/", "-")
+    elif Path(source).suffix:
+        p = Path(source)
+        base = f"{p.parent.name}-{p.stem}" if p.parent.name not in ("", ".") else p.stem
+    else:
+        base = source.split(":")[0]
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._") or "problems")[:72]
 
 
 class Variant(BaseModel):

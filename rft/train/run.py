@@ -2,6 +2,7 @@
 
     runs/<name>/
       r4-a16/              finished: adapter, config.yaml, metrics.json, loss.png, README.md, manifest.json
+                           (the RL stage, --method grpo|rloo, also reward.png)
       r4-a32.tmp-<id>/     in progress (or interrupted): checkpoints/ to resume from
       grid.md              the table of the variants
 
@@ -9,7 +10,8 @@ A variant trains inside `<variant>.tmp-<identity>` (the identity hashes its conf
 and the base model's version, so an interrupted variant resumes only into the same settings) and is
 renamed to `<variant>` after its manifest, written last, is on disk: a folder named after a variant is
 always a finished one. A finished variant is skipped; a failing one is reported and the others go on.
-Only the world's process zero writes files and prints."""
+Only the world's process zero writes files and prints. `--method grpo|rloo` runs the RL stage
+(`rft.train.grpo`) through the same folders, identities, resume and grid table."""
 
 from __future__ import annotations
 
@@ -69,12 +71,22 @@ def _meta_model(path: Path) -> Any:
 
 
 def prepare_run(cfg: TrainConfig) -> Prepared:
-    """Everything the variants share, checked before any training: base model, tokenizer, data, modules."""
+    """Everything the variants share, checked before any training: base model, tokenizer, data, modules.
+    The RL stage's data are its prompts (`rft.train.grpo.RLData`), and the warm-up adapter's LoRA
+    settings replace the config's."""
     _quiet_libraries()
     base = resolve_base(cfg.model)
     device, dtype = pick(cfg.model)
     tokenizer = load_tokenizer(base)
-    data = load_train_data(cfg.data, tokenizer, seed=cfg.optim.seed)
+    if cfg.is_rl:
+        from rft.train import grpo
+
+        init = grpo.read_init_adapter(cfg.rl.init_adapter, base) if cfg.rl.init_adapter else None
+        if init is not None:
+            cfg = grpo.adopt_adapter(cfg, init)
+        data: Any = grpo.load_rl_data(cfg, tokenizer, init)
+    else:
+        data = load_train_data(cfg.data, tokenizer, seed=cfg.optim.seed)
     targets = check_target_modules(_meta_model(base.path), cfg.lora.target_modules)
     init_distributed(device)
     if device.startswith("cuda:"):
@@ -91,6 +103,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def identity(prep: Prepared, variant: Variant) -> str:
+    """The identity of a variant of this run (the warm-up adapter's weights count for the RL stage)."""
+    init = getattr(prep.data, "init_sha256", None)
+    return prep.cfg.identity(variant, prep.data.data_sha256, prep.base.hash, init)
+
+
 def finished(folder: Path) -> dict[str, Any] | None:
     """The manifest of a finished variant folder (None: not finished)."""
     return _read_json(folder / MANIFEST) if folder.is_dir() else None
@@ -101,7 +119,7 @@ def _check_finished(cfg: TrainConfig, prep: Prepared, root: Path) -> None:
     this grid: one line naming what differs."""
     for v in cfg.variants():
         m = finished(root / v.name)
-        if m is None or m.get("identity") == cfg.identity(v, prep.data.data_sha256, prep.base.hash):
+        if m is None or m.get("identity") == identity(prep, v):
             continue
         old = m.get("config") or {}
         new = cfg.for_variant(v)
@@ -128,10 +146,18 @@ def _manifest(prep: Prepared, variant: Variant, identity: str, command: list[str
     from rft.store.store import git_commit
 
     data = prep.data
+    rl = {}
+    if prep.cfg.is_rl:
+        r = prep.cfg.rl
+        init = data.init
+        rl = {
+            "init_adapter": init.link() if init else None,
+            "reward": {"name": r.reward, "format_weight": r.format_reward, "graders": "rft.verify"},
+        }
     return redact(
         {
             "kind": "rft-train-run",
-            "method": "sft-lora",
+            "method": f"{prep.cfg.method}-lora",
             "variant": variant.name,
             "identity": identity,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -142,6 +168,7 @@ def _manifest(prep: Prepared, variant: Variant, identity: str, command: list[str
             "data": data.counts(),
             "prompt": {"system": data.system()},  # what the examples' prompts held, whatever set it
             "base": prep.base.manifest(),
+            **rl,
             "config": prep.cfg.for_variant(variant),
             "libraries": {
                 "torch": torch.__version__,
@@ -167,7 +194,13 @@ def _finish(prep: Prepared, variant: Variant, work: Path, final: Path, trained: 
     _write(work / METRICS, json.dumps(metrics, indent=2) + "\n")
     _write(work / CONFIG, yaml.safe_dump(prep.cfg.for_variant(variant), sort_keys=False))
     plot_loss(metrics, trained.log_history, work / PLOT)
-    _write(work / CARD, model_card(prep, variant, metrics, manifest))
+    if prep.cfg.is_rl:
+        from rft.train import grpo
+
+        grpo.plot_reward(metrics, work / grpo.REWARD_PLOT)
+        _write(work / CARD, grpo.model_card(prep, variant, metrics, manifest))
+    else:
+        _write(work / CARD, model_card(prep, variant, metrics, manifest))
     _write(work / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     _publish(work, final)
 
@@ -183,6 +216,7 @@ def _publish(work: Path, final: Path) -> None:
 
 def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> GridResult:
     prep = prepare_run(cfg)
+    cfg = prep.cfg  # the RL stage's warm-up adapter sets the LoRA settings
     root = Path(cfg.output.out) / cfg.run_name()
     _check_finished(cfg, prep, root)
     main = is_main()
@@ -204,8 +238,8 @@ def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> 
                 out.print(f"{label}: finished already ({final}); skipped", markup=False)
             outcomes.append(Outcome(v, "skipped", final, _read_json(final / METRICS)))
             continue
-        identity = cfg.identity(v, prep.data.data_sha256, prep.base.hash)
-        work = root / f"{v.name}.tmp-{identity}"
+        ident = identity(prep, v)
+        work = root / f"{v.name}.tmp-{ident}"
         stale = sorted(p.name for p in root.glob(f"{v.name}.tmp-*") if p != work)
         if main and stale:
             out.print(
@@ -214,15 +248,19 @@ def run_grid(cfg: TrainConfig, command: list[str], *, progress: bool = True) -> 
                 markup=False,
                 soft_wrap=True,
             )
-        outcomes.append(
-            _train_one(prep, v, work, final, label, identity, command, progress, len(variants) > 1)
-        )
+        outcomes.append(_train_one(prep, v, work, final, label, ident, command, progress, len(variants) > 1))
         wait_for_everyone()
     grid_path = None
     if main:
-        out.print(grid_table(outcomes))
         grid_path = root / GRID
-        _write(grid_path, grid_markdown(cfg, prep, outcomes))
+        if cfg.is_rl:
+            from rft.train import grpo
+
+            out.print(grpo.grid_table(cfg, outcomes))
+            _write(grid_path, grpo.grid_markdown(cfg, prep, outcomes))
+        else:
+            out.print(grid_table(outcomes))
+            _write(grid_path, grid_markdown(cfg, prep, outcomes))
         out.print(f"grid: {grid_path}", markup=False)
     return GridResult(root, outcomes, grid_path)
 
@@ -251,12 +289,20 @@ def _train_one(
         work.mkdir(parents=True, exist_ok=True)
         if main:
             d = prep.data
-            out.print(
-                f"{label}: training r={v.rank} alpha={v.alpha} on {len(d.train)} record{'s' if len(d.train) != 1 else ''} ({d.ref}) in {work}",
-                markup=False,
-                soft_wrap=True,
-            )
-        trained = train_variant(prep, v, work, label=label, progress=progress)
+            if prep.cfg.is_rl:
+                start = f"from {d.init.path}" if d.init else "from a new adapter"
+                what = f"{prep.cfg.method} r={v.rank} alpha={v.alpha} {start} on {len(d.train)} prompt{'s' if len(d.train) != 1 else ''}"
+            else:
+                what = (
+                    f"r={v.rank} alpha={v.alpha} on {len(d.train)} record{'s' if len(d.train) != 1 else ''}"
+                )
+            out.print(f"{label}: training {what} ({d.ref}) in {work}", markup=False, soft_wrap=True)
+        if prep.cfg.is_rl:
+            from rft.train.grpo import train_rl_variant
+
+            trained = train_rl_variant(prep, v, work, label=label, progress=progress)
+        else:
+            trained = train_variant(prep, v, work, label=label, progress=progress)
         if main:
             _finish(prep, v, work, final, trained, _manifest(prep, v, identity, command))
             out.print(f"{label}: wrote {final}", markup=False)
