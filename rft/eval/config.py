@@ -16,7 +16,9 @@ from rft.config import Part, StageConfig, comma_list
 # Fields that change where results go or come from or how fast they come, not what is measured (the
 # benchmark files are in the id by their bytes): left out of the
 # eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
-NON_SEMANTIC = frozenset({"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir"})
+NON_SEMANTIC = frozenset(
+    {"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir", "benchmark_path"}
+)
 DEFAULT_BENCHMARKS = ("gsm8k", "math500", "humaneval")
 
 
@@ -68,6 +70,12 @@ class EvalConfig(StageConfig):
     benchmark_dir: str | None = Field(
         default=None,
         description="a folder laid out like ../shared/benchmarks to read the benchmarks from (default: the Hub)",
+        json_schema_extra={"panel": "Benchmarks"},
+    )
+    benchmark_path: dict[str, str] = Field(
+        default_factory=dict,
+        description="NAME=PATH: read benchmark NAME from this local file, or a folder holding its file "
+        "(e.g. gsm8k=data/gsm8k/test.jsonl); repeat for several; the others come from --benchmark-dir or the Hub",
         json_schema_extra={"panel": "Benchmarks"},
     )
     limit: int | None = Field(
@@ -137,6 +145,24 @@ class EvalConfig(StageConfig):
             return [x for item in v for x in (comma_list(item) if isinstance(item, str) else [item])]
         return v
 
+    @field_validator("benchmark_path", mode="before")
+    @classmethod
+    def _paths(cls, v: Any) -> Any:
+        """NAME=PATH items (the flag, repeated, or a list in a config file) or a mapping."""
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list | tuple):
+            out: dict[str, str] = {}
+            for item in v:
+                name, sep, path = str(item).partition("=")
+                if not sep or not name.strip() or not path.strip():
+                    raise ValueError(f"{item!r} is not NAME=PATH (e.g. gsm8k=data/gsm8k/test.jsonl)")
+                if name.strip() in out:
+                    raise ValueError(f"{name.strip()!r} is given twice")
+                out[name.strip()] = path.strip()
+            return out
+        return v
+
     @field_validator("samples")
     @classmethod
     def _samples(cls, v: int) -> int:
@@ -156,6 +182,12 @@ class EvalConfig(StageConfig):
                 )
         if not self.benchmarks:
             raise ValueError("--benchmarks: give at least one benchmark")
+        for name, path in self.benchmark_path.items():
+            if name not in benchmarks.REGISTRY:
+                raise ValueError(
+                    f"--benchmark-path {name}={path}: unknown benchmark {name!r} "
+                    f"(choose from {', '.join(benchmarks.REGISTRY)})"
+                )
         if self.samples > 1 and self.temperature == 0:
             raise ValueError(
                 f"--samples {self.samples} at --temperature 0: greedy samples are all the same; "

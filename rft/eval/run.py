@@ -179,21 +179,42 @@ def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[Model
     return models
 
 
+def benchmark_path(cfg: EvalConfig, name: str) -> Path | None:
+    """The local file `--benchmark-path NAME=PATH` names for benchmark `name`: PATH itself, or in a
+    folder PATH the benchmark's file (the ../shared/benchmarks layout below it, or the file's own
+    name in it); None when no path is given for it (then --benchmark-dir or the Hub)."""
+    given = cfg.benchmark_path.get(name)
+    if given is None:
+        return None
+    spec = benchmarks.get(name)
+    path = Path(given).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for candidate in (path / spec.local_file, path / Path(spec.local_file).name):
+            if candidate.is_file():
+                return candidate
+        raise ConfigError(
+            f"--benchmark-path {name}={given}: the folder holds no {Path(spec.local_file).name} "
+            f"(nor {spec.local_file})"
+        )
+    raise ConfigError(f"--benchmark-path {name}={given}: no such file or folder")
+
+
 def benchmark_files(cfg: EvalConfig, name: str) -> dict[str, str | None]:
     """source -> sha256 of its bytes (a Hub source: None, its revision is the Hub's)."""
     from rft.problems.benchmark import benchmark_sources
 
-    return {
-        s: (sha256_file(Path(s)) if Path(s).is_file() else None)
-        for s in benchmark_sources(name, benchmark_dir=cfg.benchmark_dir)
-    }
+    local = benchmark_path(cfg, name)
+    sources = [str(local)] if local else benchmark_sources(name, benchmark_dir=cfg.benchmark_dir)
+    return {s: (sha256_file(Path(s)) if Path(s).is_file() else None) for s in sources}
 
 
 def load_items(cfg: EvalConfig, name: str) -> list[Problem]:
     from rft.problems import load_benchmark
 
     try:
-        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir)
+        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir, path=benchmark_path(cfg, name))
     except InputError as exc:  # the loader's hint names rft generate's --field, which eval has not
         raise InputError(f"benchmark {name}: {str(exc).split('; map another column')[0]}") from None
     if cfg.limit:
@@ -283,8 +304,14 @@ def _quiet() -> None:
 def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> EvalResult:
     """Evaluate the base and every adapter on every benchmark (see the module doc); `progress`: the
     live bar on a terminal (`rft.eval.progress`)."""
+    paths = {b: benchmark_path(cfg, b) for b in cfg.benchmark_path}  # a bad path fails before anything loads
     base = resolve_model(cfg)
-    prompter = Prompter(cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed)
+    prompter = Prompter(
+        cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed, {b: p for b, p in paths.items() if p is not None}
+    )
+    prompter.notes.extend(
+        f"--benchmark-path {b}: not among --benchmarks, not read" for b in paths if b not in cfg.benchmarks
+    )
     models = resolve_models(cfg, base, prompter)
     items = {b: load_items(cfg, b) for b in cfg.benchmarks}
     files = {src: h for b in cfg.benchmarks for src, h in benchmark_files(cfg, b).items()}
