@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
 
 # Fields that change where results go or come from or how fast they come, not what is measured (the
@@ -30,16 +31,8 @@ class EvalConfig(StageConfig):
     PARTS: ClassVar[tuple[Part, ...]] = (Part(None),)
 
     # --- models
-    model: str = Field(
-        default="smollm2-135m",
-        description="base model: an alias (smollm2-135m), a local folder, or a Hub id already in the HF cache",
-        json_schema_extra={"panel": "Models"},
-    )
-    revision: str | None = Field(
-        default=None,
-        description="Hub revision of --model (branch, tag or commit)",
-        json_schema_extra={"panel": "Models"},
-    )
+    model: str = basemodel.spec_field(json_schema_extra={"panel": "Models"})
+    revision: str | None = basemodel.revision_field("--model", json_schema_extra={"panel": "Models"})
     adapter: list[str] = Field(
         default_factory=list,
         description="an adapter folder of `rft train` (runs/NAME/VARIANT) to evaluate on the base; repeat or "
@@ -51,16 +44,8 @@ class EvalConfig(StageConfig):
         description="a run folder of `rft train` (runs/NAME): every finished variant in it is evaluated",
         json_schema_extra={"panel": "Models", "flag": "--adapters"},
     )
-    device: str | None = Field(
-        default=None,
-        description="cpu, cuda, cuda:N, mps or auto (default: auto)",
-        json_schema_extra={"panel": "Models"},
-    )
-    dtype: str | None = Field(
-        default=None,
-        description="float32 | bfloat16 | float16 (default: bfloat16 where the GPU supports it, float32 on CPU)",
-        json_schema_extra={"panel": "Models"},
-    )
+    device: str | None = basemodel.device_field(json_schema_extra={"panel": "Models"})
+    dtype: str | None = basemodel.dtype_field(json_schema_extra={"panel": "Models"})
     # --- benchmarks
     benchmarks: list[str] = Field(
         default_factory=lambda: list(DEFAULT_BENCHMARKS),
@@ -173,7 +158,6 @@ class EvalConfig(StageConfig):
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
         from rft import benchmarks
-        from rft.teachers.local_model import device_problem
 
         for name in self.benchmarks:
             if name not in benchmarks.REGISTRY:
@@ -193,10 +177,8 @@ class EvalConfig(StageConfig):
                 f"--samples {self.samples} at --temperature 0: greedy samples are all the same; "
                 "give a temperature > 0 (or --samples 1)"
             )
-        if problem := device_problem(self.device):
-            raise ValueError(f"--device {problem}")
-        if self.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
-            raise ValueError(f"--dtype {self.dtype!r}: use float32, bfloat16 or float16")
+        if problem := basemodel.runtime_problem(self.device, self.dtype):
+            raise ValueError(problem)
         return self
 
     def identity(self, base_hash: str | None, files: dict[str, list[str]]) -> str:

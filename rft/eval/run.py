@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import rft
-from rft import benchmarks
+from rft import basemodel, benchmarks
+from rft.basemodel import BaseModelInfo
 from rft.config import config_text
 from rft.console import err, out
 from rft.errors import ConfigError, InputError, write_error
@@ -64,14 +65,8 @@ class EvalResult:
 # --- resolving the inputs ------------------------------------------------------------------------
 
 
-def resolve_model(cfg: EvalConfig) -> Any:
-    from rft.train.config import BaseModelConfig
-    from rft.train.model import resolve_base
-
-    try:
-        return resolve_base(BaseModelConfig(base=cfg.model, revision=cfg.revision))
-    except ConfigError as exc:
-        raise ConfigError(str(exc).replace("--base", "--model", 1)) from None
+def resolve_model(cfg: EvalConfig) -> BaseModelInfo:
+    return basemodel.resolve(cfg.model, cfg.revision, "--model")
 
 
 def adapter_folders(cfg: EvalConfig) -> list[Path]:
@@ -114,7 +109,7 @@ def _read_json_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _base_check(folder: Path, manifest: dict[str, Any], base: Any) -> tuple[bool, str, str | None]:
+def _base_check(folder: Path, manifest: dict[str, Any], base: BaseModelInfo) -> tuple[bool, str, str | None]:
     """Whether the adapter at `folder` was trained on `base`: (same, the base it names, a note).
     The manifest's `base` (sha256, else revision, else spec) decides; a manifest without one falls
     back to PEFT's `base_model_name_or_path` in adapter_config.json; with neither the adapter is
@@ -151,7 +146,7 @@ def _adapter_identity(folder: Path, manifest: dict[str, Any]) -> str:
     raise ConfigError(f"--adapter {folder}: no adapter weights in it (adapter_model.safetensors)")
 
 
-def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[ModelSpec]:
+def resolve_models(cfg: EvalConfig, base: BaseModelInfo, prompter: Prompter) -> list[ModelSpec]:
     """The base, then each adapter: an adapter folder (of `rft train`, or any PEFT adapter with a
     manifest.json), trained on this base. What its manifest lacks gets a default, said in a note."""
     models = [ModelSpec(BASE, None, base.hash, None, prompter.base_format())]
@@ -354,11 +349,9 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                 continue
             if engine is None:
                 from rft.eval.generation import Models
-                from rft.train.config import BaseModelConfig
-                from rft.train.model import pick
 
                 _quiet()
-                device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
+                device, dtype = basemodel.device_and_dtype(cfg.device, cfg.dtype)
                 engine = Models(base.path, device, dtype)
                 for other in models:  # every adapter with work left, before any generation: one that
                     if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
