@@ -291,6 +291,10 @@ def _quiet() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
+    # PEFT asks transformers a deprecated question when it puts an adapter on the base (transformers 5.x)
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -362,9 +366,16 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                     if todo[b]:
                         err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
                         bar.stage(m.name, b)
-                    for start in range(0, len(todo[b]), cfg.batch_size):
-                        chunk = todo[b][start : start + cfg.batch_size]
-                        rows = _generate_chunk(cfg, engine, prompter, m, b, chunk, temperature, batch_no + 1)
+                    # each item's prompt built and tokenized once (not once per sample), and the samples
+                    # batched shortest prompt first, so that a batch pads little
+                    asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in todo[b]}
+                    ids = {item: engine.encode(msg) for item, msg in asked.items()}
+                    work = sorted(todo[b], key=lambda pi: len(ids[pi[0].id]))
+                    for start in range(0, len(work), cfg.batch_size):
+                        chunk = work[start : start + cfg.batch_size]
+                        rows = _generate_chunk(
+                            cfg, engine, m, b, chunk, asked, ids, temperature, batch_no + 1
+                        )
                         batch_no += 1
                         for (p, i), row in zip(chunk, rows, strict=True):
                             done[(b, p.id, m.identity, i)] = row
@@ -390,16 +401,18 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
 def _generate_chunk(
     cfg: EvalConfig,
     engine: Any,
-    prompter: Prompter,
     m: ModelSpec,
     b: str,
     chunk: list[tuple[Problem, int]],
+    asked: dict[str, list[dict[str, str]]],
+    ids: dict[str, list[int]],
     temperature: float,
     batch_no: int,
 ) -> list[dict[str, Any]]:
-    """The samples.jsonl rows of one batch: prompts, generated outputs, their scores."""
-    messages = [prompter.messages(b, p, m.fmt) for p, _ in chunk]
-    prompts = [engine.encode(msg) for msg in messages]
+    """The samples.jsonl rows of one batch (`asked`/`ids`: each item's messages and their token ids):
+    prompts, generated outputs, their scores."""
+    messages = [asked[p.id] for p, _ in chunk]
+    prompts = [ids[p.id] for p, _ in chunk]
     seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk]
     outs = engine.generate(
         prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
