@@ -164,17 +164,12 @@ class Models:
         import torch
         from transformers import DynamicCache
 
-        from rft.teachers.batching import _RowSampler
+        from rft.teachers.batching import _RowSampler, left_padded
 
         with torch.inference_mode():
             pad = self.tokenizer.pad_token_id
             pad = self.tokenizer.eos_token_id if pad is None else pad
-            width = max(len(r.prompt_ids) for r in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, r in enumerate(rows):
-                ids[i, width - len(r.prompt_ids) :] = torch.tensor(r.prompt_ids, dtype=torch.long)
-                mask[i, width - len(r.prompt_ids) :] = 1
+            ids, mask = left_padded([r.prompt_ids for r in rows], pad)
             ids, mask = ids.to(self.device), mask.to(self.device)
             sampler = _RowSampler(rows)
             eos = self.eos_ids
@@ -202,9 +197,7 @@ class Models:
                 scores = out.logits[:, -1, :].float()
                 for j, i in enumerate(alive):
                     if sampler.gens[i] is not None:
-                        logp = torch.log_softmax(scores[j] / sampler.temps[i], dim=-1)
-                        u = torch.rand(logp.shape[-1], generator=sampler.gens[i]).clamp_(1e-20, 1.0 - 1e-7)
-                        scores[j] = logp - torch.log(-torch.log(u.to(logp.device)))
+                        scores[j] = sampler.draw(i, scores[j])
                 chosen = scores.argmax(dim=-1).tolist()
                 keep = []
                 for j, (i, token) in enumerate(zip(alive, chosen, strict=True)):
