@@ -40,3 +40,14 @@ class PeakMemory:
                     return int(line.split()[1]) * 1024
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def format_bytes(n: int | float | None) -> str:
+    """A byte count for a table: 1024-based, one decimal (`1.4 GB`, `812.0 MB`, `512 B`); "-" for none."""
+    if not n:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return "-"

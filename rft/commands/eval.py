@@ -35,7 +35,9 @@ def eval_(
     finished samples are not generated again."""
     from rft.eval.run import print_result, run_eval
 
-    flags = given(EvalConfig, flags)
+    flags = given(
+        EvalConfig, flags, parsers={"benchmark_path": list}
+    )  # NAME=PATH items: the config parses them
     if adapter:
         flags["adapter"] = list(adapter)
     cfg = load_config(EvalConfig, config, flags)

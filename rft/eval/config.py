@@ -11,12 +11,15 @@ from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
 
 # Fields that change where results go or come from or how fast they come, not what is measured (the
 # benchmark files are in the id by their bytes): left out of the
 # eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
-NON_SEMANTIC = frozenset({"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir"})
+NON_SEMANTIC = frozenset(
+    {"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir", "benchmark_path"}
+)
 DEFAULT_BENCHMARKS = ("gsm8k", "math500", "humaneval")
 
 
@@ -28,16 +31,8 @@ class EvalConfig(StageConfig):
     PARTS: ClassVar[tuple[Part, ...]] = (Part(None),)
 
     # --- models
-    model: str = Field(
-        default="smollm2-135m",
-        description="base model: an alias (smollm2-135m), a local folder, or a Hub id already in the HF cache",
-        json_schema_extra={"panel": "Models"},
-    )
-    revision: str | None = Field(
-        default=None,
-        description="Hub revision of --model (branch, tag or commit)",
-        json_schema_extra={"panel": "Models"},
-    )
+    model: str = basemodel.spec_field(json_schema_extra={"panel": "Models"})
+    revision: str | None = basemodel.revision_field("--model", json_schema_extra={"panel": "Models"})
     adapter: list[str] = Field(
         default_factory=list,
         description="an adapter folder of `rft train` (runs/NAME/VARIANT) to evaluate on the base; repeat or "
@@ -49,16 +44,8 @@ class EvalConfig(StageConfig):
         description="a run folder of `rft train` (runs/NAME): every finished variant in it is evaluated",
         json_schema_extra={"panel": "Models", "flag": "--adapters"},
     )
-    device: str | None = Field(
-        default=None,
-        description="cpu, cuda, cuda:N, mps or auto (default: auto)",
-        json_schema_extra={"panel": "Models"},
-    )
-    dtype: str | None = Field(
-        default=None,
-        description="float32 | bfloat16 | float16 (default: bfloat16 where the GPU supports it, float32 on CPU)",
-        json_schema_extra={"panel": "Models"},
-    )
+    device: str | None = basemodel.device_field(json_schema_extra={"panel": "Models"})
+    dtype: str | None = basemodel.dtype_field(json_schema_extra={"panel": "Models"})
     # --- benchmarks
     benchmarks: list[str] = Field(
         default_factory=lambda: list(DEFAULT_BENCHMARKS),
@@ -68,6 +55,12 @@ class EvalConfig(StageConfig):
     benchmark_dir: str | None = Field(
         default=None,
         description="a folder laid out like ../shared/benchmarks to read the benchmarks from (default: the Hub)",
+        json_schema_extra={"panel": "Benchmarks"},
+    )
+    benchmark_path: dict[str, str] = Field(
+        default_factory=dict,
+        description="NAME=PATH: read benchmark NAME from this local file, or a folder holding its file "
+        "(e.g. gsm8k=data/gsm8k/test.jsonl); repeat for several; the others come from --benchmark-dir or the Hub",
         json_schema_extra={"panel": "Benchmarks"},
     )
     limit: int | None = Field(
@@ -137,6 +130,24 @@ class EvalConfig(StageConfig):
             return [x for item in v for x in (comma_list(item) if isinstance(item, str) else [item])]
         return v
 
+    @field_validator("benchmark_path", mode="before")
+    @classmethod
+    def _paths(cls, v: Any) -> Any:
+        """NAME=PATH items (the flag, repeated, or a list in a config file) or a mapping."""
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list | tuple):
+            out: dict[str, str] = {}
+            for item in v:
+                name, sep, path = str(item).partition("=")
+                if not sep or not name.strip() or not path.strip():
+                    raise ValueError(f"{item!r} is not NAME=PATH (e.g. gsm8k=data/gsm8k/test.jsonl)")
+                if name.strip() in out:
+                    raise ValueError(f"{name.strip()!r} is given twice")
+                out[name.strip()] = path.strip()
+            return out
+        return v
+
     @field_validator("samples")
     @classmethod
     def _samples(cls, v: int) -> int:
@@ -147,7 +158,6 @@ class EvalConfig(StageConfig):
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
         from rft import benchmarks
-        from rft.teachers.local_model import device_problem
 
         for name in self.benchmarks:
             if name not in benchmarks.REGISTRY:
@@ -156,15 +166,19 @@ class EvalConfig(StageConfig):
                 )
         if not self.benchmarks:
             raise ValueError("--benchmarks: give at least one benchmark")
+        for name, path in self.benchmark_path.items():
+            if name not in benchmarks.REGISTRY:
+                raise ValueError(
+                    f"--benchmark-path {name}={path}: unknown benchmark {name!r} "
+                    f"(choose from {', '.join(benchmarks.REGISTRY)})"
+                )
         if self.samples > 1 and self.temperature == 0:
             raise ValueError(
                 f"--samples {self.samples} at --temperature 0: greedy samples are all the same; "
                 "give a temperature > 0 (or --samples 1)"
             )
-        if problem := device_problem(self.device):
-            raise ValueError(f"--device {problem}")
-        if self.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
-            raise ValueError(f"--dtype {self.dtype!r}: use float32, bfloat16 or float16")
+        if problem := basemodel.runtime_problem(self.device, self.dtype):
+            raise ValueError(problem)
         return self
 
     def identity(self, base_hash: str | None, files: dict[str, list[str]]) -> str:

@@ -6,9 +6,13 @@
   first adapter wraps the base in a `PeftModel` (`PeftModel.from_pretrained(base, path,
   adapter_name=...)`), the next ones are `load_adapter(path, adapter_name=...)` on the same model, and
   `set_adapter` picks one. `base_loads` counts `from_pretrained` calls of the base (one per process).
-- `generate(prompts, ...)` runs the prompts through `rft.teachers.batching.BatchGenerator.generate`,
-  the left-padded batching of the local teacher: greedy at temperature 0, else each row samples from
-  its own seeded generator (the same output whatever it was batched with).
+- `generate(prompts, ...)` sorts the prompts by length (a batch pads little) and decodes each batch
+  left-padded, step by step with the KV cache (`_decode`): a row that ends (end of turn, or its
+  max_new_tokens) leaves the batch and the cache at once, so the rows still going do not carry it
+  (`model.generate` computes finished rows until the longest ends). Greedy at temperature 0, else
+  each row samples from its own seeded generator as the local teacher does
+  (`rft.teachers.batching._RowSampler`), so its output is the same whatever it was batched with, and
+  the same as `BatchGenerator.generate`'s (tests/test_eval_generation.py).
 - Per sample: the generated tokens and its latency, which is the wall time of the batch it ran in
   (every row of a batch waits for the batch); tokens/s of a model is its tokens over its generation time.
 - Peak memory per model (`PeakMemory`): on CUDA `torch.cuda.max_memory_allocated` after
@@ -22,6 +26,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,7 +71,6 @@ class Models:
         self.model: Any = self.base  # becomes the PeftModel wrapping the same base once an adapter is on
         self.adapters: dict[str, Path] = {}
         self.memory = PeakMemory(device)
-        self._generator: Any = None
 
     def load_adapter(self, name: str, path: Path) -> None:
         """Put the adapter at `path` on the base under `name` (the base is not loaded again)."""
@@ -80,7 +84,6 @@ class Models:
                     self.base, str(path), adapter_name=name, is_trainable=False
                 )
                 self.model.eval()
-                self._generator = None
             else:
                 self.model.load_adapter(str(path), adapter_name=name, is_trainable=False)
         except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -111,12 +114,12 @@ class Models:
         yield
 
     @property
-    def generator(self) -> Any:
-        from rft.teachers.batching import BatchGenerator
-
-        if self._generator is None:
-            self._generator = BatchGenerator(self.model, self.tokenizer, self.device, 1, 0.0)
-        return self._generator
+    def eos_ids(self) -> set[int]:
+        eos = self.base.generation_config.eos_token_id
+        ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
 
     def encode(self, messages: list[dict[str, str]]) -> list[int]:
         """The chat template's token ids of a prompt, with the assistant turn opened."""
@@ -144,10 +147,80 @@ class Models:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             t0 = time.perf_counter()
-            self.generator.generate([rows[i] for i in chunk])
+            self._decode([rows[i] for i in chunk])
             took = time.perf_counter() - t0
             for i in chunk:
                 latency[i] = took
         return [
             Generated(r.text, r.completion_tokens, r.finish_reason, latency[i]) for i, r in enumerate(rows)
         ]
+
+    def _decode(self, rows: list[Any]) -> None:
+        """One left-padded batch decoded step by step with the KV cache, a row leaving the batch (and
+        the cache) as soon as it ends: the others go on without computing it. Greedy at temperature 0;
+        else each row draws from its own seeded generator as the local teacher does
+        (`rft.teachers.batching._RowSampler`: Gumbel-max on log_softmax(logits / T)), one draw per
+        step, so a row's output does not depend on what it was batched with."""
+        import torch
+        from transformers import DynamicCache
+
+        from rft.teachers.batching import _RowSampler, left_padded
+
+        with torch.inference_mode():
+            pad = self.tokenizer.pad_token_id
+            pad = self.tokenizer.eos_token_id if pad is None else pad
+            ids, mask = left_padded([r.prompt_ids for r in rows], pad)
+            ids, mask = ids.to(self.device), mask.to(self.device)
+            sampler = _RowSampler(rows)
+            eos = self.eos_ids
+            alive = list(range(len(rows)))  # rows still generating, in the order of the batch's rows
+            made: list[list[int]] = [[] for _ in rows]
+            try:  # the config tells a sliding-window layer from a full one (transformers >= 4.56)
+                cache = DynamicCache(config=self.base.config)
+            except TypeError:
+                cache = DynamicCache()
+            # transformers 5.24 renamed forward's past_key_values to cache (the old name warns)
+            named = (
+                "cache" if "cache" in inspect.signature(self.base.forward).parameters else "past_key_values"
+            )
+            position = (mask.cumsum(-1) - 1).clamp_(min=0)
+            step_ids = ids
+            while alive:
+                out = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=position,
+                    use_cache=True,
+                    logits_to_keep=1,
+                    **{named: cache},
+                )
+                scores = out.logits[:, -1, :].float()
+                for j, i in enumerate(alive):
+                    if sampler.gens[i] is not None:
+                        scores[j] = sampler.draw(i, scores[j])
+                chosen = scores.argmax(dim=-1).tolist()
+                keep = []
+                for j, (i, token) in enumerate(zip(alive, chosen, strict=True)):
+                    made[i].append(token)
+                    if token in eos:
+                        rows[i].finish_reason = "stop"
+                    elif len(made[i]) >= rows[i].max_tokens:
+                        rows[i].finish_reason = "length"
+                    else:
+                        keep.append(j)
+                if len(keep) < len(alive):
+                    if not keep:
+                        break
+                    index = torch.tensor(keep, device=mask.device)
+                    cache.batch_select_indices(index)
+                    mask = mask[index]
+                    position = position[index]
+                    chosen = [chosen[j] for j in keep]
+                    alive = [alive[j] for j in keep]
+                step_ids = torch.tensor(chosen, dtype=torch.long, device=mask.device)[:, None]
+                mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+                position = position[:, -1:] + 1
+            for r, toks in zip(rows, made, strict=True):
+                ended = bool(toks) and toks[-1] in eos
+                r.text = self.tokenizer.decode(toks[:-1] if ended else toks, skip_special_tokens=True)
+                r.completion_tokens = len(toks)

@@ -97,13 +97,19 @@ def exemplar_answer(benchmark: str, problem: Problem) -> str | None:
     return f"{problem.solution.strip()}\nFinal answer: {problem.answer}"
 
 
-def train_file(benchmark: str, benchmark_dir: str | Path | None) -> Path | None:
-    """The benchmark's train split file in a folder laid out like ../shared/benchmarks, if there."""
-    if benchmark_dir is None:
+def train_file(
+    benchmark: str, benchmark_dir: str | Path | None, test_file: Path | None = None
+) -> Path | None:
+    """The benchmark's train split file beside its test file (`test_file`, from --benchmark-path), else
+    in a folder laid out like ../shared/benchmarks, if there."""
+    if test_file is not None:
+        folder = test_file.parent
+    elif benchmark_dir is not None:
+        folder = (Path(benchmark_dir) / benchmarks.get(benchmark).local_file).parent
+    else:
         return None
-    folder = (Path(benchmark_dir) / benchmarks.get(benchmark).local_file).parent
     path = folder / "train.jsonl"
-    return path if path.is_file() else None
+    return path if path.is_file() and path.resolve() != (test_file or Path()).resolve() else None
 
 
 @dataclass
@@ -114,6 +120,7 @@ class Prompter:
     system: str | None
     benchmark_dir: str | None
     seed: int
+    test_files: dict[str, Path] = field(default_factory=dict)  # benchmark -> its --benchmark-path file
     notes: list[str] = field(default_factory=list)
     _exemplars: dict[str, list[tuple[Problem, str]]] = field(default_factory=dict)
     exemplar_files: dict[str, str] = field(default_factory=dict)
@@ -128,10 +135,15 @@ class Prompter:
         if benchmark in self._exemplars:
             return self._exemplars[benchmark]
         spec = benchmarks.get(benchmark)
-        path = train_file(benchmark, self.benchmark_dir)
+        path = train_file(benchmark, self.benchmark_dir, self.test_files.get(benchmark))
         chosen: list[tuple[Problem, str]] = []
         if path is None:
-            where = f"under {self.benchmark_dir}" if self.benchmark_dir else "locally (give --benchmark-dir)"
+            if benchmark in self.test_files:
+                where = f"beside {self.test_files[benchmark]}"
+            elif self.benchmark_dir:
+                where = f"under {self.benchmark_dir}"
+            else:
+                where = "locally (give --benchmark-dir)"
             why = (
                 f"no train file of its {spec.train_split} split is available {where}"
                 if spec.train_split

@@ -16,6 +16,7 @@ from typing import Any
 from rft import benchmarks
 from rft.eval.stats import compare
 from rft.eval.summary import ExtractionSummary, rate, summarize
+from rft.memory import format_bytes
 from rft.schemas import Verdict
 
 CODE = "tests"  # the one "extraction" of a code benchmark: its tests ran
@@ -112,10 +113,6 @@ def _pct(e: dict[str, Any]) -> str:
     return f"{e['value'] * 100:.1f} ± {e['se'] * 100:.1f}"
 
 
-def _mem(b: int | None) -> str:
-    return "-" if not b else f"{b / 2**20:.0f} MiB"
-
-
 def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The per benchmark x model table: header and rows (strings). Accuracy is the headline
     extraction's; the benchmark's other extractions (lm-eval strict / flexible) are in `also`."""
@@ -139,7 +136,7 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 "-" if bleu.get("corpus") is None else f"{bleu['corpus']:.1f}",
                 "-" if t["latency_s_mean"] is None else f"{t['latency_s_mean']:.2f}",
                 "-" if t["tokens_per_s"] is None else f"{t['tokens_per_s']:.1f}",
-                _mem(results["models"][name].get("peak_memory_bytes")),
+                format_bytes(results["models"][name].get("peak_memory_bytes")),
             ])  # fmt: skip
     return head, rows
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import rft
-from rft import benchmarks
+from rft import basemodel, benchmarks
+from rft.basemodel import BaseModelInfo
 from rft.config import config_text
 from rft.console import err, out
 from rft.errors import ConfigError, InputError, write_error
@@ -64,14 +65,8 @@ class EvalResult:
 # --- resolving the inputs ------------------------------------------------------------------------
 
 
-def resolve_model(cfg: EvalConfig) -> Any:
-    from rft.train.config import BaseModelConfig
-    from rft.train.model import resolve_base
-
-    try:
-        return resolve_base(BaseModelConfig(base=cfg.model, revision=cfg.revision))
-    except ConfigError as exc:
-        raise ConfigError(str(exc).replace("--base", "--model", 1)) from None
+def resolve_model(cfg: EvalConfig) -> BaseModelInfo:
+    return basemodel.resolve(cfg.model, cfg.revision, "--model")
 
 
 def adapter_folders(cfg: EvalConfig) -> list[Path]:
@@ -114,7 +109,7 @@ def _read_json_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _base_check(folder: Path, manifest: dict[str, Any], base: Any) -> tuple[bool, str, str | None]:
+def _base_check(folder: Path, manifest: dict[str, Any], base: BaseModelInfo) -> tuple[bool, str, str | None]:
     """Whether the adapter at `folder` was trained on `base`: (same, the base it names, a note).
     The manifest's `base` (sha256, else revision, else spec) decides; a manifest without one falls
     back to PEFT's `base_model_name_or_path` in adapter_config.json; with neither the adapter is
@@ -151,7 +146,7 @@ def _adapter_identity(folder: Path, manifest: dict[str, Any]) -> str:
     raise ConfigError(f"--adapter {folder}: no adapter weights in it (adapter_model.safetensors)")
 
 
-def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[ModelSpec]:
+def resolve_models(cfg: EvalConfig, base: BaseModelInfo, prompter: Prompter) -> list[ModelSpec]:
     """The base, then each adapter: an adapter folder (of `rft train`, or any PEFT adapter with a
     manifest.json), trained on this base. What its manifest lacks gets a default, said in a note."""
     models = [ModelSpec(BASE, None, base.hash, None, prompter.base_format())]
@@ -179,21 +174,42 @@ def resolve_models(cfg: EvalConfig, base: Any, prompter: Prompter) -> list[Model
     return models
 
 
+def benchmark_path(cfg: EvalConfig, name: str) -> Path | None:
+    """The local file `--benchmark-path NAME=PATH` names for benchmark `name`: PATH itself, or in a
+    folder PATH the benchmark's file (the ../shared/benchmarks layout below it, or the file's own
+    name in it); None when no path is given for it (then --benchmark-dir or the Hub)."""
+    given = cfg.benchmark_path.get(name)
+    if given is None:
+        return None
+    spec = benchmarks.get(name)
+    path = Path(given).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for candidate in (path / spec.local_file, path / Path(spec.local_file).name):
+            if candidate.is_file():
+                return candidate
+        raise ConfigError(
+            f"--benchmark-path {name}={given}: the folder holds no {Path(spec.local_file).name} "
+            f"(nor {spec.local_file})"
+        )
+    raise ConfigError(f"--benchmark-path {name}={given}: no such file or folder")
+
+
 def benchmark_files(cfg: EvalConfig, name: str) -> dict[str, str | None]:
     """source -> sha256 of its bytes (a Hub source: None, its revision is the Hub's)."""
     from rft.problems.benchmark import benchmark_sources
 
-    return {
-        s: (sha256_file(Path(s)) if Path(s).is_file() else None)
-        for s in benchmark_sources(name, benchmark_dir=cfg.benchmark_dir)
-    }
+    local = benchmark_path(cfg, name)
+    sources = [str(local)] if local else benchmark_sources(name, benchmark_dir=cfg.benchmark_dir)
+    return {s: (sha256_file(Path(s)) if Path(s).is_file() else None) for s in sources}
 
 
 def load_items(cfg: EvalConfig, name: str) -> list[Problem]:
     from rft.problems import load_benchmark
 
     try:
-        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir)
+        items = load_benchmark(name, benchmark_dir=cfg.benchmark_dir, path=benchmark_path(cfg, name))
     except InputError as exc:  # the loader's hint names rft generate's --field, which eval has not
         raise InputError(f"benchmark {name}: {str(exc).split('; map another column')[0]}") from None
     if cfg.limit:
@@ -275,6 +291,10 @@ def _quiet() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
+    # PEFT asks transformers a deprecated question when it puts an adapter on the base (transformers 5.x)
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -283,8 +303,14 @@ def _quiet() -> None:
 def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> EvalResult:
     """Evaluate the base and every adapter on every benchmark (see the module doc); `progress`: the
     live bar on a terminal (`rft.eval.progress`)."""
+    paths = {b: benchmark_path(cfg, b) for b in cfg.benchmark_path}  # a bad path fails before anything loads
     base = resolve_model(cfg)
-    prompter = Prompter(cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed)
+    prompter = Prompter(
+        cfg.shots, cfg.system, cfg.benchmark_dir, cfg.seed, {b: p for b, p in paths.items() if p is not None}
+    )
+    prompter.notes.extend(
+        f"--benchmark-path {b}: not among --benchmarks, not read" for b in paths if b not in cfg.benchmarks
+    )
     models = resolve_models(cfg, base, prompter)
     items = {b: load_items(cfg, b) for b in cfg.benchmarks}
     files = {src: h for b in cfg.benchmarks for src, h in benchmark_files(cfg, b).items()}
@@ -327,11 +353,9 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                 continue
             if engine is None:
                 from rft.eval.generation import Models
-                from rft.train.config import BaseModelConfig
-                from rft.train.model import pick
 
                 _quiet()
-                device, dtype = pick(BaseModelConfig(base=cfg.model, device=cfg.device, dtype=cfg.dtype))
+                device, dtype = basemodel.device_and_dtype(cfg.device, cfg.dtype)
                 engine = Models(base.path, device, dtype)
                 for other in models:  # every adapter with work left, before any generation: one that
                     if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
@@ -342,9 +366,16 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                     if todo[b]:
                         err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
                         bar.stage(m.name, b)
-                    for start in range(0, len(todo[b]), cfg.batch_size):
-                        chunk = todo[b][start : start + cfg.batch_size]
-                        rows = _generate_chunk(cfg, engine, prompter, m, b, chunk, temperature, batch_no + 1)
+                    # each item's prompt built and tokenized once (not once per sample), and the samples
+                    # batched shortest prompt first, so that a batch pads little
+                    asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in todo[b]}
+                    ids = {item: engine.encode(msg) for item, msg in asked.items()}
+                    work = sorted(todo[b], key=lambda pi: len(ids[pi[0].id]))
+                    for start in range(0, len(work), cfg.batch_size):
+                        chunk = work[start : start + cfg.batch_size]
+                        rows = _generate_chunk(
+                            cfg, engine, m, b, chunk, asked, ids, temperature, batch_no + 1
+                        )
                         batch_no += 1
                         for (p, i), row in zip(chunk, rows, strict=True):
                             done[(b, p.id, m.identity, i)] = row
@@ -370,16 +401,18 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
 def _generate_chunk(
     cfg: EvalConfig,
     engine: Any,
-    prompter: Prompter,
     m: ModelSpec,
     b: str,
     chunk: list[tuple[Problem, int]],
+    asked: dict[str, list[dict[str, str]]],
+    ids: dict[str, list[int]],
     temperature: float,
     batch_no: int,
 ) -> list[dict[str, Any]]:
-    """The samples.jsonl rows of one batch: prompts, generated outputs, their scores."""
-    messages = [prompter.messages(b, p, m.fmt) for p, _ in chunk]
-    prompts = [engine.encode(msg) for msg in messages]
+    """The samples.jsonl rows of one batch (`asked`/`ids`: each item's messages and their token ids):
+    prompts, generated outputs, their scores."""
+    messages = [asked[p.id] for p, _ in chunk]
+    prompts = [ids[p.id] for p, _ in chunk]
     seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk]
     outs = engine.generate(
         prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size

@@ -30,6 +30,17 @@ class Row:
     stop_hit: bool = field(default=False, repr=False)
 
 
+def left_padded(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input ids, attention mask) of the prompts as one batch, padded on the left to the longest."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        mask[i, width - len(p) :] = 1
+    return ids, mask
+
+
 class _RowSampler(LogitsProcessor):
     """Gumbel-max sampling per row: argmax(log_softmax(logits / T) + Gumbel noise) is a draw from
     softmax(logits / T). Noise comes from each row's own seeded generator; T == 0 rows stay greedy."""
@@ -45,13 +56,16 @@ class _RowSampler(LogitsProcessor):
             else:
                 self.gens.append(None)
 
+    def draw(self, i: int, scores: torch.Tensor) -> torch.Tensor:
+        """Row `i`'s scores (one step, a sampled row) with its Gumbel noise added: their argmax is the draw."""
+        logp = torch.log_softmax(scores.float() / self.temps[i], dim=-1)
+        u = torch.rand(logp.shape[-1], generator=self.gens[i]).clamp_(1e-20, 1.0 - 1e-7).to(logp.device)
+        return logp - torch.log(-torch.log(u))
+
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        for i, (t, g) in enumerate(zip(self.temps, self.gens, strict=True)):
-            if g is None:
-                continue
-            logp = torch.log_softmax(scores[i].float() / t, dim=-1)
-            u = torch.rand(logp.shape[-1], generator=g).clamp_(1e-20, 1.0 - 1e-7).to(logp.device)
-            scores[i] = (logp - torch.log(-torch.log(u))).to(scores.dtype)
+        for i, g in enumerate(self.gens):
+            if g is not None:
+                scores[i] = self.draw(i, scores[i]).to(scores.dtype)
         return scores
 
 
@@ -155,12 +169,8 @@ class BatchGenerator:
     def generate(self, rows: list[Row]) -> None:
         """One left-padded batched generate over `rows` (blocking; runs in a worker thread)."""
         self.batches.append(len(rows))
-        width = max(len(r.prompt_ids) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, width - len(r.prompt_ids) :] = torch.tensor(r.prompt_ids, dtype=torch.long)
-            mask[i, width - len(r.prompt_ids) :] = 1
+        ids, mask = left_padded([r.prompt_ids for r in rows], self.pad_id)
+        width = ids.shape[1]
         cfg = GenerationConfig(
             max_new_tokens=max(r.max_tokens for r in rows),
             do_sample=False,

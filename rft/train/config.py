@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
 from rft.generate.render import RENDERERS
 from rft.problems.config import ProblemsConfig
@@ -95,16 +96,10 @@ class DataConfig(BaseModel):
 class BaseModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base: str = Field(
-        default="smollm2-135m",
-        description="base model: an alias (smollm2-135m), a local folder, or a Hub id already in the HF cache",
-    )
-    revision: str | None = Field(default=None, description="Hub revision of --base (branch, tag or commit)")
-    device: str | None = Field(default=None, description="cpu, cuda, cuda:N, mps or auto (default: auto)")
-    dtype: str | None = Field(
-        default=None,
-        description="float32 | bfloat16 | float16 (default: bfloat16 where the GPU supports it, float32 on CPU)",
-    )
+    base: str = basemodel.spec_field()
+    revision: str | None = basemodel.revision_field("--base")
+    device: str | None = basemodel.device_field()
+    dtype: str | None = basemodel.dtype_field()
 
 
 class LoraConfigPart(BaseModel):
@@ -339,12 +334,8 @@ class TrainConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        from rft.teachers.local_model import device_problem
-
-        if problem := device_problem(self.model.device):
-            raise ValueError(f"--device {problem}")
-        if self.model.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
-            raise ValueError(f"--dtype {self.model.dtype!r}: use float32, bfloat16 or float16")
+        if problem := basemodel.runtime_problem(self.model.device, self.model.dtype):
+            raise ValueError(problem)
         rl = self.is_rl
         if self.data.dataset and self.problems:
             raise ValueError("give a dataset or --problems, not both")

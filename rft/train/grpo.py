@@ -710,7 +710,8 @@ COLUMNS = ("variant", "status", "steps", "reward first -> last", "correct", "no 
 
 
 def _row(o: Any) -> list[str]:
-    from rft.train.report import _bytes, _wall
+    from rft.memory import format_bytes
+    from rft.train.report import _wall
 
     m = o.metrics or {}
     return [
@@ -722,7 +723,7 @@ def _row(o: Any) -> list[str]:
         _fmt(m.get("no_answer_share"), ".2f"),
         _fmt(m.get("kl_last"), ".4f"),
         _fmt(m.get("tokens_per_s"), ",.0f"),
-        _bytes(m.get("peak_memory_bytes")),
+        format_bytes(m.get("peak_memory_bytes")),
         _wall(m.get("wall_time_s")),
     ]
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.table import Table
 
+from rft.memory import format_bytes
+
 if TYPE_CHECKING:
     from rft.train.config import TrainConfig, Variant
     from rft.train.results import Outcome
@@ -56,21 +58,11 @@ def _num(v: Any, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def _bytes(n: Any) -> str:
-    if not n:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
-        n /= 1024
-    return "-"
-
-
 def _memory(m: dict[str, Any]) -> str:
     kind = {"cuda_max_allocated": "CUDA", "peak_rss": "RSS", "peak_rss_process": "RSS"}.get(
         m.get("peak_memory_kind", ""), ""
     )
-    text = _bytes(m.get("peak_memory_bytes"))
+    text = format_bytes(m.get("peak_memory_bytes"))
     return f"{text} {kind}".strip() if text != "-" else text
 
 
@@ -123,7 +115,7 @@ def grid_table(outcomes: list[Outcome]) -> Table:
             _num(m.get("final_train_loss"), ".3f"),
             _num(m.get("eval_loss"), ".3f"),
             _num(m.get("tokens_per_s"), ",.0f"),
-            _bytes(m.get("peak_memory_bytes")),
+            format_bytes(m.get("peak_memory_bytes")),
             _wall(m.get("wall_time_s")),
         )
     return table
