@@ -19,6 +19,7 @@ from rft.errors import write_error
 from rft.experiment.cells import Cell, result_folder
 from rft.experiment.recipe import Recipe
 from rft.experiment.run import read_state, status
+from rft.memory import format_bytes
 
 REPORT, RESULTS = "report.md", "results.json"
 
@@ -159,10 +160,6 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.1f}"
 
 
-def _mib(b: int | None) -> str:
-    return "-" if not b else f"{b / 2**20:.0f} MiB"
-
-
 def _num(v: float | None, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
@@ -187,8 +184,8 @@ def _columns(metrics: list[str]) -> list[tuple[str, Any]]:
             ("tokens/s", lambda r: _num(r["tokens_per_s"], ".1f")),
         ]
     if "memory" in metrics:
-        cols += [("infer peak", lambda r: _mib(r["infer_peak_memory_bytes"])),
-                 ("train peak", lambda r: _mib(r.get("train_peak_memory_bytes")))]  # fmt: skip
+        cols += [("infer peak", lambda r: format_bytes(r["infer_peak_memory_bytes"])),
+                 ("train peak", lambda r: format_bytes(r.get("train_peak_memory_bytes")))]  # fmt: skip
     if "params" in metrics:
         cols.append(
             (
