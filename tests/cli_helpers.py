@@ -10,9 +10,8 @@ import pytest
 from rft.cli import main
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """`rft ARGS...` through `rft.cli.main` (error handling and exit codes included);
-    returns (exit code, stdout, stderr)."""
+def _exit_code(*args: str) -> int:
+    """`rft ARGS...` through `rft.cli.main` (error handling and exit codes included); its exit code."""
     old = sys.argv
     sys.argv = ["rft", *args]
     try:
@@ -20,8 +19,20 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
             main()
     finally:
         sys.argv = old
+    return exc.value.code or 0
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """`rft ARGS...` through `rft.cli.main`; returns (exit code, stdout, stderr)."""
+    code = _exit_code(*args)
     captured = capsys.readouterr()
-    return exc.value.code or 0, captured.out, captured.err
+    return code, captured.out, captured.err
+
+
+def run_ok(*args: str) -> None:
+    """`rft ARGS...` in this process where no capsys is at hand (a module fixture); a nonzero exit fails."""
+    code = _exit_code(*args)
+    assert not code, f"rft {' '.join(args)} exited {code}"
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,15 @@ a no-op, and a folder that is not a run variant is one line, exit 2."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from cli_helpers import run_cli as rft
-from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
+from cli_helpers import (
+    run_ok,
+    wide_console,  # noqa: F401 (autouse fixture)
+)
 from factories import make_records
 from test_publish import TOKEN, FakeHub
 
@@ -22,29 +24,15 @@ from rft.store import Store
 pytestmark = pytest.mark.slow
 
 
-def _main(*args: str) -> None:
-    """`rft ARGS` in this process (a module fixture has no capsys); a failure fails the fixture."""
-    from rft.cli import main
-
-    old = sys.argv
-    sys.argv = ["rft", *args]
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main()
-    finally:
-        sys.argv = old
-    assert not exc.value.code, f"rft {' '.join(args)} exited {exc.value.code}"
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, bench_dir: Path) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("adapter")
     store, runs, evals = root / "ds", root / "runs", root / "evals"
     Store(store).seal("d", make_records(4), manifest={"teacher": "local:smollm2-135m", "stage": "validate"})
-    _main("train", "d", "--store", str(store), "--out", str(runs), "--rank", "2", "--alpha", "4",
+    run_ok("train", "d", "--store", str(store), "--out", str(runs), "--rank", "2", "--alpha", "4",
           "--max-steps", "1", "--eval-split", "0", "--no-progress", "--max-length", "256", "--batch-size", "2")  # fmt: skip
     variant = runs / "d" / "r2-a4"
-    _main("eval", "--adapter", str(variant), "--benchmarks", "gsm8k", "--benchmark-dir", str(bench_dir),
+    run_ok("eval", "--adapter", str(variant), "--benchmarks", "gsm8k", "--benchmark-dir", str(bench_dir),
           "--limit", "2", "--max-new-tokens", "8", "--shots", "0", "--out", str(evals))  # fmt: skip
     return {"store": store, "runs": runs, "evals": evals, "variant": variant}
 

@@ -6,12 +6,14 @@ manifest that links the warm-up; `rft eval` reads it like an SFT adapter; bad in
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli as rft
-from cli_helpers import wide_console  # noqa: F401 (autouse fixture)
+from cli_helpers import (
+    run_ok,
+    wide_console,  # noqa: F401 (autouse fixture)
+)
 from factories import make_records
 
 from rft.schemas import Message
@@ -23,19 +25,6 @@ SYSTEM = "Solve it."
 GRPO = ["--method", "grpo", "--max-steps", "3", "--num-generations", "4", "--batch-size", "4",
         "--max-completion-length", "20", "--temperature", "0.5", "--lr", "2e-3", "--scheduler", "constant", "--warmup-ratio", "0",
         "--no-gradient-checkpointing", "--save-steps", "2", "--no-progress"]  # fmt: skip
-
-
-def _main(*args: str) -> None:
-    from rft.cli import main
-
-    old = sys.argv
-    sys.argv = ["rft", *args]
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main()
-    finally:
-        sys.argv = old
-    assert (exc.value.code or 0) == 0, args
 
 
 def _records(n: int, **kw):
@@ -55,10 +44,10 @@ def runs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("grpo")
     Store(root / "ds").seal("d", _records(4), manifest={"teacher": "local:smollm2-135m"})
     common = ["--store", str(root / "ds"), "--out", str(root / "runs")]
-    _main("train", "d", *common, "--rank", "4", "--alpha", "8", "--max-steps", "6", "--lr", "5e-3",
+    run_ok("train", "d", *common, "--rank", "4", "--alpha", "8", "--max-steps", "6", "--lr", "5e-3",
           "--eval-split", "0", "--max-length", "256", "--batch-size", "2", "--system", SYSTEM,
           "--no-gradient-checkpointing", "--no-progress")  # fmt: skip
-    _main("train", "d", *common, "--name", "g", "--init-adapter", str(root / "runs" / "d" / "r4-a8"), *GRPO)
+    run_ok("train", "d", *common, "--name", "g", "--init-adapter", str(root / "runs" / "d" / "r4-a8"), *GRPO)
     return root
 
 

@@ -606,7 +606,7 @@ def _fmt(v: Any, spec: str) -> str:
 
 def model_card(prep: Any, variant: Variant, metrics: dict[str, Any], manifest: dict[str, Any]) -> str:
     """The README.md of an RL variant: what it started from, the rewards, the settings, the results."""
-    from rft.train.report import ALIAS_HUB_IDS, _md, _memory, _wall
+    from rft.train.report import ALIAS_HUB_IDS, _md, _memory, _wall, usage_lines
 
     cfg, base, data, rl = prep.cfg, prep.base, prep.data, prep.cfg.rl
     trainer = "GRPOTrainer" if cfg.method == "grpo" else "RLOOTrainer"
@@ -686,17 +686,7 @@ def model_card(prep: Any, variant: Variant, metrics: dict[str, Any], manifest: d
         "",
         "![loss](loss.png)",
         "",
-        "## Use",
-        "",
-        "```python",
-        "from peft import PeftModel",
-        "from transformers import AutoModelForCausalLM, AutoTokenizer",
-        "",
-        f'base = AutoModelForCausalLM.from_pretrained("{base_ref}")',
-        'model = PeftModel.from_pretrained(base, "<this folder>")',
-        'tokenizer = AutoTokenizer.from_pretrained("<this folder>")',
-        "```",
-        "",
+        *usage_lines(base_ref),
         f"Made with rft {manifest.get('rft_version')} (git {manifest.get('git_commit') or 'unknown'}): "
         f"`{' '.join(manifest.get('command') or ['rft', 'train'])}`. "
         "The resolved config is in config.yaml, the metrics (per step too) in metrics.json.",

@@ -180,6 +180,23 @@ def plot_loss(metrics: dict[str, Any], history: list[dict[str, Any]], path: Path
         plt.close(fig)
 
 
+def usage_lines(base_ref: str) -> list[str]:
+    """A card's "Use" section: the adapter loaded on its base with PEFT."""
+    return [
+        "## Use",
+        "",
+        "```python",
+        "from peft import PeftModel",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "",
+        f'base = AutoModelForCausalLM.from_pretrained("{base_ref}")',
+        'model = PeftModel.from_pretrained(base, "<this folder>")',
+        'tokenizer = AutoTokenizer.from_pretrained("<this folder>")',
+        "```",
+        "",
+    ]
+
+
 def model_card(prep: Prepared, variant: Variant, metrics: dict[str, Any], manifest: dict[str, Any]) -> str:
     cfg, base, data = prep.cfg, prep.base, prep.data
     flat = cfg.for_variant(variant)
@@ -257,17 +274,7 @@ def model_card(prep: Prepared, variant: Variant, metrics: dict[str, Any], manife
         "",
         "![loss](loss.png)",
         "",
-        "## Use",
-        "",
-        "```python",
-        "from peft import PeftModel",
-        "from transformers import AutoModelForCausalLM, AutoTokenizer",
-        "",
-        f'base = AutoModelForCausalLM.from_pretrained("{base_ref}")',
-        'model = PeftModel.from_pretrained(base, "<this folder>")',
-        'tokenizer = AutoTokenizer.from_pretrained("<this folder>")',
-        "```",
-        "",
+        *usage_lines(base_ref),
         f"Made with rft {manifest.get('rft_version')} (git {manifest.get('git_commit') or 'unknown'}): "
         f"`{' '.join(manifest.get('command') or ['rft', 'train'])}`. "
         f"The resolved config is in config.yaml ({len(flat)} settings), the metrics in metrics.json.",
