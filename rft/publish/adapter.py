@@ -6,7 +6,6 @@ links them, the dataset repository and revision it was trained on, and its eval 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,6 +20,7 @@ from rft.publish.ledger import publications
 from rft.publish.scan import check_folder
 from rft.store import Store, parse_ref
 from rft.store.card import _md_cell
+from rft.store.fsutil import sha256_file
 
 EVAL_RESULTS = "eval_results.json"
 WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -47,14 +47,6 @@ def read_variant(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not str(manifest.get("kind", "")).startswith("rft-train"):
         raise InputError(f"{folder / 'manifest.json'}: not the manifest of an `rft train` run")
     return manifest
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def weights_of(folder: Path) -> Path:
@@ -268,7 +260,7 @@ def build_adapter(
         "kind": "adapter",
         "ref": f"{folder.parent.name}/{tag}",
         "identity": manifest.get("identity"),
-        "adapter_sha256": _sha(weights_of(folder)),
+        "adapter_sha256": sha256_file(weights_of(folder)),
         "dataset": {"ref": ds.get("ref"), "data_sha256": ds.get("data_sha256"),
                     **({"repo_id": dataset["repo_id"], "revision": dataset["tag"]} if dataset else {})},
         "repo_id": repo_id,

@@ -13,7 +13,6 @@ config)` find each config's files).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from rft.publish.scan import check_folder, check_records
 from rft.schemas import Record
 from rft.schemas.record import untrainable_reason
 from rft.store import LoadedVersion, Store
-from rft.store.fsutil import MANIFEST
+from rft.store.fsutil import MANIFEST, sha256_file
 
 
 def config_records(records: list[Record], seed: int = 0) -> dict[str, list[Record]]:
@@ -178,13 +177,5 @@ def listing(folder: Path) -> list[tuple[str, int, str]]:
     out = []
     for p in sorted(folder.rglob("*")):
         if p.is_file():
-            out.append((p.relative_to(folder).as_posix(), p.stat().st_size, _sha(p)[:12]))
+            out.append((p.relative_to(folder).as_posix(), p.stat().st_size, sha256_file(p)[:12]))
     return out
-
-
-def _sha(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
