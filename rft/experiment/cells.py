@@ -250,7 +250,8 @@ def _semantic_eval(cfg: Any) -> dict[str, Any]:
     return {k: v for k, v in cfg.resolved().items() if k not in NON_SEMANTIC | {"adapter"}}
 
 
-def _json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file's content; None when it is missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -279,7 +280,7 @@ def marker(cell: Cell) -> Path | None:
     was made with other settings."""
     out = Path(cell.output)
     if cell.stage in ("generate", "validate", "train"):
-        m = _json(out / "manifest.json")
+        m = read_json(out / "manifest.json")
         if m is None:
             return None
         recorded = m.get("config") or {}
@@ -299,7 +300,7 @@ def marker(cell: Cell) -> Path | None:
     if not out.is_dir():
         return None
     for sub in sorted(p for p in out.iterdir() if p.is_dir()):
-        m = _json(sub / "manifest.json")
+        m = read_json(sub / "manifest.json")
         if m is None or not (sub / "results.json").is_file():
             continue
         recorded = m.get("config") or {}

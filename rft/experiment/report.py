@@ -16,20 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import write_error
-from rft.experiment.cells import Cell, result_folder
+from rft.experiment.cells import Cell, read_json, result_folder
 from rft.experiment.recipe import Recipe
 from rft.experiment.run import read_state, status
 from rft.memory import format_bytes
 
 REPORT, RESULTS = "report.md", "results.json"
-
-
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _teacher_cost(cells: list[Cell], recipe: Recipe, key: str) -> dict[str, Any] | None:
@@ -45,7 +37,7 @@ def _teacher_cost(cells: list[Cell], recipe: Recipe, key: str) -> dict[str, Any]
         except Exception:  # an unreadable ref is shown as missing
             return None
     gen = next(c for c in cells if c.stage == "generate" and c.info["dataset"] == key)
-    m = _json(Path(gen.output) / "manifest.json")
+    m = read_json(Path(gen.output) / "manifest.json")
     if m is None:
         return None
     return {"cost_usd": m.get("cost_usd"), "tokens_in": m.get("tokens_in"), "tokens_out": m.get("tokens_out"),
@@ -89,7 +81,7 @@ def gather(recipe: Recipe, cells: list[Cell]) -> dict[str, Any]:
     loaded: dict[str, dict[str, Any]] = {}
     for c in evals:
         folder = result_folder(c)
-        if folder is not None and (r := _json(folder / "results.json")) is not None:
+        if folder is not None and (r := read_json(folder / "results.json")) is not None:
             loaded[c.id] = r
     costs = {k: _teacher_cost(cells, recipe, k) for k in recipe.datasets}
 
@@ -117,7 +109,7 @@ def gather(recipe: Recipe, cells: list[Cell]) -> dict[str, Any]:
                 if res is not None:
                     name = next((n for n, m in res["models"].items() if m.get("path") == t.output), None)
                 nums = _numbers(res, bench, name) if res and name else None
-                metrics = _json(Path(t.output) / "metrics.json") if states[t.id] == "done" else None
+                metrics = read_json(Path(t.output) / "metrics.json") if states[t.id] == "done" else None
                 comp = (res or {}).get("comparisons", {}).get(bench, {}).get(name) if name else None
                 status_ = "ok" if nums else (why(t) if states[t.id] != "done" else why(ev))
                 rows[bench].append({

@@ -25,7 +25,7 @@ from typing import Any
 
 from rft.console import err, out
 from rft.errors import ConfigError, write_error
-from rft.experiment.cells import Cell, marker
+from rft.experiment.cells import Cell, marker, read_json
 
 CELLS, LOGS, LOCK = "cells", "logs", ".run.lock"
 
@@ -35,11 +35,7 @@ def state_path(root: Path, cell: Cell) -> Path:
 
 
 def read_state(root: Path, cell: Cell) -> dict[str, Any]:
-    try:
-        data = json.loads(state_path(root, cell).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return read_json(state_path(root, cell)) or {}
 
 
 def _write_state(root: Path, cell: Cell, state: dict[str, Any]) -> None:
