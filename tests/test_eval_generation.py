@@ -5,6 +5,8 @@ that end early beside one that runs to its limit (real SmolLM2-135M on CPU)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -34,3 +36,52 @@ def test_decode_loop_gives_what_model_generate_gives(models, temperature):
     assert [(g.text, g.tokens, g.finish_reason) for g in got] == [
         (r.text, r.completion_tokens, r.finish_reason) for r in reference
     ]
+
+
+FEW_SHOT = "\n\n".join(
+    f"Example {k}: {k} + {k} = {2 * k}. The sum of {k} and {k} is {2 * k}." for k in range(1, 9)
+)
+
+
+def test_shared_prefix_and_repeated_prompts_give_what_model_generate_gives(models):
+    """Prompts behind a long common prefix (few-shot exemplars in the system turn), one prompt asked
+    three times with three seeds (--samples 3), lengths far apart (several prefill groups): each row's
+    tokens equal its own one-at-a-time `model.generate`, and the prompt compute is less than a
+    left-padded batch would spend."""
+    from rft.teachers.batching import BatchGenerator, Row
+
+    asks = ["What is 7 + 7?", "What is 7 + 7?", "What is 7 + 7?", "Say hi.",
+            "Write a long story about a dragon who counts sheep, with many numbers in it, and tell it slowly."]  # fmt: skip
+    prompts = [
+        models.encode([{"role": "system", "content": FEW_SHOT}, {"role": "user", "content": q}]) for q in asks
+    ]
+    seeds = [21, 22, 23, 24, 25]
+    reference = [Row(p, 0.8, 24, None, s) for p, s in zip(prompts, seeds, strict=True)]
+    hf = BatchGenerator(models.model, models.tokenizer, "cpu", 1, 0.0)
+    for row in reference:
+        hf.generate([row])
+    assert len({r.text for r in reference[:3]}) > 1  # the three samples of one prompt differ
+    before = models.prompt_tokens_computed
+    got = models.generate(prompts, seeds, temperature=0.8, max_new_tokens=24, batch_size=5)
+    assert [(g.text, g.tokens, g.finish_reason) for g in got] == [
+        (r.text, r.completion_tokens, r.finish_reason) for r in reference
+    ]
+    computed = models.prompt_tokens_computed - before
+    shared = len(os.path.commonprefix(prompts))
+    distinct = {tuple(p) for p in prompts}
+    assert shared > 100
+    # the prefix once, each distinct prompt's own part once (some padding within a group allowed)
+    own = sum(len(p) - shared for p in distinct)
+    assert shared + own <= computed <= shared + 1.15 * own + len(distinct)
+    assert computed < len(prompts) * max(len(p) for p in prompts) / 3
+
+
+def test_prefill_groups_keep_padding_small():
+    from rft.eval.prefill import GROUP_TOKENS, _groups
+
+    assert _groups([10, 10, 11, 11]) == [[0, 1, 2, 3]]
+    assert _groups([5, 5, 50, 52]) == [[0, 1], [2, 3]]
+    assert _groups([3]) == [[0]]
+    long = GROUP_TOKENS // 2
+    assert _groups([long, long, long]) == [[0, 1], [2]]
+    assert _groups([GROUP_TOKENS * 2]) == [[0]]  # one row always goes, however long

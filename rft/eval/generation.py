@@ -6,8 +6,11 @@
   first adapter wraps the base in a `PeftModel` (`PeftModel.from_pretrained(base, path,
   adapter_name=...)`), the next ones are `load_adapter(path, adapter_name=...)` on the same model, and
   `set_adapter` picks one. `base_loads` counts `from_pretrained` calls of the base (one per process).
-- `generate(prompts, ...)` sorts the prompts by length (a batch pads little) and decodes each batch
-  left-padded, step by step with the KV cache (`_decode`): a row that ends (end of turn, or its
+- `generate(prompts, ...)` sorts the prompts by length and decodes each batch step by step with the
+  KV cache (`_decode`). The prompts are read by `rft.eval.prefill` (their common prefix and identical
+  prompts computed once, the rest in groups of similar length) into a cache with room reserved for
+  the new tokens (`rft.eval.kvcache`); `prompt_tokens_computed` counts what that read ran through
+  the model. A row that ends (end of turn, or its
   max_new_tokens) leaves the batch and the cache at once, so the rows still going do not carry it
   (`model.generate` computes finished rows until the longest ends). Greedy at temperature 0, else
   each row samples from its own seeded generator as the local teacher does
@@ -19,8 +22,9 @@
   `reset_peak_memory_stats`; on CPU the process's resident-set high-water mark (VmHWM) reset before the
   model runs (`/proc/self/clear_refs` 5, Linux >= 4.0), so it is the peak while that model generated.
   The RSS is process-wide: it includes the base's weights, every adapter of the eval (`rft eval` puts
-  them all on the base before it generates), the tokenizer, Python and the libraries. Where the reset is refused, `ru_maxrss` is the process's peak since it
-  started (kind `peak_rss_process`), said as such.
+  them all on the base before it generates), the tokenizer, Python and the libraries. Where the
+  reset is refused, `ru_maxrss` is the process's peak since it started (kind `peak_rss_process`),
+  said as such.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class Models:
         self.model: Any = self.base  # becomes the PeftModel wrapping the same base once an adapter is on
         self.adapters: dict[str, Path] = {}
         self.memory = PeakMemory(device)
+        self.prompt_tokens_computed = 0  # prompt positions run through the model (rft.eval.prefill)
 
     def load_adapter(self, name: str, path: Path) -> None:
         """Put the adapter at `path` on the base under `name` (the base is not loaded again)."""
@@ -156,45 +161,34 @@ class Models:
         ]
 
     def _decode(self, rows: list[Any]) -> None:
-        """One left-padded batch decoded step by step with the KV cache, a row leaving the batch (and
+        """One batch decoded step by step with the KV cache, a row leaving the batch (and
         the cache) as soon as it ends: the others go on without computing it. Greedy at temperature 0;
         else each row draws from its own seeded generator as the local teacher does
         (`rft.teachers.batching._RowSampler`: Gumbel-max on log_softmax(logits / T)), one draw per
         step, so a row's output does not depend on what it was batched with."""
         import torch
-        from transformers import DynamicCache
 
-        from rft.teachers.batching import _RowSampler, left_padded
+        from rft.eval.prefill import prefill
+        from rft.teachers.batching import _RowSampler
 
         with torch.inference_mode():
             pad = self.tokenizer.pad_token_id
             pad = self.tokenizer.eos_token_id if pad is None else pad
-            ids, mask = left_padded([r.prompt_ids for r in rows], pad)
-            ids, mask = ids.to(self.device), mask.to(self.device)
-            sampler = _RowSampler(rows)
-            eos = self.eos_ids
-            alive = list(range(len(rows)))  # rows still generating, in the order of the batch's rows
-            made: list[list[int]] = [[] for _ in rows]
-            try:  # the config tells a sliding-window layer from a full one (transformers >= 4.56)
-                cache = DynamicCache(config=self.base.config)
-            except TypeError:
-                cache = DynamicCache()
             # transformers 5.24 renamed forward's past_key_values to cache (the old name warns)
             named = (
                 "cache" if "cache" in inspect.signature(self.base.forward).parameters else "past_key_values"
             )
-            position = (mask.cumsum(-1) - 1).clamp_(min=0)
-            step_ids = ids
+            prompts = [r.prompt_ids for r in rows]
+            room = max(r.max_tokens for r in rows)
+            read = prefill(self.model, self.base.config, prompts, pad, self.device, named, reserve=room)
+            self.prompt_tokens_computed += read.computed_tokens
+            cache, mask, position, logits = read.cache, read.mask, read.position, read.logits
+            sampler = _RowSampler(rows)
+            eos = self.eos_ids
+            alive = list(range(len(rows)))  # rows still generating, in the order of the batch's rows
+            made: list[list[int]] = [[] for _ in rows]
             while alive:
-                out = self.model(
-                    input_ids=step_ids,
-                    attention_mask=mask,
-                    position_ids=position,
-                    use_cache=True,
-                    logits_to_keep=1,
-                    **{named: cache},
-                )
-                scores = out.logits[:, -1, :].float()
+                scores = logits.float()
                 for j, i in enumerate(alive):
                     if sampler.gens[i] is not None:
                         scores[j] = sampler.draw(i, scores[j])
@@ -219,7 +213,15 @@ class Models:
                     alive = [alive[j] for j in keep]
                 step_ids = torch.tensor(chosen, dtype=torch.long, device=mask.device)[:, None]
                 mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
-                position = position[:, -1:] + 1
+                position = position + 1
+                logits = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=position,
+                    use_cache=True,
+                    logits_to_keep=1,
+                    **{named: cache},
+                ).logits[:, -1, :]
             for r, toks in zip(rows, made, strict=True):
                 ended = bool(toks) and toks[-1] in eos
                 r.text = self.tokenizer.decode(toks[:-1] if ended else toks, skip_special_tokens=True)
