@@ -85,3 +85,21 @@ def test_prefill_groups_keep_padding_small():
     long = GROUP_TOKENS // 2
     assert _groups([long, long, long]) == [[0, 1], [2]]
     assert _groups([GROUP_TOKENS * 2]) == [[0]]  # one row always goes, however long
+
+
+def test_a_cache_that_cannot_be_merged_is_read_as_one_padded_batch(models, monkeypatch):
+    """Models whose cache has sliding-window (or other) layers skip the shared prefix and the
+    reserved cache: the prompts are one left-padded batch in transformers' own cache, same tokens."""
+    from rft.eval import prefill
+    from rft.teachers.batching import BatchGenerator, Row
+
+    prompts = [models.encode([{"role": "user", "content": q}]) for q in QUESTIONS]
+    reference = [Row(p, 0.0, 16, None, None) for p in prompts]
+    hf = BatchGenerator(models.model, models.tokenizer, "cpu", 1, 0.0)
+    for row in reference:
+        hf.generate([row])
+    monkeypatch.setattr(prefill, "shareable", lambda config: False)
+    before = models.prompt_tokens_computed
+    got = models.generate(prompts, [None] * 4, temperature=0.0, max_new_tokens=16, batch_size=4)
+    assert [(g.text, g.tokens) for g in got] == [(r.text, r.completion_tokens) for r in reference]
+    assert models.prompt_tokens_computed - before == 4 * max(len(p) for p in prompts)

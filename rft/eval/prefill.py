@@ -141,7 +141,8 @@ def _suffixes(
     device: str,
     cache_arg: str,
 ) -> dict[str, Any]:
-    """One group of suffixes run on the shared prefix: its layers' keys and values, mask and logits."""
+    """One group of suffixes (left-padded) run on the shared prefix, if any: its cache, the cache's
+    layers' keys and values, the mask and the next-token logits."""
     from transformers import DynamicCache
 
     rows = len(suffixes)
@@ -166,6 +167,7 @@ def _suffixes(
         **{cache_arg: cache},
     )
     return {
+        "cache": cache,
         "kv": [(layer.keys, layer.values) for layer in cache.layers],
         "mask": mask,
         "logits": out.logits[:, -1, :],
@@ -196,16 +198,6 @@ def _padded(
 ) -> Prefilled:
     """The prompts as one left-padded batch in transformers' own cache (a cache whose layers are not
     all full attention)."""
-    ids, mask = left_padded(prompts, pad_id)
-    ids, mask = ids.to(device), mask.to(device)
-    cache = new_cache(config)
-    position = (mask.cumsum(-1) - 1).clamp_(min=0)
-    out = model(
-        input_ids=ids,
-        attention_mask=mask,
-        position_ids=position,
-        use_cache=True,
-        logits_to_keep=1,
-        **{cache_arg: cache},
-    )
-    return Prefilled(cache, mask, position[:, -1:], out.logits[:, -1, :], int(ids.numel()))
+    part = _suffixes(model, config, prompts, [], pad_id, device, cache_arg)
+    mask = part["mask"]
+    return Prefilled(part["cache"], mask, (mask.cumsum(-1) - 1)[:, -1:], part["logits"], int(mask.numel()))
