@@ -15,12 +15,6 @@ from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
 from rft.teachers.config import TeacherConfig
 
-# Fields that change where results go or come from or how fast they come, not what is measured (the
-# benchmark files are in the id by their bytes): left out of the
-# eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
-NON_SEMANTIC = frozenset(
-    {"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir", "benchmark_path"}
-)
 # A remote model's endpoint and how it is called: where it runs and how fast, not what is measured (the
 # model is named by --model), so the same eval resumes against another replica or with other limits.
 REMOTE_FLAGS = (
@@ -32,6 +26,21 @@ REMOTE_FLAGS = (
     "timeout_s",
     "max_retries",
     "max_retry_wait_s",
+)
+# Fields that change where results go or come from or how fast they come, not what is measured (the
+# benchmark files are in the id by their bytes): left out of the eval's id (and of an experiment
+# cell's marker), so a re-run with another --out, --batch-size, --device or --base-url resumes it.
+NON_SEMANTIC = frozenset(
+    {
+        "out",
+        "batch_size",
+        "device",
+        "workers",
+        "adapters_dir",
+        "benchmark_dir",
+        "benchmark_path",
+        *REMOTE_FLAGS,
+    }
 )
 REMOTE_HELP = {
     "base_url": "OpenAI-compatible server of a remote --model openai:MODEL (vLLM, SGLang, Ollama, "
@@ -247,8 +256,7 @@ class EvalConfig(StageConfig):
         """A stable id of what is measured: the settings (not where results go, how fast, or which
         adapters: each sample is keyed by its model, so adding an adapter resumes the same eval), the
         base model's version and the benchmark files' hashes."""
-        skip = NON_SEMANTIC | {"adapter", *REMOTE_FLAGS}
-        data = {k: v for k, v in self.flat().items() if k not in skip}
+        data = {k: v for k, v in self.flat().items() if k not in NON_SEMANTIC | {"adapter"}}
         data["base_hash"], data["files"] = base_hash, files
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
