@@ -216,3 +216,25 @@ def test_a_failed_request_is_not_a_wrong_answer_and_the_same_command_resumes_it(
     assert "1 samples generated, 1 already there" in stdout
     assert {r["item"] for r in _rows(folder)} == {rows[0]["item"], second.id}
     assert (folder / "results.json").is_file()
+
+
+@pytest.mark.slow
+def test_several_samples_go_through_with_their_own_seeds_and_report_pass_at_k(
+    capsys, tmp_path, bench_dir, openai_server
+):
+    from rft.eval.run import sample_seed
+
+    code, stdout, stderr = rft(
+        capsys, "eval", "--model", openai_server.spec, "--base-url", openai_server.base_url,
+        "--benchmark-dir", str(bench_dir), "--out", str(tmp_path / "evals"), "--benchmarks", "gsm8k",
+        "--limit", "1", "--samples", "2", "--temperature", "0.9", "--max-new-tokens", "4", "--seed", "7",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0, stderr
+    [folder] = list((tmp_path / "evals").iterdir())
+    rows = sorted(_rows(folder), key=lambda r: r["sample"])
+    assert [r["sample"] for r in rows] == [0, 1]
+    assert [r["seed"] for r in rows] == [sample_seed(7, "gsm8k", rows[0]["item"], i) for i in (0, 1)]
+    assert all(0 < r["tokens"] <= 4 for r in rows)
+    summary = json.loads((folder / "results.json").read_text())["benchmarks"]["gsm8k"]["base"]
+    assert summary["samples_per_item"] == 2 and "2" in summary["extractions"]["rft"]["pass_at_k"]

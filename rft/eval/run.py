@@ -12,7 +12,13 @@
 The id hashes what is measured (`EvalConfig.identity`: the settings, the base model's version, the
 benchmark files' bytes), so the same command resumes: a sample already in samples.jsonl (same
 benchmark, item, model, sample index; an adapter by the identity in its manifest) is not generated
-again, and when nothing is left to generate the model is not even loaded."""
+again, and when nothing is left to generate the model is not even loaded.
+
+A remote `--model openai:MODEL --base-url URL` (or `anthropic:MODEL`) is the base, asked through the
+teacher layer (`rft.eval.remote`): the same items, the same messages, the same graders and rows; one
+request per sample; no adapters. The server is asked once before anything is written (a dead one is
+one line, exit 2), and a request that fails after its retries is never a wrong answer: the run stops
+with the finished samples kept, and the same command resumes the rest."""
 
 from __future__ import annotations
 
@@ -617,8 +623,14 @@ def gather(
             "per-item pass@1 over several samples). Each adapter is "
             "compared with the base on the same items: difference of pass@1, paired bootstrap 95% CI "
             "(10,000 resamples), McNemar's exact p; 'no significant difference' when the CI spans 0. "
-            "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the process's "
-            "RSS high-water mark while that model generated, weights of the base included)."
+            + (
+                "Latency is one request's wall time (queueing at the server included), tokens/s a "
+                "request's tokens over its time, tokens the API's usage; peak memory is not measured "
+                "(a remote model's memory is its server's)."
+                if cfg.is_remote
+                else "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the "
+                "process's RSS high-water mark while that model generated, weights of the base included)."
+            )
         ),
         "models": {
             m.name: {
