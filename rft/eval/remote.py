@@ -169,6 +169,12 @@ class RemoteModel:
         if self._loop.is_closed():
             return
         try:
+            # after Ctrl-C the run's tasks are still pending in the loop: cancelled, never resumed
+            pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self.teacher.aclose())
         finally:
             self._loop.close()
