@@ -68,6 +68,30 @@ def test_credentials_in_the_base_url_are_refused_and_not_shown(capsys, tmp_path,
     assert "hunter2pass" not in stdout + stderr and not (tmp_path / "e").exists()
 
 
+def test_no_key_for_an_api_model_and_a_key_given_as_the_env_name_are_one_line_and_not_shown(
+    capsys, tmp_path, bench_dir, monkeypatch
+):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    common = ["--benchmark-dir", str(bench_dir), "--out", str(tmp_path / "e"), *FAST]
+    code, _, stderr = rft(capsys, "eval", "--model", "openai:gpt-4o-mini", *common)
+    assert code == 2 and "no API key: set the env var OPENAI_API_KEY" in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1
+    code, stdout, stderr = rft(
+        capsys,
+        "eval",
+        "--model",
+        "openai:m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--api-key-env",
+        KEY,
+        *common,
+    )
+    assert code == 2 and "--api-key-env" in stderr and "not a key" in stderr, stderr
+    assert KEY not in stdout + stderr and not (tmp_path / "e").exists()
+
+
 def test_a_dead_server_is_one_line_exit_2_and_nothing_written(capsys, tmp_path, bench_dir):
     import socket
 
