@@ -1,5 +1,7 @@
 """`rft eval --model BASE [--adapter runs/x/y ...] [--adapters runs/x] --benchmarks gsm8k,humaneval`:
-the base and every adapter on the same benchmark items, with the same graders and a paired comparison."""
+the base and every adapter on the same benchmark items, with the same graders and a paired comparison.
+`rft eval --model openai:MODEL --base-url http://localhost:8000/v1`: a served model (vLLM, SGLang, any
+OpenAI-compatible server) or an API model, scored the same way (`rft.eval.remote`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ def eval_(
 ) -> None:
     """Evaluate a base model and its adapters on GSM8K, MATH, HumanEval, ...: accuracy ± SE, pass@k,
     BLEU, latency, memory, and each adapter against the base (paired bootstrap CI, McNemar).
+
+    --model openai:MODEL --base-url URL (or anthropic:MODEL) evaluates a served or API model the same
+    way, through the teacher layer (retries, rate limits, --api-key-env).
 
     Writes OUT/<id>/ (the id follows from the settings): re-running the same command resumes, and
     finished samples are not generated again."""

@@ -13,13 +13,41 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
+from rft.teachers.config import TeacherConfig
 
-# Fields that change where results go or come from or how fast they come, not what is measured (the
-# benchmark files are in the id by their bytes): left out of the
-# eval's id, so a re-run with another --out, --batch-size or --device resumes the same eval.
-NON_SEMANTIC = frozenset(
-    {"out", "batch_size", "device", "workers", "adapters_dir", "benchmark_dir", "benchmark_path"}
+# A remote model's endpoint and how it is called: where it runs and how fast, not what is measured (the
+# model is named by --model), so the same eval resumes against another replica or with other limits.
+REMOTE_FLAGS = (
+    "base_url",
+    "api_key_env",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout_s",
+    "max_retries",
+    "max_retry_wait_s",
 )
+# Fields that change where results go or come from or how fast they come, not what is measured (the
+# benchmark files are in the id by their bytes): left out of the eval's id (and of an experiment
+# cell's marker), so a re-run with another --out, --batch-size, --device or --base-url resumes it.
+NON_SEMANTIC = frozenset(
+    {
+        "out",
+        "batch_size",
+        "device",
+        "workers",
+        "adapters_dir",
+        "benchmark_dir",
+        "benchmark_path",
+        *REMOTE_FLAGS,
+    }
+)
+REMOTE_HELP = {
+    "base_url": "OpenAI-compatible server of a remote --model openai:MODEL (vLLM, SGLang, Ollama, "
+    "llama.cpp, transformers serve), e.g. http://localhost:8000/v1; or an Anthropic endpoint",
+    "api_key_env": "NAME of the env var holding the remote model's API key (default per provider: "
+    "OPENAI_API_KEY, ANTHROPIC_API_KEY; a self-hosted server needs none)",
+}
 DEFAULT_BENCHMARKS = ("gsm8k", "math500", "humaneval")
 
 
@@ -28,10 +56,19 @@ class EvalConfig(StageConfig):
 
     model_config = ConfigDict(extra="forbid")
     SECTION: ClassVar[str | None] = "eval"
-    PARTS: ClassVar[tuple[Part, ...]] = (Part(None),)
+    PARTS: ClassVar[tuple[Part, ...]] = (
+        Part(None),
+        Part("remote", "Remote model", only=REMOTE_FLAGS, help=REMOTE_HELP),
+    )
 
     # --- models
-    model: str = basemodel.spec_field(json_schema_extra={"panel": "Models"})
+    model: str = Field(
+        default="smollm2-135m",
+        description="the model: an alias (smollm2-135m), a local folder, a Hub id already in the HF cache, "
+        "or a remote model openai:MODEL (with --base-url: vLLM, SGLang, any OpenAI-compatible server) "
+        "or anthropic:MODEL",
+        json_schema_extra={"panel": "Models"},
+    )
     revision: str | None = basemodel.revision_field("--model", json_schema_extra={"panel": "Models"})
     adapter: list[str] = Field(
         default_factory=list,
@@ -46,6 +83,11 @@ class EvalConfig(StageConfig):
     )
     device: str | None = basemodel.device_field(json_schema_extra={"panel": "Models"})
     dtype: str | None = basemodel.dtype_field(json_schema_extra={"panel": "Models"})
+    # --- a remote model (--model openai:MODEL / anthropic:MODEL): its endpoint, key and limits
+    remote: TeacherConfig = Field(
+        default_factory=TeacherConfig,
+        description="how a remote --model is called (the teacher layer: retries, rate limits)",
+    )
     # --- benchmarks
     benchmarks: list[str] = Field(
         default_factory=lambda: list(DEFAULT_BENCHMARKS),
@@ -179,7 +221,36 @@ class EvalConfig(StageConfig):
             )
         if problem := basemodel.runtime_problem(self.device, self.dtype):
             raise ValueError(problem)
+        if problem := self._remote_problem():
+            raise ValueError(problem)
         return self
+
+    @property
+    def is_remote(self) -> bool:
+        """--model names a model behind an API (openai:MODEL, anthropic:MODEL), not local weights."""
+        return is_remote_spec(self.model)
+
+    def _remote_problem(self) -> str | None:
+        """What does not go with a remote --model (adapters, local runtime options), or the endpoint
+        options without one."""
+        if not self.is_remote:
+            given = [f for f in ("base_url", "api_key_env") if f in self.remote.model_fields_set]
+            if given:
+                flag = "--" + given[0].replace("_", "-")
+                return f"{flag} is for a remote model: give --model openai:MODEL (or anthropic:MODEL)"
+            return None
+        if not self.model.split(":", 1)[1].strip():
+            return f"--model {self.model!r}: name the model after the provider, e.g. openai:Qwen/Qwen2.5-7B-Instruct"
+        if self.adapter or self.adapters_dir:
+            flag = "--adapter" if self.adapter else "--adapters"
+            return (
+                f"{flag}: adapters go on local weights, not on a remote model ({self.model}); "
+                "evaluate them with --model <the local base>"
+            )
+        for name in ("revision", "device", "dtype"):
+            if getattr(self, name) is not None:
+                return f"--{name} is for local weights; the remote model {self.model} runs on its server"
+        return None
 
     def identity(self, base_hash: str | None, files: dict[str, list[str]]) -> str:
         """A stable id of what is measured: the settings (not where results go, how fast, or which
@@ -188,3 +259,12 @@ class EvalConfig(StageConfig):
         data = {k: v for k, v in self.flat().items() if k not in NON_SEMANTIC | {"adapter"}}
         data["base_hash"], data["files"] = base_hash, files
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+REMOTE_PROVIDERS = ("openai", "anthropic")
+
+
+def is_remote_spec(spec: str) -> bool:
+    """`openai:MODEL` or `anthropic:MODEL`: a model the teacher layer calls (rft.eval.remote)."""
+    provider, sep, _ = spec.partition(":")
+    return bool(sep) and provider.strip().lower() in REMOTE_PROVIDERS

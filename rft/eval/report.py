@@ -113,6 +113,13 @@ def _pct(e: dict[str, Any]) -> str:
     return f"{e['value'] * 100:.1f} ± {e['se'] * 100:.1f}"
 
 
+def _memory(model: dict[str, Any]) -> str:
+    """The peak memory cell: "not measured" for a model whose memory is not ours to read (a remote one)."""
+    if str(model.get("peak_memory_kind") or "").startswith("not measured"):
+        return "not measured"
+    return format_bytes(model.get("peak_memory_bytes"))
+
+
 def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The per benchmark x model table: header and rows (strings). Accuracy is the headline
     extraction's; the benchmark's other extractions (lm-eval strict / flexible) are in `also`."""
@@ -136,7 +143,7 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 "-" if bleu.get("corpus") is None else f"{bleu['corpus']:.1f}",
                 "-" if t["latency_s_mean"] is None else f"{t['latency_s_mean']:.2f}",
                 "-" if t["tokens_per_s"] is None else f"{t['tokens_per_s']:.1f}",
-                format_bytes(results["models"][name].get("peak_memory_bytes")),
+                _memory(results["models"][name]),
             ])  # fmt: skip
     return head, rows
 

@@ -12,7 +12,13 @@
 The id hashes what is measured (`EvalConfig.identity`: the settings, the base model's version, the
 benchmark files' bytes), so the same command resumes: a sample already in samples.jsonl (same
 benchmark, item, model, sample index; an adapter by the identity in its manifest) is not generated
-again, and when nothing is left to generate the model is not even loaded."""
+again, and when nothing is left to generate the model is not even loaded.
+
+A remote `--model openai:MODEL --base-url URL` (or `anthropic:MODEL`) is the base, asked through the
+teacher layer (`rft.eval.remote`): the same items, the same messages, the same graders and rows; one
+request per sample; no adapters. The server is asked once before anything is written (a dead one is
+one line, exit 2), and a request that fails after its retries is never a wrong answer: the run stops
+with the finished samples kept, and the same command resumes the rest."""
 
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ from rft.eval import report
 from rft.eval.config import EvalConfig
 from rft.eval.progress import EvalProgress
 from rft.eval.prompting import Prompter, PromptFormat, format_of_adapter
-from rft.redaction import redact, redact_argv
+from rft.redaction import redact, redact_argv, redact_text
 from rft.schemas import Problem
 from rft.store.fsutil import replace_atomic, sha256_file
 
@@ -65,7 +71,12 @@ class EvalResult:
 # --- resolving the inputs ------------------------------------------------------------------------
 
 
-def resolve_model(cfg: EvalConfig) -> BaseModelInfo:
+def resolve_model(cfg: EvalConfig) -> Any:
+    """The local base model's files (`BaseModelInfo`), or a remote model named by its spec."""
+    if cfg.is_remote:
+        from rft.eval.remote import RemoteModelInfo
+
+        return RemoteModelInfo(cfg.model, cfg.remote.base_url)
     return basemodel.resolve(cfg.model, cfg.revision, "--model")
 
 
@@ -319,16 +330,8 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
         base.hash, {b: [h or s for s, h in benchmark_files(cfg, b).items()] for b in cfg.benchmarks}
     )
     folder = Path(cfg.out) / ident
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise write_error(exc, folder) from exc
     for b in cfg.benchmarks:
         prompter.exemplars(b)
-    for note in prompter.notes:
-        err.print(f"note: {note}")
-    _write(folder / CONFIG, config_text(cfg, [f"rft eval {ident}: the resolved config (--config loads it)"]))
-
     path = folder / SAMPLES
     done = read_samples(path)
     temperature = 0.0 if cfg.samples == 1 else cfg.temperature
@@ -346,54 +349,91 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
             planned.update((b, p.id, m.identity, i) for p, i in todos[m.name][b])
             reused += len(want) - len(todos[m.name][b])
     total = sum(len(t) for per in todos.values() for t in per.values())
-    with EvalProgress(total, enabled=progress and total > 0) as bar:
-        for m in models:
-            todo = todos[m.name]
-            if not any(todo.values()):
-                continue
-            if engine is None:
-                from rft.eval.generation import Models
+    remote: Any = None
+    if cfg.is_remote:  # before anything is written: a bad key or URL, a dead server end here
+        from rft.eval.remote import MEMORY_KIND, RemoteModel
 
-                _quiet()
-                device, dtype = basemodel.device_and_dtype(cfg.device, cfg.dtype)
-                engine = Models(base.path, device, dtype)
-                for other in models:  # every adapter with work left, before any generation: one that
-                    if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
-                        engine.load_adapter(other.name, other.adapter)
-            with engine.use(None if m.adapter is None else m.name):
-                engine.memory.start()
-                for b in cfg.benchmarks:
-                    if todo[b]:
-                        err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
-                        bar.stage(m.name, b)
-                    # each item's prompt built and tokenized once (not once per sample), and the samples
-                    # batched shortest prompt first, so that a batch pads little
-                    asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in todo[b]}
-                    ids = {item: engine.encode(msg) for item, msg in asked.items()}
-                    work = sorted(todo[b], key=lambda pi: len(ids[pi[0].id]))
-                    for start in range(0, len(work), cfg.batch_size):
-                        chunk = work[start : start + cfg.batch_size]
-                        rows = _generate_chunk(
-                            cfg, engine, m, b, chunk, asked, ids, temperature, batch_no + 1
-                        )
-                        batch_no += 1
-                        for (p, i), row in zip(chunk, rows, strict=True):
-                            done[(b, p.id, m.identity, i)] = row
-                        _append(path, rows)
-                        generated += len(rows)
-                        bar.advance(len(rows))
-                memory[m.name] = {
-                    "peak_memory_bytes": engine.memory.read(),
-                    "peak_memory_kind": engine.memory.kind,
-                }
+        remote = RemoteModel(cfg)
+        if total:
+            remote.preflight()
+        prompter.notes.append(
+            f"{remote.where()}: each sample is one request; tokens are the API's usage, latency is the "
+            "request's wall time (queueing at the server included); memory is not measured (the server's)"
+        )
+        memory[BASE] = {"peak_memory_bytes": None, "peak_memory_kind": MEMORY_KIND}
+    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, folder) from exc
+        for note in prompter.notes:
+            err.print(f"note: {note}")
+        _write(
+            folder / CONFIG,
+            redact_text(config_text(cfg, [f"rft eval {ident}: the resolved config (--config loads it)"])),
+        )
+    except BaseException:
+        if remote is not None:
+            remote.close()
+        raise
+    if remote is not None:
+        try:
+            with EvalProgress(total, enabled=progress and total > 0) as bar:
+                generated = _run_remote(
+                    cfg, remote, models[0], todos[models[0].name], prompter, done, path, bar
+                )
+        finally:
+            remote.close()
+    else:
+        with EvalProgress(total, enabled=progress and total > 0) as bar:
+            for m in models:
+                todo = todos[m.name]
+                if not any(todo.values()):
+                    continue
+                if engine is None:
+                    from rft.eval.generation import Models
+
+                    _quiet()
+                    device, dtype = basemodel.device_and_dtype(cfg.device, cfg.dtype)
+                    engine = Models(base.path, device, dtype)
+                    for other in models:  # every adapter with work left, before any generation: one that
+                        if other.adapter is not None and any(todos[other.name].values()):  # fails, fails now
+                            engine.load_adapter(other.name, other.adapter)
+                with engine.use(None if m.adapter is None else m.name):
+                    engine.memory.start()
+                    for b in cfg.benchmarks:
+                        if todo[b]:
+                            err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
+                            bar.stage(m.name, b)
+                        # each item's prompt built and tokenized once (not once per sample), and the samples
+                        # batched shortest prompt first, so that a batch pads little
+                        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in todo[b]}
+                        ids = {item: engine.encode(msg) for item, msg in asked.items()}
+                        work = sorted(todo[b], key=lambda pi: len(ids[pi[0].id]))
+                        for start in range(0, len(work), cfg.batch_size):
+                            chunk = work[start : start + cfg.batch_size]
+                            rows = _generate_chunk(
+                                cfg, engine, m, b, chunk, asked, ids, temperature, batch_no + 1
+                            )
+                            batch_no += 1
+                            for (p, i), row in zip(chunk, rows, strict=True):
+                                done[(b, p.id, m.identity, i)] = row
+                            _append(path, rows)
+                            generated += len(rows)
+                            bar.advance(len(rows))
+                    memory[m.name] = {
+                        "peak_memory_bytes": engine.memory.read(),
+                        "peak_memory_kind": engine.memory.kind,
+                    }
 
     results = gather(cfg, ident, models, items, done, memory, prompter)
     _write(folder / RESULTS, json.dumps(results, indent=2) + "\n")
     _write(folder / TABLE, report.markdown(results))
     report.plot(results, folder / PLOT)
+    base_manifest = base.manifest(remote.served_model) if remote is not None else base.manifest()
     _write(
         folder / MANIFEST,
-        json.dumps(_manifest(cfg, ident, base, models, files, prompter, command), indent=2) + "\n",
+        json.dumps(_manifest(cfg, ident, base_manifest, models, files, prompter, command), indent=2) + "\n",
     )
     return EvalResult(folder, generated, reused, results)
 
@@ -419,7 +459,24 @@ def _generate_chunk(
     )
     scores = score_rows(b, [p for p, _ in chunk], [o.text for o in outs], cfg.workers)
     return [
-        {
+        _row(b, p, i, m, seed, msg, o, sc, batch_no)
+        for (p, i), seed, msg, o, sc in zip(chunk, seeds, messages, outs, scores, strict=True)
+    ]
+
+
+def _row(
+    b: str,
+    p: Problem,
+    i: int,
+    m: ModelSpec,
+    seed: int | None,
+    msg: list[dict[str, str]],
+    o: Any,
+    sc: dict[str, Any],
+    batch_no: int,
+) -> dict[str, Any]:
+    """One samples.jsonl row: the sample's prompt, its output (`o`: a `Generated`) and its scores."""
+    return {
             "benchmark": b,
             "item": p.id,
             "model": m.name,
@@ -436,8 +493,62 @@ def _generate_chunk(
             "latency_s": o.latency_s,
             "batch": batch_no,
         }  # fmt: skip
-        for (p, i), seed, msg, o, sc in zip(chunk, seeds, messages, outs, scores, strict=True)
-    ]
+
+
+def _run_remote(
+    cfg: EvalConfig,
+    remote: Any,
+    m: ModelSpec,
+    todo: dict[str, list[tuple[Problem, int]]],
+    prompter: Prompter,
+    done: dict[tuple[str, str, str, int], dict[str, Any]],
+    path: Path,
+    bar: EvalProgress,
+) -> int:
+    """Every sample left of the remote model, each its own request: a row appended as soon as its
+    answer is scored (code: --batch-size answers graded together); each row is its own `batch`, so
+    latency and tokens/s are per request. Returns the samples generated. A failed request stops the
+    run after the finished rows are kept (`rft.eval.remote.RemoteFailure`)."""
+    temperature = 0.0 if cfg.samples == 1 else cfg.temperature
+    batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
+    generated = 0
+    for b in cfg.benchmarks:
+        work = todo[b]
+        if not work:
+            continue
+        err.print(f"{m.name} ({cfg.model}) on {b}: {len(work)} samples to generate")
+        bar.stage(m.name, b)
+        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
+        seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in work]
+
+        def keep(
+            pairs: list[tuple[int, Any]],
+            b: str = b,
+            work: list = work,
+            seeds: list = seeds,
+            asked: dict = asked,
+        ) -> None:
+            nonlocal batch_no, generated
+            chunk = [work[j] for j, _ in pairs]
+            scores = score_rows(b, [p for p, _ in chunk], [o.text for _, o in pairs], cfg.workers)
+            rows = []
+            for (j, o), (p, i), sc in zip(pairs, chunk, scores, strict=True):
+                batch_no += 1
+                rows.append(_row(b, p, i, m, seeds[j], asked[p.id], o, sc, batch_no))
+                done[(b, p.id, m.identity, i)] = rows[-1]
+            _append(path, rows)
+            generated += len(rows)
+            bar.advance(len(rows))
+
+        remote.generate(
+            [asked[p.id] for p, _ in work],
+            seeds,
+            temperature=temperature,
+            max_new_tokens=cfg.max_new_tokens,
+            on_done=keep,
+            flush_every=cfg.batch_size if report.is_code(b) else 1,
+        )
+    return generated
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -512,8 +623,14 @@ def gather(
             "per-item pass@1 over several samples). Each adapter is "
             "compared with the base on the same items: difference of pass@1, paired bootstrap 95% CI "
             "(10,000 resamples), McNemar's exact p; 'no significant difference' when the CI spans 0. "
-            "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the process's "
-            "RSS high-water mark while that model generated, weights of the base included)."
+            + (
+                "Latency is one request's wall time (queueing at the server included), tokens/s a "
+                "request's tokens over its time, tokens the API's usage; peak memory is not measured "
+                "(a remote model's memory is its server's)."
+                if cfg.is_remote
+                else "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the "
+                "process's RSS high-water mark while that model generated, weights of the base included)."
+            )
         ),
         "models": {
             m.name: {
@@ -537,7 +654,7 @@ def gather(
 def _manifest(
     cfg: EvalConfig,
     ident: str,
-    base: Any,
+    base: dict[str, Any],
     models: list[ModelSpec],
     files: dict[str, str | None],
     prompter: Prompter,
@@ -557,7 +674,7 @@ def _manifest(
             "rft_version": rft.__version__,
             "git_commit": git_commit(),
             "command": redact_argv(command),
-            "base": base.manifest(),
+            "base": base,
             "adapters": {
                 m.name: {"path": str(m.adapter), "identity": m.identity, "manifest": m.manifest}
                 for m in models
