@@ -10,7 +10,12 @@ from rft.problems.problemset import ProblemSet
 
 def dry_run(cfg: GenerateConfig, problems: ProblemSet, validator: str) -> None:
     p = cfg.search
-    est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.search.judge_max_tokens)
+    est = estimate(
+        problems,
+        p,
+        judged=validator not in ("answer", "code-tests"),
+        judge_max_tokens=cfg.search.judge_max_tokens,
+    )
     judge = (cfg.judge or cfg.teacher).spec
     out.print(f"problems: {est.problems}", soft_wrap=True)
     out.print(
