@@ -120,6 +120,24 @@ def test_a_wrong_program_is_caught_by_the_tests_then_the_search_backtracks_to_a_
     assert problem.question.strip()[:40] in teacher.reflect_prompts[0]
 
 
+def test_sample_strategy_keeps_the_first_program_that_passes(humaneval):
+    problem = humaneval["truncate_number"]
+    _, wrong, _, _, right = PROGRAMS["truncate_number"]
+    samples = [
+        f"Step 1: Take what is left after the integer part.\nStep 2:\n{block(p)}" for p in (wrong, right)
+    ]
+    searcher = Searcher(
+        ScriptedTeacher({}, samples=samples),
+        make_validator("code-tests", None, JudgePrompt.load()),
+        PromptSet.load(),
+        SearchConfig(strategy="sample", samples=2),
+    )
+    res = asyncio.run(searcher.run(problem))
+    kids = [n for n in res.trace.nodes if n.parent is not None]
+    assert [k.score for k in kids] == [0.0, 1.0] and res.solution is kids[1]
+    assert res.final_answer == right and res.correct is True and res.metadata["samples_correct"] == 1
+
+
 def test_rendered_code_trace_ends_with_the_program_and_quotes_no_test_verdict(humaneval):
     problem = humaneval["truncate_number"]
     res = search(problem, teacher_for("truncate_number"))
@@ -233,3 +251,52 @@ def test_cli_code_tests_on_problems_without_tests_is_one_line_and_exit_2(tmp_pat
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert "--validator code-tests needs code problems with tests" in lines[0]
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("v1"))
+
+
+class PerProblem:
+    """One scripted teacher per HumanEval problem, chosen by the entry point the prompt names."""
+
+    spec = "scripted:test"
+
+    def __init__(self) -> None:
+        self.teachers = {entry: teacher_for(entry) for entry in PROGRAMS}
+
+    async def chat(self, messages, **kw):
+        user = messages[-1]["content"]
+        entry = next((e for e in self.teachers if f"def {e}(" in user), None)
+        if entry is None:  # the preflight ping
+            return await ScriptedTeacher({}).chat(messages, **kw)
+        return await self.teachers[entry].chat(messages, **kw)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_generate_run_on_real_humaneval_defaults_to_code_tests_and_seals_trainable_programs(
+    tmp_path, humaneval
+):
+    from rft.generate.runner import GenerateRun
+    from rft.store import Store
+
+    problems = [humaneval[e] for e in sorted(PROGRAMS)]
+    cfg = GenerateConfig(
+        problems="humaneval", name="code", out=str(tmp_path / "out"), concurrency=2, branches=2
+    )
+    res = GenerateRun(
+        cfg, ["rft", "generate"], teacher=PerProblem(), progress=False, problems=problems
+    ).execute()
+    loaded = Store(tmp_path / "out").load_version("code")
+    assert res.ref == "code@v1" and loaded.manifest.validator == "code-tests"
+    card = (res.path / "README.md").read_text()
+    assert "`code-tests`: each final step's program ran against its problem's tests" in card
+    assert "validator: `code-tests`;" in card
+    for rec in loaded.records:
+        o = rec.outcome
+        assert o.solved and o.correct is True and o.trainable and o.backtracks >= 1
+        assert rec.metadata["validator"] == "code-tests"
+        assert (
+            rec.messages[-1]
+            .content.rstrip()
+            .endswith(PROGRAMS[rec.problem.entry_point][-1].rstrip() + "\n```")
+        )
+        assert "AssertionError" not in rec.messages[-1].content

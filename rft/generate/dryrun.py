@@ -6,6 +6,7 @@ from rft.console import out
 from rft.generate.config import GenerateConfig
 from rft.generate.estimate import estimate, total_cost
 from rft.problems.problemset import ProblemSet
+from rft.verify.steps import JUDGELESS
 
 
 def dry_run(cfg: GenerateConfig, problems: ProblemSet, validator: str) -> None:
@@ -13,7 +14,7 @@ def dry_run(cfg: GenerateConfig, problems: ProblemSet, validator: str) -> None:
     est = estimate(
         problems,
         p,
-        judged=validator not in ("answer", "code-tests"),
+        judged=validator not in JUDGELESS,
         judge_max_tokens=cfg.search.judge_max_tokens,
     )
     judge = (cfg.judge or cfg.teacher).spec

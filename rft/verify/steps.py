@@ -33,6 +33,7 @@ from rft.verify import code
 from rft.verify.grader import CODE_TESTS, CodeTestsGrader, answer_grader
 
 VALIDATORS = ("judge", "answer", "composite", "code-tests")
+JUDGELESS = frozenset({"answer", "code-tests"})  # validators that never ask a judge
 
 ChatFn = Callable[..., Awaitable[list[Completion]]]
 """chat(teacher, messages, n=, temperature=, max_tokens=, stop=, seed=) -> completions."""
