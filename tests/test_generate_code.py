@@ -21,7 +21,14 @@ from rft.generate.search import Searcher
 from rft.problems import load_benchmark
 from rft.problems.problemset import ProblemSet
 from rft.schemas import EventType, NodeStatus, Outcome, Problem, Record, Verdict
-from rft.verify.steps import Candidate, CodeTestsValidator, JudgePrompt, make_validator
+from rft.verify.steps import (
+    Candidate,
+    CodeTestsValidator,
+    Judgement,
+    JudgePrompt,
+    StepValidator,
+    make_validator,
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +143,30 @@ def test_sample_strategy_keeps_the_first_program_that_passes(humaneval):
     kids = [n for n in res.trace.nodes if n.parent is not None]
     assert [k.score for k in kids] == [0.0, 1.0] and res.solution is kids[1]
     assert res.final_answer == right and res.correct is True and res.metadata["samples_correct"] == 1
+
+
+class AcceptAll(StepValidator):
+    """A judge that accepts every step (a lenient LLM judge)."""
+
+    name = "judge"
+
+    async def score(self, problem, steps, candidates, chat=None, seed=None):
+        return [
+            Judgement(0.9, None, Verdict.unknown if c.final_answer else None, self.name) for c in candidates
+        ]
+
+
+def test_a_program_a_judge_accepted_is_still_checked_against_the_tests(humaneval):
+    problem = humaneval["truncate_number"]
+    wrong_plan, wrong, *_ = PROGRAMS["truncate_number"]
+    searcher = Searcher(
+        ScriptedTeacher({(): [wrong_plan], (wrong_plan,): [block(wrong)]}),
+        AcceptAll(),
+        PromptSet.load(),
+        SearchConfig(strategy="dfs", branches=1),
+    )
+    res = asyncio.run(searcher.run(problem))
+    assert res.final_answer == wrong and res.correct is False  # solved by the judge, wrong by the tests
 
 
 def test_rendered_code_trace_ends_with_the_program_and_quotes_no_test_verdict(humaneval):

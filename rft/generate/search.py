@@ -107,6 +107,9 @@ class Searcher:
             stop = s.reason
             tree.event(EventType.give_up, node=root.id, reason=f"budget: {s.reason}")
         tree.finalize(solution, stopped=stop is not None)
+        correct = None if solution is None else answer_correct(solution, problem.answer, problem.domain.value)
+        if correct is None and solution is not None:
+            correct = await program_passes(problem, solution)
         return SearchResult(
             trace=tree.trace(self.p.strategy),
             solution=solution,
@@ -116,11 +119,22 @@ class Searcher:
             wall_time_s=time.monotonic() - t0,
             metadata=meta,
             pruned=tree.pruned,
-            # checked against gold where there is one, whatever validator ranked the steps
-            correct=None
-            if solution is None
-            else answer_correct(solution, problem.answer, problem.domain.value),
+            # checked against gold (a code problem's tests) where there is one, whatever validator ranked
+            # the steps
+            correct=correct,
         )
+
+
+async def program_passes(problem: Problem, solution: Node) -> bool | None:
+    """Whether the program a code problem's solution ends in passes the problem's tests in the sandbox
+    (the gold check of a program a judge accepted); None when there is no program or no tests, or
+    the sandbox could not run it."""
+    if problem.domain.value != "code" or not problem.tests or solution.final_answer is None:
+        return None
+    from rft.verify.grader import CODE_TESTS
+
+    grade = await asyncio.to_thread(CODE_TESTS.grade, problem, solution.final_answer)
+    return {Verdict.correct: True, Verdict.incorrect: False}.get(grade.verdict)
 
 
 class _Ctx:
