@@ -177,7 +177,7 @@ def test_rendered_code_trace_ends_with_the_program_and_quotes_no_test_verdict(hu
         trace=res.trace,
         outcome=Outcome(solved=True, final_answer=res.final_answer, correct=True, backtracks=res.backtracks),
     )
-    for style in ("path", "backtrack", "search"):
+    for style in ("path", "backtrack", "search", "think"):
         text = render(rec, style, 0)[-1].content
         assert "Final answer:" not in text and "AssertionError" not in text and "NameError" not in text
         if style != "search":
@@ -331,3 +331,17 @@ def test_generate_run_on_real_humaneval_defaults_to_code_tests_and_seals_trainab
             .endswith(PROGRAMS[rec.problem.entry_point][-1].rstrip() + "\n```")
         )
         assert "AssertionError" not in rec.messages[-1].content
+
+
+@pytest.mark.parametrize("strategy", ["beam", "best-first"])
+def test_the_other_strategies_reach_the_passing_program(humaneval, strategy):
+    problem = humaneval["has_close_elements"]
+    searcher = Searcher(
+        teacher_for("has_close_elements"),
+        make_validator("code-tests", None, JudgePrompt.load()),
+        PromptSet.load(),
+        SearchConfig(strategy=strategy, branches=2, beam_width=2),
+    )
+    res = asyncio.run(searcher.run(problem))
+    assert res.correct is True and res.solution is not None and res.solution.score == 1.0
+    assert res.final_answer == PROGRAMS["has_close_elements"][-1]
