@@ -637,3 +637,23 @@ def test_weak_hits_and_template_level_cosines_go_to_the_judge(bench_dir: Path):
     sem0 = semantic_flags(recs, index, cfg0, skip={f.record_id for f in lex0}, weak=weak0)
     dropped = {f.record_id for f in lex0 + sem0 if f.action == "dropped"}
     assert dropped == {"twin", "long", "split"}
+
+
+def test_a_reworded_code_test_problem_is_caught_by_its_tests(dir_index, bench_dir: Path):
+    """A training problem taken from MBPP's test split keeps its asserts when its question is reworded
+    (and it has no reference solution): the record's tests are compared with the benchmark's."""
+    from rft.problems import load_benchmark
+    from rft.schemas import Domain, Problem
+
+    item = load_benchmark("mbpp", benchmark_dir=bench_dir)[0]
+    reworded = Problem(
+        id="train-1",
+        question="Implement the function these tests describe.",
+        domain=Domain.code,
+        tests=item.tests,
+        entry_point=item.entry_point,
+    )
+    rec = synthetic_record("train-1", reworded.question, "Step one.\nStep two.")
+    rec.problem = reworded
+    [flag] = lexical_flags([(1, rec)], dir_index)
+    assert (flag.benchmark, flag.item_id, flag.evidence["where"]) == ("mbpp", "mbpp/11", "tests")

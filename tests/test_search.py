@@ -261,13 +261,16 @@ def test_sample_cut_after_a_whole_final_answer_still_counts():
 
 def test_system_prompts_follow_the_problem_domain():
     """Multiple-choice questions (ARC, domain text) are answered with a letter; math keeps its own
-    prompt with a worked example; a domain without its own prompt falls back to math."""
+    prompt with a worked example; code asks for reasoning steps and then the program in a ```python
+    block (tests/test_generate_code.py); a domain without its own prompt falls back to math."""
     prompts = PromptSet.load()
     text = prompts.step_messages("Which is a gas? A. ice B. steam", [], "text")[0]["content"]
     math = prompts.step_messages("What is 3 + 4?", [], "math")[0]["content"]
     assert "letter of the choice" in text and "Final answer: B" in text
     assert "math tutor" in math and "Final answer: 14" in math
-    assert prompts.step_messages("x", [], "code")[0]["content"] == math
+    code = prompts.step_messages("x", [], "code")[0]["content"]
+    assert "Python programmer" in code and "```python" in code and "Final answer" not in code
+    assert prompts.step_messages("x", [], "unknown-domain")[0]["content"] == math
     assert "letter" in prompts.sample_messages("Which is a gas? A. ice B. steam", "text")[0]["content"]
 
 

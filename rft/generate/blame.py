@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from rft.schemas import Node, NodeKind, Verdict
 
-# Validators whose critiques are verdicts of a check the student cannot run (the gold answer), or
-# notes of the search about a candidate, not reasoning about its content.
-CHECKER_VALIDATORS = frozenset({"answer", "composite/answer", "truncated", "echo"})
+# Validators whose critiques are verdicts of a check the student cannot run (the gold answer, a code
+# problem's hidden tests), or notes of the search about a candidate, not reasoning about its content.
+CHECKER_VALIDATORS = frozenset({"answer", "composite/answer", "code-tests", "truncated", "echo"})
 
 _STEP_LABEL = re.compile(r"^\W*step\s*(\d+)\s*[:.,)\-]*\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")

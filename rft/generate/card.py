@@ -60,6 +60,13 @@ def generation_lines(manifest: dict[str, Any], cfg: GenerateConfig, records: int
         f"- mean backtracks per problem: {counts.get('mean_backtracks', 0)}; teacher calls: "
         f"{int(counts.get('teacher_calls', 0))}",
     ]
+    if manifest["validator"] == "code-tests":
+        lines.insert(
+            6,  # after the teacher and validator line
+            "- `code-tests`: each final step's program ran against its problem's tests in the sandbox (the "
+            "limits `rft eval` uses); its score is the share of tests passed, and a solved trace's program "
+            "passed them all; reasoning steps before it are not scored",
+        )
     if cfg.search.strategy == "sample":
         lines.append(
             f"- rejection sampling: {int(counts.get('samples_correct', 0))} of {int(counts.get('samples', 0))} "

@@ -61,9 +61,10 @@ class SearchConfig(BaseModel):
     strategy: Literal["dfs", "beam", "best-first", "sample"] = Field(
         default="dfs", description="dfs | beam | best-first | sample"
     )
-    validator: Literal["judge", "answer", "composite"] | None = Field(
+    validator: Literal["judge", "answer", "composite", "code-tests"] | None = Field(
         default=None,
-        description="judge | answer | composite; default: composite when gold answers exist, else judge",
+        description="judge | answer | composite | code-tests; default: code-tests when every problem is "
+        "code with tests, else composite when gold answers exist, else judge",
     )
     branches: int = Field(
         default=3, ge=1, description="candidate steps per step", json_schema_extra={"aliases": ["-k"]}

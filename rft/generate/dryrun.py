@@ -6,11 +6,17 @@ from rft.console import out
 from rft.generate.config import GenerateConfig
 from rft.generate.estimate import estimate, total_cost
 from rft.problems.problemset import ProblemSet
+from rft.verify.steps import JUDGELESS
 
 
 def dry_run(cfg: GenerateConfig, problems: ProblemSet, validator: str) -> None:
     p = cfg.search
-    est = estimate(problems, p, judged=validator != "answer", judge_max_tokens=cfg.search.judge_max_tokens)
+    est = estimate(
+        problems,
+        p,
+        judged=validator not in JUDGELESS,
+        judge_max_tokens=cfg.search.judge_max_tokens,
+    )
     judge = (cfg.judge or cfg.teacher).spec
     out.print(f"problems: {est.problems}", soft_wrap=True)
     out.print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rft.schemas import Node, NodeKind, NodeStatus, Record, Trace, Verdict
+from rft.verify.code import task_text
 from rft.verify.grader import answer_grader
 
 
@@ -87,7 +88,7 @@ def stepwise_rows(record: Record) -> list[dict[str, Any]]:
         rows.append(
             {
                 "id": f"{record.id}/{node.id}",
-                "prompt": record.problem.question,
+                "prompt": task_text(record.problem),
                 "completions": completions,
                 "labels": labels,
                 "values": values,

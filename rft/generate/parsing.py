@@ -1,11 +1,17 @@
 """Turn a teacher completion into one step: strip the `Step N:` label, cut anything after the step
-(models often keep writing the next steps), and read a final answer if the step states one."""
+(models often keep writing the next steps), and read a final answer if the step states one.
+
+For a code problem (`parse_code_step`) the final answer is the program: a step whose ```python
+block is closed (and defines the entry point, where the problem names one) is the final step, kept
+up to the end of that block, and the block's code is its final answer. A step without a block is
+reasoning, whatever it says; a block cut off by max_tokens is an unfinished step."""
 
 from __future__ import annotations
 
 import re
 
 from rft.verify.answers import extract_final_answer
+from rft.verify.code import extract_code
 
 STOP_SEQUENCES = ["\nStep "]
 _LABEL = re.compile(
@@ -72,3 +78,39 @@ def answer_survives_cut(text: str) -> bool:
     if last.group(0).lstrip().startswith("\\"):
         return extract_final_answer(text[last.start() :]) is not None
     return "\n" in text[last.end() :]
+
+
+_CODE_FENCE = re.compile(r"```[ \t]*(?:python3?|py3?)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py3?)?[ \t]*\n", re.IGNORECASE)
+
+
+def _defines(code: str, name: str | None) -> bool:
+    return not name or re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.M) is not None
+
+
+def final_program(text: str, entry_point: str | None = None) -> str | None:
+    """The program of a whole written solution to a code problem: its closed ```python block that
+    defines the entry point (the last such block), or None."""
+    found = [m.group(1) for m in _CODE_FENCE.finditer(text) if _defines(m.group(1), entry_point)]
+    return found[-1].rstrip() + "\n" if found and found[-1].strip() else None
+
+
+def parse_code_step(
+    text: str, entry_point: str | None = None, truncated: bool = False
+) -> tuple[str, str | None, bool]:
+    """(step text, the program or None, whether the step ended before the completion did) for a code
+    problem (see the module doc)."""
+    body = _LABEL.sub("", text.strip(), count=1)
+    for m in _CODE_FENCE.finditer(body):
+        if _defines(m.group(1), entry_point):
+            return body[: m.end()].strip(), extract_code(body[: m.end()], entry_point), True
+    if _OPEN_FENCE.search(body) and not _CODE_FENCE.search(body):
+        # a block that never closed: cut off (an unfinished step), or the model stopped without the
+        # closing fence (the program is the block's rest)
+        if truncated:
+            return body.strip(), None, False
+        program = extract_code(body, entry_point)
+        if _defines(program, entry_point) and program.strip():
+            return body.strip() + "\n```", program, True
+    step, _, ended = parse_step_ends(text, truncated=truncated)
+    return step, None, ended

@@ -90,8 +90,17 @@ def problems_fingerprint(problems: ProblemSet | Sequence[Problem]) -> str:
 
 
 def choose_validator(cfg: GenerateConfig, problems: ProblemSet) -> str:
+    """The validator named, else `code-tests` when every problem is a code problem with tests, else
+    `composite` when gold answers exist, else `judge`. A validator the problems cannot feed is a
+    ConfigError."""
     has_gold = problems.has_gold
-    name = cfg.search.validator or ("composite" if has_gold else "judge")
+    all_code = len(problems) > 0 and problems.all_code_with_tests
+    name = cfg.search.validator or ("code-tests" if all_code else "composite" if has_gold else "judge")
     if name == "answer" and not has_gold:
         raise ConfigError("--validator answer needs gold answers, and these problems have none")
+    if name == "code-tests" and not all_code:
+        missing = problems.first_without_tests()
+        raise ConfigError(
+            f"--validator code-tests needs code problems with tests, and problem {missing} has none"
+        )
     return name

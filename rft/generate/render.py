@@ -30,6 +30,7 @@ from rft.generate.blame import (
 )
 from rft.generate.tree import same_text_key
 from rft.schemas import EventType, Message, Node, NodeKind, NodeStatus, Record, Trace
+from rft.verify.code import task_text
 
 RENDERERS = ("backtrack", "path", "search", "think")
 
@@ -334,7 +335,10 @@ def _path_text(record: Record) -> str:
 
 
 def _missing_final(text: str, record: Record) -> str | None:
-    """The `Final answer: ...` line a solved trace's text still needs at its end, or None."""
+    """The `Final answer: ...` line a solved trace's text still needs at its end, or None. A code
+    problem's final step is its program (a ```python block): it needs no line after it."""
+    if record.problem.domain.value == "code":
+        return None
     answer = record.outcome.final_answer
     if answer and text and "final answer" not in text.lower().splitlines()[-1]:
         return f"Final answer: {answer}"
@@ -405,7 +409,8 @@ def _search_text(record: Record) -> str:
             lines.append(f"Setting aside ({labels[node.id]}): other paths look more promising.")
         elif e.type == EventType.solve:
             node = index[e.node]
-            lines.append(f"Goal reached at ({labels[node.id]}). Final answer: {node.final_answer}")
+            end = "" if record.problem.domain.value == "code" else f" Final answer: {node.final_answer}"
+            lines.append(f"Goal reached at ({labels[node.id]}).{end}")
             break  # what the search recorded after the goal is bookkeeping, not reasoning
         elif e.type == EventType.give_up:
             lines.append("No solution found.")
@@ -432,7 +437,7 @@ def render(
     there is nothing to say (an unsolved `path`), there is no assistant message, never an empty one."""
     text, _ = render_with_backtracks(record, style, seed, max_wrong_per_node)
     messages = [Message(role="system", content=system)] if system else []
-    messages.append(Message(role="user", content=record.problem.question))
+    messages.append(Message(role="user", content=task_text(record.problem)))
     if text.strip():
         messages.append(Message(role="assistant", content=text))
     return messages

@@ -33,7 +33,7 @@ from rft.schemas import Problem
 from rft.teachers.base import Teacher
 from rft.teachers.config import TeacherConfig
 from rft.teachers.ping import preflight
-from rft.verify.steps import JudgePrompt, make_validator
+from rft.verify.steps import JUDGELESS, JudgePrompt, make_validator
 
 __all__ = [
     "GenerateOutcome",
@@ -165,8 +165,9 @@ class GenerateRun:
         if cfg.judge and self.judge is None and self.teacher is None:
             parse_spec(cfg.judge.spec)
 
-    def _teachers(self, cache_path: Path) -> tuple[Teacher, Teacher, list[Teacher]]:
-        """(teacher, judge, the ones made here, which the run closes)."""
+    def _teachers(self, cache_path: Path, need_judge: bool = True) -> tuple[Teacher, Teacher, list[Teacher]]:
+        """(teacher, judge, the ones made here, which the run closes). A validator that asks no judge
+        (`need_judge` False) gets the teacher in its place: no judge is made or pinged."""
         teacher_opts, judge_opts = teacher_options(self.cfg)
         made: list[Teacher] = []
         teacher = self.teacher
@@ -175,7 +176,7 @@ class GenerateRun:
             made.append(teacher)
         judge = self.judge
         if judge is None:
-            if judge_opts is None or self.teacher is not None:
+            if judge_opts is None or self.teacher is not None or not need_judge:
                 judge = teacher
             else:
                 judge = _make_teacher(judge_opts.spec, judge_opts, cache_path)
@@ -183,7 +184,7 @@ class GenerateRun:
         return teacher, judge, made
 
     async def _run(self, ctx: RunContext) -> GenerateOutcome:
-        teacher, judge, made = self._teachers(ctx.run.cache_path)
+        teacher, judge, made = self._teachers(ctx.run.cache_path, need_judge=ctx.validator not in JUDGELESS)
         try:
             await preflight(teacher)
             if judge is not teacher:

@@ -13,6 +13,7 @@ from rft.generate.budget import Budget, Failures
 from rft.generate.card import generate_card
 from rft.generate.context import GenerateOutcome, RunContext
 from rft.schemas import Manifest, RecordCounts
+from rft.verify.steps import JUDGELESS
 
 
 class IncompleteRunError(RftError):
@@ -67,7 +68,7 @@ def generate_manifest(
         counts["samples_correct"] = tally.samples_correct
     cost = None if tally.cost_usd is None else round(tally.cost_usd, 6)
     validator_desc = ctx.validator + (
-        f" (judge {(cfg.judge or cfg.teacher).spec})" if ctx.validator != "answer" else ""
+        f" (judge {(cfg.judge or cfg.teacher).spec})" if ctx.validator not in JUDGELESS else ""
     )
     manifest = {
         "stage": "generate",

@@ -18,12 +18,20 @@ from rft.generate.blame import blame_by_critique, parse_reflection
 from rft.generate.config import SearchConfig
 from rft.generate.echo import echo_reason
 from rft.generate.labels import answer_correct
-from rft.generate.parsing import STOP_SEQUENCES, answer_survives_cut, parse_step_ends, split_solution
+from rft.generate.parsing import (
+    STOP_SEQUENCES,
+    answer_survives_cut,
+    final_program,
+    parse_code_step,
+    parse_step_ends,
+    split_solution,
+)
 from rft.generate.prompts import PromptSet
 from rft.generate.tree import Meter, Proposal, Stop, Tree, derive_seed
 from rft.schemas import EventType, Node, NodeKind, NodeStatus, Problem, Trace, Usage, Verdict
 from rft.teachers.base import Completion, Teacher
 from rft.verify.arithmetic import false_equation
+from rft.verify.code import task_text
 from rft.verify.grader import check_answer
 from rft.verify.steps import Candidate, Judgement, StepValidator
 
@@ -99,6 +107,9 @@ class Searcher:
             stop = s.reason
             tree.event(EventType.give_up, node=root.id, reason=f"budget: {s.reason}")
         tree.finalize(solution, stopped=stop is not None)
+        correct = None if solution is None else answer_correct(solution, problem.answer, problem.domain.value)
+        if correct is None and solution is not None:
+            correct = await program_passes(problem, solution)
         return SearchResult(
             trace=tree.trace(self.p.strategy),
             solution=solution,
@@ -108,11 +119,22 @@ class Searcher:
             wall_time_s=time.monotonic() - t0,
             metadata=meta,
             pruned=tree.pruned,
-            # checked against gold where there is one, whatever validator ranked the steps
-            correct=None
-            if solution is None
-            else answer_correct(solution, problem.answer, problem.domain.value),
+            # checked against gold (a code problem's tests) where there is one, whatever validator ranked
+            # the steps
+            correct=correct,
         )
+
+
+async def program_passes(problem: Problem, solution: Node) -> bool | None:
+    """Whether the program a code problem's solution ends in passes the problem's tests in the sandbox
+    (the gold check of a program a judge accepted); None when there is no program or no tests, or
+    the sandbox could not run it."""
+    if problem.domain.value != "code" or not problem.tests or solution.final_answer is None:
+        return None
+    from rft.verify.grader import CODE_TESTS
+
+    grade = await asyncio.to_thread(CODE_TESTS.grade, problem, solution.final_answer)
+    return {Verdict.correct: True, Verdict.incorrect: False}.get(grade.verdict)
 
 
 class _Ctx:
@@ -128,13 +150,20 @@ class _Ctx:
 
     def _proposals(self, comps: list[Completion], whole: bool) -> list[Proposal]:
         out = []
+        code, entry = self.problem.domain.value == "code", self.problem.entry_point
         for c in comps:
             truncated = c.truncated
-            if whole:
+            if whole and code:
+                text, final = c.text.strip(), final_program(c.text, entry)
+                truncated = truncated and final is None  # a closed program block survived the cut
+            elif whole:
                 steps, final = split_solution(c.text)
                 text = c.text.strip()
                 # a solution that stated its answer whole before running on is not cut short
                 truncated = truncated and not (final is not None and answer_survives_cut(c.text))
+            elif code:  # the final step is the program (see rft.generate.parsing)
+                text, final, ended = parse_code_step(c.text, entry, truncated=c.truncated)
+                truncated = truncated and not ended
             else:
                 text, final, ended = parse_step_ends(c.text, truncated=c.truncated)
                 truncated = truncated and not ended
@@ -155,7 +184,7 @@ class _Ctx:
         if len(self.tree.nodes) - 1 + self.p.branches > self.p.max_nodes:
             raise Stop("max_nodes")
         steps = self.tree.path_texts(node)
-        messages = self.s.prompts.step_messages(self.problem.question, steps, self.problem.domain.value)
+        messages = self.s.prompts.step_messages(task_text(self.problem), steps, self.problem.domain.value)
         comps = await self.meter.chat(
             self.s.teacher,
             messages,
@@ -194,6 +223,8 @@ class _Ctx:
             return Judgement(
                 0.0, "The step was cut off at the token limit before it ended.", None, "truncated"
             )
+        if self.problem.domain.value == "code" and node.final_answer is not None:
+            return None  # a program: its tests decide (its lines are neither prose nor arithmetic)
         if node.kind == NodeKind.step and (echo := echo_reason(node.text, prompt)):
             return Judgement(0.0, echo, self.gold_verdict(node), "echo")
         wrong = false_equation(node.text)
@@ -259,7 +290,7 @@ class _Ctx:
             self.located[final.id] = blamed
             return blamed
         messages = self.s.prompts.reflect_messages(
-            self.problem.question, [n.text for n in path], self.problem.domain.value
+            task_text(self.problem), [n.text for n in path], self.problem.domain.value
         )
         comps = await self.meter.chat(
             self.s.teacher,
@@ -422,7 +453,7 @@ class _Ctx:
 
     # --- sample (rejection sampling baseline) ---
     async def sample(self, root: Node, meta: dict[str, Any]) -> tuple[Node | None, str]:
-        messages = self.s.prompts.sample_messages(self.problem.question, self.problem.domain.value)
+        messages = self.s.prompts.sample_messages(task_text(self.problem), self.problem.domain.value)
         comps = await self.meter.chat(
             self.s.teacher,
             messages,

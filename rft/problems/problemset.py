@@ -151,6 +151,7 @@ class ProblemSet(Sequence[Problem]):
         self._items = _Packed()
         self._ids = _Packed()
         self._gold = bytearray()  # 1 where the problem has a gold answer
+        self._tests = bytearray()  # 1 where the problem is a code problem with tests
         self._zdict: bytes | None = None
 
     @classmethod
@@ -170,6 +171,7 @@ class ProblemSet(Sequence[Problem]):
         self._items.append(c.compress(line) + c.flush())
         self._ids.append(problem.id.encode())
         self._gold.append(bool(problem.answer))
+        self._tests.append(problem.domain.value == "code" and bool(problem.tests))
 
     def trim(self) -> None:
         self._items.trim()
@@ -183,6 +185,7 @@ class ProblemSet(Sequence[Problem]):
             out._items.append(self._items[i])
             out._ids.append(self._ids[i])
             out._gold.append(self._gold[i])
+            out._tests.append(self._tests[i])
         out.trim()
         return out
 
@@ -194,6 +197,16 @@ class ProblemSet(Sequence[Problem]):
     def has_gold(self) -> bool:
         """Some problem has a gold answer."""
         return 1 in self._gold
+
+    @property
+    def all_code_with_tests(self) -> bool:
+        """Every problem is a code problem with tests (the `code-tests` validator's problems)."""
+        return 0 not in self._tests
+
+    def first_without_tests(self) -> str | None:
+        """The id of the first problem that is not a code problem with tests, or None."""
+        i = self._tests.find(0)
+        return None if i < 0 else self.ids[i]
 
     def json(self, i: int) -> bytes:
         """Problem `i` as the JSON it was stored as (`Problem.model_dump_json()`)."""

@@ -36,10 +36,13 @@ def _raw_id(line: bytes) -> str | None:
 
 
 def segments_of(record: Record) -> list[tuple[str, str]]:
-    """The texts of a record compared with benchmarks: question, reference solution, steps, messages."""
+    """The texts of a record compared with benchmarks: question, reference solution, a code problem's
+    tests (a test problem reworded keeps its benchmark's asserts), steps, messages."""
     out: list[tuple[str, str]] = [("question", record.problem.question)]
     if record.problem.solution:
         out.append(("reference solution", record.problem.solution))
+    if record.problem.tests:
+        out.append(("tests", "\n".join(record.problem.tests)))
     for node in record.trace.nodes:
         if node.text:
             out.append((f"step {node.id}", node.text))

@@ -13,6 +13,9 @@
 - `check_code(problem, text)` / `check_many(items)`: extract, build, run; a `CodeCheck` with the
   sandbox's result and the share of tests that passed. The `code-tests` grader in
   `rft.verify.grader` turns it into a `Grade`.
+- `CodeCheck.failure(problem)`: one short sentence saying what failed (the program's own error, the
+  first failing assert, a timeout), built only from the exception's type and message and the
+  problem's own test text: never the sandbox's output tails, its nonce or its paths.
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
                 return block.rstrip() + "\n"
         return blocks[0].rstrip() + "\n"
     return text
+
+
+def task_text(problem: Problem) -> str:
+    """A problem as a solver is given it: the question; for a code problem whose tests are asserts
+    (MBPP), the question and its first test, which names the function and shows how it is called (as
+    MBPP's own prompt does, and eval's). A HumanEval prompt already holds the signature."""
+    if problem.domain.value != "code" or not problem.tests or is_check_program(problem):
+        return problem.question
+    return f"{problem.question.rstrip()}\nYour code should pass this test:\n{problem.tests[0].strip()}"
 
 
 def is_check_program(problem: Problem) -> bool:
@@ -92,6 +104,44 @@ class CodeCheck:
         which = [i for i, t in enumerate(r.tests) if t.ok]
         passed = f"passed: {which}" if r.n_tests > 1 and r.status is not Status.passed else ""
         return "; ".join(x for x in (f"{r.status.value}: {r.detail}", passed) if x)
+
+    def failure(self, problem: Problem, limit: int = 200) -> str | None:
+        """What failed, in one short sentence (None: every test passed). See the module doc."""
+        r = self.result
+        if r.status is Status.passed:
+            return None
+        if not self.code.strip():
+            return "The step has no program."
+        if r.status is Status.timeout:
+            return "The program did not finish within the time limit."
+        if r.status is Status.output_limit:
+            return "The program wrote more output than the limit allows."
+        if r.status is Status.tampered:
+            return "The program interfered with the test harness."
+        if r.status is Status.error:
+            return "The sandbox could not run the program."
+        if r.program_error:
+            return _sentence(f"The program fails before any test runs: {r.program_error}", limit)
+        for i, t in enumerate(r.tests):
+            if not t.ok:
+                error = t.error or "it failed"
+                if is_check_program(problem) or i >= len(problem.tests):
+                    return _sentence(f"The program fails the tests: {error}", limit)
+                test = " ".join(problem.tests[i].split())
+                return _sentence(f"The program fails `{_clip(test, limit // 2)}`: {error}", limit)
+        if r.status is Status.crashed:
+            return "The program crashed before the tests finished."
+        return "The program fails the tests."
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _sentence(text: str, limit: int) -> str:
+    text = _clip(text, limit)
+    return text if text.endswith((".", "!", "?", "...")) else text + "."
 
 
 def _job(problem: Problem, text: str) -> tuple[str, Job]:

@@ -5,6 +5,10 @@
 - `answer`: a candidate that states a final answer is checked against the gold answer (1 or 0);
   other candidates get an unknown score.
 - `composite`: the answer check decides wherever it applies, the judge everywhere else.
+- `code-tests`: for code problems with tests (HumanEval, MBPP): a candidate that holds the program
+  (its `final_answer`) is run against the problem's tests in the sandbox, with the limits eval uses;
+  its score is the share of tests passed, and its critique says what failed. Other candidates (the
+  reasoning before the program) get an unknown score (see `CodeTestsValidator`).
 
 A new step validator subclasses `StepValidator` (`score(problem, steps, candidates, chat, seed)`
 -> one `Judgement` per candidate). Validators never call a teacher directly: they go through a
@@ -25,9 +29,11 @@ from rft.errors import ConfigError
 from rft.schemas import Problem, Verdict
 from rft.teachers.base import Completion, Teacher
 from rft.templates import STEP_FIELDS, Template, package_text, step_values
-from rft.verify.grader import answer_grader
+from rft.verify import code
+from rft.verify.grader import CODE_TESTS, CodeTestsGrader, answer_grader
 
-VALIDATORS = ("judge", "answer", "composite")
+VALIDATORS = ("judge", "answer", "composite", "code-tests")
+JUDGELESS = frozenset({"answer", "code-tests"})  # validators that never ask a judge
 
 ChatFn = Callable[..., Awaitable[list[Completion]]]
 """chat(teacher, messages, n=, temperature=, max_tokens=, stop=, seed=) -> completions."""
@@ -236,12 +242,65 @@ class CompositeValidator(StepValidator):
         return out
 
 
+class CodeTestsValidator(StepValidator):
+    """Runs a code problem's tests against the program a final step holds.
+
+    - A final step (`final_answer` is the program, read from its ```python block): the program runs in
+      the sandbox against the problem's tests, siblings `workers` at a time, with the grader eval and
+      the RL reward use (`rft.verify.grader.CODE_TESTS`: the same limits, the same share of tests
+      passed). Score = that share (1.0: every test passed, verdict correct; below 1: incorrect);
+      critique = what failed first (`CodeCheck.failure`). When the sandbox cannot run at all, the
+      score is 0 and the verdict unknown: an unrun program is never accepted.
+    - Any other step (reasoning before the program) gets an unknown score (None), not a made-up
+      number: nothing can be run on a plan, a structural guess would rank steps on noise, and an
+      unknown score counts as exactly the threshold, so the search keeps the step and lets the
+      program below it decide (the value labels of such steps then come from the programs in their
+      subtree, `rft.generate.labels`). An empty step scores 0.
+
+    The critique is the verdict of tests the student never sees: renders do not quote it
+    (`rft.generate.blame.CHECKER_VALIDATORS`), it stays in the trace for audit."""
+
+    name = "code-tests"
+
+    def __init__(self, grader: CodeTestsGrader = CODE_TESTS, workers: int = 2) -> None:
+        self.grader = grader
+        self.workers = workers
+
+    async def score(self, problem, steps, candidates, chat=None, seed=None) -> list[Judgement]:
+        out: list[Judgement | None] = [None] * len(candidates)
+        programs = []
+        for i, c in enumerate(candidates):
+            if c.final_answer is not None:
+                programs.append(i)
+            elif not c.text.strip():
+                out[i] = Judgement(0.0, "The step is empty.", None, self.name)
+            else:
+                out[i] = Judgement(None, None, None, self.name)
+        if programs and not problem.tests:
+            raise ConfigError(f"--validator code-tests: problem {problem.id} has no tests")
+        items = [(problem, candidates[i].final_answer or "") for i in programs]  # no fence: read whole
+        checks = await asyncio.to_thread(code.check_many, items, self.grader.limits, self.workers)
+        for i, check in zip(programs, checks, strict=True):
+            grade = self.grader.of(check)
+            unrun = grade.verdict is Verdict.unknown
+            out[i] = Judgement(
+                0.0 if unrun else grade.share,
+                check.failure(problem),
+                grade.verdict,
+                self.name,
+                {"tests_passed": grade.tests_passed, "n_tests": grade.n_tests},
+            )
+        return [j for j in out if j is not None]
+
+
 def make_validator(
     name: str, judge_teacher: Teacher | None, prompt: JudgePrompt, judge_max_tokens: int = 64
 ) -> StepValidator:
     """Build a validator by name; ConfigError for an unknown name."""
     if name == "answer":
         return AnswerValidator()
+    if name == "code-tests":
+        return CodeTestsValidator()
     if name not in VALIDATORS:
         raise ConfigError(f"--validator: unknown validator {name!r} (choose from {', '.join(VALIDATORS)})")
     if judge_teacher is None:
