@@ -13,20 +13,11 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from rft import basemodel
 from rft.config import Part, StageConfig, comma_list
-from rft.teachers.config import TeacherConfig
+from rft.teachers.config import REQUEST_LIMITS, TeacherConfig
 
 # A remote model's endpoint and how it is called: where it runs and how fast, not what is measured (the
 # model is named by --model), so the same eval resumes against another replica or with other limits.
-REMOTE_FLAGS = (
-    "base_url",
-    "api_key_env",
-    "concurrency",
-    "rpm",
-    "tpm",
-    "timeout_s",
-    "max_retries",
-    "max_retry_wait_s",
-)
+REMOTE_FLAGS = ("base_url", "api_key_env", *REQUEST_LIMITS)
 # Fields that change where results go or come from or how fast they come, not what is measured (the
 # benchmark files are in the id by their bytes): left out of the eval's id (and of an experiment
 # cell's marker), so a re-run with another --out, --batch-size, --device or --base-url resumes it.

@@ -380,7 +380,7 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
         try:
             with EvalProgress(total, enabled=progress and total > 0) as bar:
                 generated = _run_remote(
-                    cfg, remote, models[0], todos[models[0].name], prompter, done, path, bar
+                    cfg, remote, models[0], todos[models[0].name], prompter, done, path, bar, temperature
                 )
         finally:
             remote.close()
@@ -504,12 +504,12 @@ def _run_remote(
     done: dict[tuple[str, str, str, int], dict[str, Any]],
     path: Path,
     bar: EvalProgress,
+    temperature: float,
 ) -> int:
     """Every sample left of the remote model, each its own request: a row appended as soon as its
     answer is scored (code: --batch-size answers graded together); each row is its own `batch`, so
     latency and tokens/s are per request. Returns the samples generated. A failed request stops the
     run after the finished rows are kept (`rft.eval.remote.RemoteFailure`)."""
-    temperature = 0.0 if cfg.samples == 1 else cfg.temperature
     batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
     generated = 0
     for b in cfg.benchmarks:

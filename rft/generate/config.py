@@ -14,18 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from rft.config import Part, StageConfig
 from rft.problems.config import ProblemsConfig
 from rft.store.config import store_root
-from rft.teachers.config import ENDPOINT, TeacherConfig, judge_part
+from rft.teachers.config import ENDPOINT, REQUEST_LIMITS, TeacherConfig, judge_part
 
 # Fields (flat names) that change how fast a run goes or where it prints, not what it produces: they
 # are left out of the run identity, so re-running with another --concurrency resumes the same run.
 NON_SEMANTIC = frozenset(
     {
-        "concurrency",
-        "rpm",
-        "tpm",
-        "timeout_s",
-        "max_retries",
-        "max_retry_wait_s",
+        *REQUEST_LIMITS,
         "dry_run",
         "allow_test_split",
         "resume",

@@ -18,6 +18,8 @@ from rft.config import Part
 DEFAULT_TEACHER = "local:smollm2-135m"
 # The endpoint options every stage with a judge shares: --judge, --judge-base-url, --judge-api-key-env.
 ENDPOINT = ("spec", "base_url", "api_key_env")
+# How requests are sent (pace, patience), not what is asked: no stage's results depend on them.
+REQUEST_LIMITS = ("concurrency", "rpm", "tpm", "timeout_s", "max_retries", "max_retry_wait_s")
 
 
 class TeacherConfig(BaseModel):
