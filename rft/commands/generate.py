@@ -32,8 +32,8 @@ def check_temperature(cfg: GenerateConfig) -> None:
     provider = cfg.teacher.provider
     t = cfg.search.temperature
     limit = API_TEMPERATURE_MAX.get(provider)
-    base_url = cfg.teacher.base_url
-    own_server = provider == "openai" and base_url and "api.openai.com" not in base_url
+    urls = cfg.teacher.base_urls
+    own_server = provider == "openai" and any("api.openai.com" not in u for u in urls)
     if limit is not None and t > limit and not own_server:
         raise ConfigError(
             f"--temperature {t}: {provider} accepts 0-{limit:g}; the API would reject every request "

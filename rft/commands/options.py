@@ -41,6 +41,9 @@ def _cli_type(annotation: Any) -> Any:
     a mapping as repeated NAME=VALUE items."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        # a field that also takes a list (`str | list[str]`) is a flag that may be repeated
+        if any(typing.get_origin(a) is list for a in args):
+            return list[str]
         return _cli_type(args[0])
     if typing.get_origin(annotation) is Literal:
         return str

@@ -62,5 +62,14 @@ def ping(
         ("n", n_line),
         ("reply", f"{r.reply!r} (finish: {r.finish_reason})"),
     ]
+    if r.endpoints:
+        answered = [e for e in r.endpoints if e["requests"] > e["failures"]]
+        rows.append(
+            (
+                "endpoints",
+                f"{len(answered)} of {len(r.endpoints)} answered: "
+                + ", ".join(f"{e['base_url']} {'ok' if e in answered else 'failed'}" for e in r.endpoints),
+            )
+        )
     for label, value in rows:
         out.print(f"{label:<9} {value}", soft_wrap=True, markup=False)

@@ -33,7 +33,7 @@ class RemoteModelInfo:
     """The `BaseModelInfo` of a remote model: named by its spec (no local files, no hash of weights)."""
 
     spec: str
-    base_url: str | None
+    base_url: str | list[str] | None
 
     @property
     def hash(self) -> str:
@@ -47,11 +47,18 @@ class RemoteModelInfo:
         return {
             "spec": self.spec,
             "remote": True,
-            "base_url": redact_text(self.base_url) if self.base_url else None,
+            "base_url": redact_base_url(self.base_url),
             "served_model": served_model,
             "revision": None,
             "sha256": None,
         }
+
+
+def redact_base_url(url: str | list[str] | None) -> str | list[str] | None:
+    """The endpoint(s) as the manifest records them: one URL a string, several a list; secrets out."""
+    if isinstance(url, list):
+        return [redact_text(u) for u in url]
+    return redact_text(url) if url else None
 
 
 class RemoteFailure(TeacherError):
@@ -68,12 +75,14 @@ class RemoteModel:
         options = cfg.remote.model_copy(update={"spec": cfg.model, "cache_path": None})
         self.spec = cfg.model
         self.teacher: Any = make_teacher(cfg.model, options)  # a bad spec, key or URL fails here
-        self.base_url = getattr(self.teacher, "base_url", None)
+        self.base_urls: list[str] = getattr(self.teacher, "base_urls", [])
         self.served_model: str | None = None
         self._loop = asyncio.new_event_loop()
 
     def where(self) -> str:
-        return f"--model {self.spec}" + (f" at {redact_text(self.base_url)}" if self.base_url else "")
+        return f"--model {self.spec}" + (
+            f" at {redact_text(', '.join(self.base_urls))}" if self.base_urls else ""
+        )
 
     def preflight(self) -> None:
         """One tiny request: an unreachable or misconfigured server is one TeacherError now."""

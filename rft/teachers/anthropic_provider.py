@@ -63,12 +63,12 @@ class AnthropicTeacher(RemoteTeacher):
     vendor_host = "anthropic.com"
     key_env_default = "ANTHROPIC_API_KEY"
 
-    def _new_client(self) -> Any:
+    def _new_client(self, url: str) -> Any:
         import anthropic
 
         return anthropic.AsyncAnthropic(
             api_key=self._api_key,
-            base_url=self.base_url,
+            base_url=url,
             timeout=self.options.timeout_s,
             max_retries=0,  # retries are ours
             http_client=anthropic.DefaultAioHttpClient(timeout=self.options.timeout_s),
@@ -86,10 +86,10 @@ class AnthropicTeacher(RemoteTeacher):
             body["stop_sequences"] = request.stop_list
         return body
 
-    async def _call(self, request: ChatRequest) -> list[Completion]:
+    async def _call_at(self, request: ChatRequest, url: str) -> list[Completion]:
         import anthropic
 
-        send = self._clients.get().messages.with_raw_response.create(**self.body(request))
+        send = self._clients.get(url).messages.with_raw_response.create(**self.body(request))
         data, latency = await sdk_send(
             anthropic, send, spec=self.spec, key_env=self.key_env, timeout_s=self.options.timeout_s
         )

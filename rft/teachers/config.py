@@ -29,10 +29,10 @@ class TeacherConfig(BaseModel):
         default=DEFAULT_TEACHER,
         description="teacher spec: local:smollm2-135m, openai:<model>, anthropic:<model>",
     )
-    base_url: str | None = Field(
+    base_url: str | list[str] | None = Field(
         default=None,
         description="OpenAI-compatible server (vLLM, Ollama, llama.cpp, transformers serve) or Anthropic "
-        "endpoint",
+        "endpoint; give it several times for replicas of one model (least-loaded routing, failover)",
     )
     api_key_env: str | None = Field(
         default=None, description="NAME of the env var holding the API key (default per provider)"
@@ -80,6 +80,19 @@ class TeacherConfig(BaseModel):
             raise ValueError(problem)
         return v
 
+    @field_validator("base_url")
+    @classmethod
+    def _endpoints(cls, v: str | list[str] | None) -> str | list[str] | None:
+        """One URL stays a string (so configs, run ids and caches of one endpoint are as they were);
+        several are a list, each URL once."""
+        if not isinstance(v, list):
+            return v
+        urls = [u.strip() for u in v if u.strip()]
+        seen = {u.rstrip("/") for u in urls}
+        if len(seen) < len(urls):
+            raise ValueError("the same base URL is given more than once")
+        return urls[0] if len(urls) == 1 else (urls or None)
+
     @field_validator("device")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
@@ -88,6 +101,13 @@ class TeacherConfig(BaseModel):
         if problem := device_problem(v):
             raise ValueError(problem)
         return v
+
+    @property
+    def base_urls(self) -> list[str]:
+        """The endpoints given (none: the provider's default)."""
+        if self.base_url is None:
+            return []
+        return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
 
     @property
     def provider(self) -> str:

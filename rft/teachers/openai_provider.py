@@ -115,31 +115,31 @@ class OpenAITeacher(RemoteTeacher):
             body["seed"] = request.seed
         return body
 
-    async def _call(self, request: ChatRequest) -> list[Completion]:
+    async def _call_at(self, request: ChatRequest, url: str) -> list[Completion]:
         body = self.body(request)
         if self.transport == "sdk":
-            return await self._call_sdk(body)
-        return await self._call_aiohttp(body)
+            return await self._call_sdk(body, url)
+        return await self._call_aiohttp(body, url)
 
-    def _new_client(self) -> Any:
-        return self._sdk_client() if self.transport == "sdk" else self._session()
+    def _new_client(self, url: str) -> Any:
+        return self._sdk_client(url) if self.transport == "sdk" else self._session()
 
     # -- the openai SDK (aiohttp transport) ------------------------------------------------------
-    def _sdk_client(self) -> Any:
+    def _sdk_client(self, url: str) -> Any:
         import openai
 
         return openai.AsyncOpenAI(
             api_key=self._api_key,
-            base_url=self.base_url,
+            base_url=url,
             timeout=self.options.timeout_s,
             max_retries=0,  # retries are ours (shared cool-down, Retry-After, one budget)
             http_client=openai.DefaultAioHttpClient(timeout=self.options.timeout_s),
         )
 
-    async def _call_sdk(self, body: dict[str, Any]) -> list[Completion]:
+    async def _call_sdk(self, body: dict[str, Any], url: str) -> list[Completion]:
         import openai
 
-        send = self._clients.get().chat.completions.with_raw_response.create(**body)
+        send = self._clients.get(url).chat.completions.with_raw_response.create(**body)
         data, latency = await sdk_send(
             openai, send, spec=self.spec, key_env=self.key_env, timeout_s=self.options.timeout_s
         )
@@ -153,11 +153,11 @@ class OpenAITeacher(RemoteTeacher):
             headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
         )
 
-    async def _call_aiohttp(self, body: dict[str, Any]) -> list[Completion]:
-        session = self._clients.get()
+    async def _call_aiohttp(self, body: dict[str, Any], url: str) -> list[Completion]:
+        session = self._clients.get(url)
         t0 = time.perf_counter()
         try:
-            async with session.post(f"{self.base_url}/chat/completions", data=json.dumps(body)) as resp:
+            async with session.post(f"{url}/chat/completions", data=json.dumps(body)) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, resp.headers
         except TimeoutError:

@@ -20,7 +20,11 @@ async def preflight(teacher: Teacher) -> None:
     """One tiny call before a stage starts work (generate's teacher and judge, validate's judge): an
     unreachable or misconfigured teacher is one clear error, not N failures later."""
     try:
-        await teacher.chat(PREFLIGHT_MESSAGES, n=1, temperature=0.0, max_tokens=2, seed=0)
+        probe = getattr(teacher, "probe_endpoints", None)
+        # several endpoints: each is asked once and the dead ones are taken out before work starts;
+        # with none left, the usual request (with its retries) says what is wrong
+        if probe is None or not await probe(PREFLIGHT_MESSAGES):
+            await teacher.chat(PREFLIGHT_MESSAGES, n=1, temperature=0.0, max_tokens=2, seed=0)
     except RftError:
         raise
     except Exception as exc:  # the provider's own exception types
@@ -39,11 +43,16 @@ class PingResult(BaseModel):
     http_calls: int
     reply: str
     finish_reason: str | None
+    endpoints: list[dict] | None = None  # several --base-url: each one's requests and failures
 
 
 async def _ping(spec: str, options: TeacherConfig, n: int, max_tokens: int) -> PingResult:
     teacher = make_teacher(spec, options)
     try:
+        pool = getattr(teacher, "pool", None)
+        if pool is not None and len(pool) > 1:  # each replica asked once; the ping goes to a live one
+            await teacher.probe_endpoints(PREFLIGHT_MESSAGES)
+        calls_before = int(getattr(teacher, "http_calls", 0))
         t0 = time.perf_counter()
         comps: list[Completion] = await teacher.chat(
             PING_MESSAGES, n=n, temperature=0.7 if n > 1 else 0.0, max_tokens=max_tokens, seed=0
@@ -59,9 +68,10 @@ async def _ping(spec: str, options: TeacherConfig, n: int, max_tokens: int) -> P
             cost_usd=usage.cost_usd,
             n_requested=n,
             n_honoured=bool(getattr(teacher, "supports_n", True)),
-            http_calls=int(getattr(teacher, "http_calls", 1)),
+            http_calls=int(getattr(teacher, "http_calls", 1)) - calls_before,
             reply=comps[0].text.strip(),
             finish_reason=comps[0].finish_reason,
+            endpoints=pool.report() if pool is not None and len(pool) > 1 else None,
         )
     finally:
         await teacher.aclose()

@@ -100,7 +100,8 @@ class ValidateConfig(StageConfig):
     @model_validator(mode="after")
     def _check(self) -> ValidateConfig:
         if self.judge_teacher is not None:
-            register_url_secrets(self.judge_teacher.base_url)
+            for url in self.judge_teacher.base_urls:
+                register_url_secrets(url)
         get_method(self.method)
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
