@@ -103,3 +103,55 @@ def test_a_cache_that_cannot_be_merged_is_read_as_one_padded_batch(models, monke
     got = models.generate(prompts, [None] * 4, temperature=0.0, max_new_tokens=16, batch_size=4)
     assert [(g.text, g.tokens) for g in got] == [(r.text, r.completion_tokens) for r in reference]
     assert models.prompt_tokens_computed - before == 4 * max(len(p) for p in prompts)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_continuous_batching_joins_new_rows_and_gives_what_model_generate_gives(
+    models, temperature, monkeypatch
+):
+    """More prompts than the batch holds, ending at different steps: rows that end are replaced by
+    the next prompts while the others decode (`prefill.join`: caches of different widths, columns of
+    rows that left dropped), and every row's tokens equal its one-at-a-time `model.generate`. The
+    few-shot prefix is read once for all the admissions (the memo); `on_done` hears of each row once,
+    `flush_every` at a time."""
+    from rft.eval import prefill
+    from rft.teachers.batching import BatchGenerator, Row
+
+    asks = ["Say hi.", "What is 2+3? Answer with just the number.", "Write a long story about a dragon.",
+            "What colour is the sky? One word.", "Count from one to twenty in words.",
+            "What is 10 - 4? Answer with the number only."]  # fmt: skip
+    prompts = [
+        models.encode([{"role": "system", "content": FEW_SHOT}, {"role": "user", "content": q}]) for q in asks
+    ]
+    seeds = [None] * len(asks) if temperature == 0 else list(range(31, 31 + len(asks)))
+    reference = [Row(p, temperature, 24, None, s) for p, s in zip(prompts, seeds, strict=True)]
+    hf = BatchGenerator(models.model, models.tokenizer, "cpu", 1, 0.0)
+    for row in reference:
+        hf.generate([row])
+    assert len({r.completion_tokens for r in reference}) > 2  # rows end at different steps
+
+    joins = []
+    real_join = prefill.join
+
+    def counting_join(running, new, reserve, config):
+        joins.append((running.mask.shape, new.mask.shape))
+        return real_join(running, new, reserve, config)
+
+    monkeypatch.setattr(prefill, "join", counting_join)
+    heard: list[list[int]] = []
+    before = models.prompt_tokens_computed
+    got = models.generate(
+        prompts, seeds, temperature=temperature, max_new_tokens=24, batch_size=4,
+        on_done=lambda pairs: heard.append([i for i, _ in pairs]), flush_every=3,
+    )  # fmt: skip
+    assert [(g.text, g.tokens, g.finish_reason) for g in got] == [
+        (r.text, r.completion_tokens, r.finish_reason) for r in reference
+    ]
+    assert joins and all(running[0] > 0 for running, _ in joins)  # new rows joined running ones
+    assert sorted(i for chunk in heard for i in chunk) == list(range(len(asks)))
+    assert [len(c) for c in heard[:-1]] == [3] * (len(heard) - 1) and 1 <= len(heard[-1]) <= 3
+    shared = len(os.path.commonprefix(prompts))
+    own = sum(len(p) - shared for p in prompts)
+    assert models.prompt_tokens_computed - before <= shared + 1.15 * own + len(prompts)
+    for g in got:
+        assert 0 < g.latency_s <= g.elapsed_s

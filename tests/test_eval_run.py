@@ -381,3 +381,20 @@ def test_more_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     assert "--samples 3 at --temperature 0: greedy samples are all the same" in line
     assert "--limit" in one_line("--limit", "0")
     assert not (tmp_path / "e").exists()
+
+
+def test_timing_counts_each_batch_once_by_its_last_row():
+    """tokens/s over wall time: a continuous batch's wall time is its last row's elapsed_s (rows
+    finish one by one); a remote row is its own batch; rows of before elapsed_s share their latency."""
+    from rft.eval.report import timing
+
+    rows = [
+        {"batch": 1, "tokens": 10, "latency_s": 2.0, "elapsed_s": 2.0},
+        {"batch": 1, "tokens": 30, "latency_s": 3.0, "elapsed_s": 5.0},  # joined later, ended last
+        {"batch": 2, "tokens": 20, "latency_s": 1.0, "elapsed_s": 1.0},
+        {"batch": 3, "tokens": 40, "latency_s": 4.0},  # an old row: its batch's wall time
+        {"batch": 3, "tokens": 40, "latency_s": 4.0},
+    ]
+    t = timing(rows)
+    assert t["generation_s"] == 5.0 + 1.0 + 4.0 and t["batches"] == 3
+    assert t["tokens_per_s"] == 140 / 10.0 and t["latency_s_mean"] == 14.0 / 5

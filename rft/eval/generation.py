@@ -6,18 +6,20 @@
   first adapter wraps the base in a `PeftModel` (`PeftModel.from_pretrained(base, path,
   adapter_name=...)`), the next ones are `load_adapter(path, adapter_name=...)` on the same model, and
   `set_adapter` picks one. `base_loads` counts `from_pretrained` calls of the base (one per process).
-- `generate(prompts, ...)` sorts the prompts by length and decodes each batch step by step with the
-  KV cache (`_decode`). The prompts are read by `rft.eval.prefill` (their common prefix and identical
-  prompts computed once, the rest in groups of similar length) into a cache with room reserved for
-  the new tokens (`rft.eval.kvcache`); `prompt_tokens_computed` counts what that read ran through
-  the model. A row that ends (end of turn, or its
-  max_new_tokens) leaves the batch and the cache at once, so the rows still going do not carry it
-  (`model.generate` computes finished rows until the longest ends). Greedy at temperature 0, else
-  each row samples from its own seeded generator as the local teacher does
+- `generate(prompts, ...)` decodes the prompts, shortest first, step by step with the KV cache
+  (`_decode`), with continuous batching: a row that ends (end of turn, or its max_new_tokens) leaves
+  the batch and the cache at once, and once a quarter of the batch is free the next prompts are read
+  and join the rows still going, so the batch stays full to the end (`model.generate` computes
+  finished rows until the longest ends, and a fixed batch shrinks as its rows end). The prompts are
+  read by `rft.eval.prefill` (their common prefix and identical prompts computed once, the rest in
+  groups of similar length) into a cache with room reserved for the new tokens (`rft.eval.kvcache`);
+  `prompt_tokens_computed` counts what those reads ran through the model. Greedy at temperature 0,
+  else each row samples from its own seeded generator as the local teacher does
   (`rft.teachers.batching._RowSampler`), so its output is the same whatever it was batched with, and
   the same as `BatchGenerator.generate`'s (tests/test_eval_generation.py).
-- Per sample: the generated tokens and its latency, which is the wall time of the batch it ran in
-  (every row of a batch waits for the batch); tokens/s of a model is its tokens over its generation time.
+- Per sample: the generated tokens, its latency (from when its prompt was read to its last token)
+  and `elapsed_s` (from the start of the generation call to its last token); tokens/s of a model is
+  its tokens over its generation time (`rft.eval.report.timing`).
 - Peak memory per model (`PeakMemory`): on CUDA `torch.cuda.max_memory_allocated` after
   `reset_peak_memory_stats`; on CPU the process's resident-set high-water mark (VmHWM) reset before the
   model runs (`/proc/self/clear_refs` 5, Linux >= 4.0), so it is the peak while that model generated.
@@ -32,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,15 @@ from rft.memory import PeakMemory
 
 @dataclass(frozen=True)
 class Generated:
-    """One sample: its text, generated tokens (the end-of-turn token counted), how it ended, and the
-    wall time of the batch it was generated in."""
+    """One sample: its text, generated tokens (the end-of-turn token counted), how it ended, its
+    latency (from when its prompt was read to its last token; a remote request's own time), and the
+    time from the start of the generation it ran in to its end (`elapsed_s`; None: the latency)."""
 
     text: str
     tokens: int
     finish_reason: str
     latency_s: float
+    elapsed_s: float | None = None
 
 
 class Models:
@@ -141,54 +145,80 @@ class Models:
         temperature: float,
         max_new_tokens: int,
         batch_size: int,
+        on_done: Callable[[list[tuple[int, Generated]]], None] | None = None,
+        flush_every: int = 1,
     ) -> list[Generated]:
-        """The samples of `prompts` (token ids), `batch_size` at a time, in order; with the model
-        chosen by `use`. Rows are batched by length (less padding); each keeps its own seed."""
+        """The samples of `prompts` (token ids), at most `batch_size` decoding at once, shortest prompt
+        first, with the model chosen by `use`; each row keeps its own seed. `on_done` gets finished
+        (index, Generated) pairs as they come, `flush_every` at a time (the last ones at the end)."""
         from rft.teachers.batching import Row
 
         rows = [Row(p, temperature, max_new_tokens, None, s) for p, s in zip(prompts, seeds, strict=True)]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i].prompt_ids))
-        latency = [0.0] * len(rows)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            t0 = time.perf_counter()
-            self._decode([rows[i] for i in chunk])
-            took = time.perf_counter() - t0
-            for i in chunk:
-                latency[i] = took
-        return [
-            Generated(r.text, r.completion_tokens, r.finish_reason, latency[i]) for i, r in enumerate(rows)
-        ]
+        out: list[Generated | None] = [None] * len(rows)
+        buffer: list[tuple[int, Generated]] = []
 
-    def _decode(self, rows: list[Any]) -> None:
-        """One batch decoded step by step with the KV cache, a row leaving the batch (and
-        the cache) as soon as it ends: the others go on without computing it. Greedy at temperature 0;
-        else each row draws from its own seeded generator as the local teacher does
-        (`rft.teachers.batching._RowSampler`: Gumbel-max on log_softmax(logits / T)), one draw per
-        step, so a row's output does not depend on what it was batched with."""
+        def finished(i: int, g: Generated) -> None:
+            out[i] = g
+            if on_done is not None:
+                buffer.append((i, g))
+                if len(buffer) >= flush_every:
+                    on_done(buffer[:])
+                    buffer.clear()
+
+        self._decode(rows, order, batch_size, finished)
+        if buffer and on_done is not None:
+            on_done(buffer[:])
+        return [g for g in out if g is not None]
+
+    def _decode(
+        self, rows: list[Any], order: list[int], batch_size: int, finished: Callable[[int, Generated], None]
+    ) -> None:
+        """Continuous batching: rows are read into the batch in `order` (`rft.eval.prefill`), decoded
+        step by step with the KV cache, and a row leaves the batch (and the cache) as soon as it ends;
+        once a quarter of the batch is free (or all of it), the next prompts are read and joined to
+        the rows still going (`prefill.join`). Greedy at temperature 0; else each row draws from its
+        own seeded generator as the local teacher does (`rft.teachers.batching._RowSampler`:
+        Gumbel-max on log_softmax(logits / T)), one draw per step, so a row's output does not depend
+        on what it was batched with. `finished(i, Generated)` as each row ends."""
         import torch
 
-        from rft.eval.prefill import prefill
+        from rft.eval.prefill import Prefilled, join, prefill, shareable
         from rft.teachers.batching import _RowSampler
 
+        pad = self.tokenizer.pad_token_id
+        pad = self.tokenizer.eos_token_id if pad is None else pad
+        # transformers 5.24 renamed forward's past_key_values to cache (the old name warns)
+        named = "cache" if "cache" in inspect.signature(self.base.forward).parameters else "past_key_values"
+        joinable = shareable(self.base.config)
+        refill = max(1, batch_size // 4)
+        sampler = _RowSampler(rows)
+        eos = self.eos_ids
+        pending = list(reversed(order))  # popped from the end: shortest prompt first
+        memo: dict = {}  # prefixes read by this model in this call
+        t_start = time.perf_counter()
+        admitted = [0.0] * len(rows)
+        made: list[list[int]] = [[] for _ in rows]
+        alive: list[int] = []  # rows in the batch, in the order of the batch's rows
+        batch: Prefilled | None = None  # their cache, mask, positions and next-token logits
         with torch.inference_mode():
-            pad = self.tokenizer.pad_token_id
-            pad = self.tokenizer.eos_token_id if pad is None else pad
-            # transformers 5.24 renamed forward's past_key_values to cache (the old name warns)
-            named = (
-                "cache" if "cache" in inspect.signature(self.base.forward).parameters else "past_key_values"
-            )
-            prompts = [r.prompt_ids for r in rows]
-            room = max(r.max_tokens for r in rows)
-            read = prefill(self.model, self.base.config, prompts, pad, self.device, named, reserve=room)
-            self.prompt_tokens_computed += read.computed_tokens
-            cache, mask, position, logits = read.cache, read.mask, read.position, read.logits
-            sampler = _RowSampler(rows)
-            eos = self.eos_ids
-            alive = list(range(len(rows)))  # rows still generating, in the order of the batch's rows
-            made: list[list[int]] = [[] for _ in rows]
-            while alive:
-                scores = logits.float()
+            while alive or pending:
+                free = batch_size - len(alive)
+                if pending and (not alive or (joinable and free >= refill)):
+                    take = [pending.pop() for _ in range(min(free, len(pending)))]
+                    now = time.perf_counter()
+                    for i in take:
+                        admitted[i] = now
+                    room = max(rows[i].max_tokens - len(made[i]) for i in alive + take)
+                    read = prefill(
+                        self.model, self.base.config, [rows[i].prompt_ids for i in take], pad,
+                        self.device, named, reserve=room, memo=memo if joinable else None,
+                    )  # fmt: skip
+                    self.prompt_tokens_computed += read.computed_tokens
+                    batch = Prefilled(*join(batch, read, room, self.base.config), 0) if alive else read
+                    alive = alive + take
+                assert batch is not None
+                scores = batch.logits.float()
                 for j, i in enumerate(alive):
                     if sampler.gens[i] is not None:
                         scores[j] = sampler.draw(i, scores[j])
@@ -202,27 +232,33 @@ class Models:
                         rows[i].finish_reason = "length"
                     else:
                         keep.append(j)
+                        continue
+                    finished(i, self._finish(rows[i], made[i], admitted[i], t_start))
                 if len(keep) < len(alive):
-                    if not keep:
-                        break
-                    index = torch.tensor(keep, device=mask.device)
-                    cache.batch_select_indices(index)
-                    mask = mask[index]
-                    position = position[index]
-                    chosen = [chosen[j] for j in keep]
                     alive = [alive[j] for j in keep]
-                step_ids = torch.tensor(chosen, dtype=torch.long, device=mask.device)[:, None]
-                mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
-                position = position + 1
-                logits = self.model(
+                    if not alive:
+                        continue
+                    index = torch.tensor(keep, device=batch.mask.device)
+                    batch.cache.batch_select_indices(index)
+                    batch.mask = batch.mask[index]
+                    batch.position = batch.position[index]
+                    chosen = [chosen[j] for j in keep]
+                step_ids = torch.tensor(chosen, dtype=torch.long, device=batch.mask.device)[:, None]
+                batch.mask = torch.cat([batch.mask, batch.mask.new_ones((len(alive), 1))], dim=1)
+                batch.position = batch.position + 1
+                batch.logits = self.model(
                     input_ids=step_ids,
-                    attention_mask=mask,
-                    position_ids=position,
+                    attention_mask=batch.mask,
+                    position_ids=batch.position,
                     use_cache=True,
                     logits_to_keep=1,
-                    **{named: cache},
+                    **{named: batch.cache},
                 ).logits[:, -1, :]
-            for r, toks in zip(rows, made, strict=True):
-                ended = bool(toks) and toks[-1] in eos
-                r.text = self.tokenizer.decode(toks[:-1] if ended else toks, skip_special_tokens=True)
-                r.completion_tokens = len(toks)
+
+    def _finish(self, row: Any, toks: list[int], admitted: float, t_start: float) -> Generated:
+        """A row that ended: its text (the end-of-turn token not decoded), tokens and times."""
+        ended = bool(toks) and toks[-1] in self.eos_ids
+        row.text = self.tokenizer.decode(toks[:-1] if ended else toks, skip_special_tokens=True)
+        row.completion_tokens = len(toks)
+        now = time.perf_counter()
+        return Generated(row.text, len(toks), row.finish_reason, now - admitted, now - t_start)

@@ -14,8 +14,13 @@ positions it has alone (the same arithmetic as one prompt at a time; tests/test_
 checks the tokens against `model.generate`). The rows' caches are then merged into one batch cache,
 padding inserted after the prefix, and the decode loop goes on from it.
 
+Continuous batching reads the next prompts while earlier rows still decode: `join` puts the new rows'
+cache beside the running one (the narrower left-padded to the wider, mask 0), and drops the columns
+no row attends to any more. A prefix read once is kept in a `memo` (one per model and generation) and
+reused by the next prompts that start with it.
+
 Only for caches made of plain full-attention layers (`DynamicLayer`); a model with sliding-window or
-other cache layers is read as one left-padded batch, as before.
+other cache layers is read as one left-padded batch, as before (and is not joined).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from rft.teachers.batching import left_padded
 PADDING_SLACK = 1.15
 # Tokens of one prefill forward at most (bounds the activations' memory), one row always allowed.
 GROUP_TOKENS = 8192
+# A prefix in the memo is reused for prompts whose common prefix is at most this many tokens longer.
+MEMO_SLACK = 32
 
 
 @dataclass
@@ -66,12 +73,19 @@ def shareable(config: Any) -> bool:
 
 
 def prefill(
-    model: Any, config: Any, prompts: list[list[int]], pad_id: int, device: str, cache_arg: str, reserve: int
+    model: Any,
+    config: Any,
+    prompts: list[list[int]],
+    pad_id: int,
+    device: str,
+    cache_arg: str,
+    reserve: int,
+    memo: dict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] | None = None,
 ) -> Prefilled:
-    """Read `prompts` (token ids, sorted by length) into one batch cache (see the module doc).
-    `model` is what generates (the base or the PeftModel on it), `config` the base's config, and
-    `cache_arg` the name forward takes the cache by; the cache has room for `reserve` more positions
-    (`rft.eval.kvcache.ReservedLayer`)."""
+    """Read `prompts` (token ids) into one batch cache (see the module doc). `model` is what
+    generates (the base or the PeftModel on it), `config` the base's config, and `cache_arg` the name
+    forward takes the cache by; the cache has room for `reserve` more positions
+    (`rft.eval.kvcache.ReservedLayer`). `memo`: prefixes read before by this model (filled here)."""
     if not shareable(config):
         return _padded(model, config, prompts, pad_id, device, cache_arg)
     unique: dict[tuple[int, ...], int] = {}
@@ -82,12 +96,17 @@ def prefill(
     shared = max(0, min(shared, width))
     computed = 0
     prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] = []
-    if shared:
+    known = _remembered(memo or {}, distinct, shared)
+    if known is not None:
+        shared, prefix_kv = len(known), (memo or {})[known]
+    elif shared:
         cache = new_cache(config)
         ids = torch.tensor([distinct[0][:shared]], dtype=torch.long, device=device)
         model(input_ids=ids, use_cache=True, logits_to_keep=1, **{cache_arg: cache})
         prefix_kv = [(layer.keys, layer.values) for layer in cache.layers]
         computed += shared
+        if memo is not None:
+            memo[tuple(distinct[0][:shared])] = prefix_kv
     order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
     parts: list[tuple[list[int], dict[str, Any]]] = []
     for group in _groups([len(distinct[i]) - shared for i in order]):
@@ -112,6 +131,58 @@ def prefill(
     logits = torch.cat([m["logits"] for m in merged]).index_select(0, index)
     position = (mask.cumsum(-1) - 1)[:, -1:]
     return Prefilled(cache, mask, position, logits, computed)
+
+
+def _remembered(
+    memo: dict[tuple[int, ...], Any], distinct: list[list[int]], shared: int
+) -> tuple[int, ...] | None:
+    """The longest prefix in `memo` that every prompt starts with, if it is no more than MEMO_SLACK
+    tokens shorter than their common prefix (`shared`) and leaves each row a token of its own."""
+    width = min(len(p) for p in distinct) - 1
+    best = None
+    for key in memo:
+        if len(key) <= width and len(key) >= shared - MEMO_SLACK and (best is None or len(key) > len(best)):
+            if all(tuple(p[: len(key)]) == key for p in distinct):
+                best = key
+    return best
+
+
+def join(
+    running: Prefilled, new: Prefilled, reserve: int, config: Any
+) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The running rows' cache, mask, positions and logits with the `new` rows' beside them (after
+    them): the narrower cache left-padded to the wider (mask 0), then the columns that no row
+    attends to dropped (those of rows that have left). Room for `reserve` more positions."""
+    width = max(running.mask.shape[1], new.mask.shape[1])
+
+    def left(t: torch.Tensor, dim: int) -> torch.Tensor:
+        extra = width - t.shape[dim]
+        if not extra:
+            return t
+        shape = list(t.shape)
+        shape[dim] = extra
+        return torch.cat([t.new_zeros(shape), t], dim=dim)
+
+    mask = torch.cat([left(running.mask, 1), left(new.mask, 1)])
+    used = mask.any(dim=0)
+    cols = None if bool(used.all()) else used.nonzero().squeeze(1)
+    if cols is not None:
+        mask = mask.index_select(1, cols)
+    layers = []
+    for a, b in zip(running.cache.layers, new.cache.layers, strict=True):
+        kv = []
+        for x, y in ((a.keys, b.keys), (a.values, b.values)):
+            t = torch.cat([left(x, -2), left(y, -2)])
+            kv.append(t if cols is None else t.index_select(-2, cols))
+        layers.append(ReservedLayer(kv[0], kv[1], reserve))
+    cache = new_cache(config)
+    cache.layers = layers
+    return (
+        cache,
+        mask,
+        torch.cat([running.position, new.position]),
+        torch.cat([running.logits, new.logits]),
+    )
 
 
 def _groups(lengths: list[int]) -> list[list[int]]:

@@ -74,9 +74,13 @@ def answer_summary(
 
 
 def timing(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Latency per sample (the wall time of its batch), tokens per sample, and tokens/s (the tokens of
-    the rows over the wall time of their batches, each batch counted once)."""
-    batches = {r["batch"]: r["latency_s"] for r in rows}
+    """Latency per sample (from its prompt read to its last token; a remote request's own time), tokens
+    per sample, and tokens/s: the tokens of the rows over the wall time of their batches, each batch
+    counted once; a batch's wall time is its last row's `elapsed_s` (rows written before elapsed_s
+    was recorded: the batch's latency, which all its rows shared)."""
+    batches: dict[Any, float] = {}
+    for r in rows:
+        batches[r["batch"]] = max(batches.get(r["batch"], 0.0), float(r.get("elapsed_s", r["latency_s"])))
     wall = sum(batches.values())
     tokens = sum(r["tokens"] for r in rows)
     return {

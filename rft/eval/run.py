@@ -1,7 +1,7 @@
 """`rft eval`: the base model and every adapter on the same items, with the same graders.
 
     evals/<id>/
-      samples.jsonl   one line per sample, appended as its batch finishes (resume reads it back)
+      samples.jsonl   one line per sample, appended as it finishes (resume reads it back)
       results.json    per benchmark and model: summaries, BLEU, timing; per adapter the paired comparison
       table.md        the comparison table (also printed)
       accuracy.png    the bar chart with 95% error bars
@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -338,7 +339,6 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
     generated = reused = 0
     engine: Any = None
     memory: dict[str, dict[str, Any]] = _previous_memory(folder)
-    batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
     todos: dict[str, dict[str, list[tuple[Problem, int]]]] = {}
     planned: set[tuple[str, str, str | None, int]] = set(done)  # a model given twice generates once
     for m in models:
@@ -379,13 +379,14 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
     if remote is not None:
         try:
             with EvalProgress(total, enabled=progress and total > 0) as bar:
-                generated = _run_remote(
-                    cfg, remote, models[0], todos[models[0].name], prompter, done, path, bar, temperature
-                )
+                writer = SampleWriter(cfg, done, path, bar)
+                _run_remote(cfg, remote, models[0], todos[models[0].name], prompter, writer, temperature)
+                generated = writer.generated
         finally:
             remote.close()
     else:
         with EvalProgress(total, enabled=progress and total > 0) as bar:
+            writer = SampleWriter(cfg, done, path, bar)
             for m in models:
                 todo = todos[m.name]
                 if not any(todo.values()):
@@ -402,29 +403,33 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                 with engine.use(None if m.adapter is None else m.name):
                     engine.memory.start()
                     for b in cfg.benchmarks:
-                        if todo[b]:
-                            err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
-                            bar.stage(m.name, b)
-                        # each item's prompt built and tokenized once (not once per sample), and the samples
-                        # batched shortest prompt first, so that a batch pads little
-                        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in todo[b]}
+                        if not todo[b]:
+                            continue
+                        err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
+                        bar.stage(m.name, b)
+                        # each item's prompt built and tokenized once (not once per sample); all of the
+                        # benchmark's samples are one continuous batch (rft.eval.generation), each row
+                        # written as soon as it ends, so an interrupted run keeps what it finished
+                        work = todo[b]
+                        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
                         ids = {item: engine.encode(msg) for item, msg in asked.items()}
-                        work = sorted(todo[b], key=lambda pi: len(ids[pi[0].id]))
-                        for start in range(0, len(work), cfg.batch_size):
-                            chunk = work[start : start + cfg.batch_size]
-                            rows = _generate_chunk(
-                                cfg, engine, m, b, chunk, asked, ids, temperature, batch_no + 1
-                            )
-                            batch_no += 1
-                            for (p, i), row in zip(chunk, rows, strict=True):
-                                done[(b, p.id, m.identity, i)] = row
-                            _append(path, rows)
-                            generated += len(rows)
-                            bar.advance(len(rows))
+                        seeds = [
+                            None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in work
+                        ]
+                        engine.generate(
+                            [ids[p.id] for p, _ in work],
+                            seeds,
+                            temperature=temperature,
+                            max_new_tokens=cfg.max_new_tokens,
+                            batch_size=cfg.batch_size,
+                            on_done=writer.keeper(b, m, work, seeds, asked, one_batch=True),
+                            flush_every=cfg.batch_size if report.is_code(b) else 1,
+                        )
                     memory[m.name] = {
                         "peak_memory_bytes": engine.memory.read(),
                         "peak_memory_kind": engine.memory.kind,
                     }
+            generated = writer.generated
 
     results = gather(cfg, ident, models, items, done, memory, prompter)
     _write(folder / RESULTS, json.dumps(results, indent=2) + "\n")
@@ -438,30 +443,47 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
     return EvalResult(folder, generated, reused, results)
 
 
-def _generate_chunk(
-    cfg: EvalConfig,
-    engine: Any,
-    m: ModelSpec,
-    b: str,
-    chunk: list[tuple[Problem, int]],
-    asked: dict[str, list[dict[str, str]]],
-    ids: dict[str, list[int]],
-    temperature: float,
-    batch_no: int,
-) -> list[dict[str, Any]]:
-    """The samples.jsonl rows of one batch (`asked`/`ids`: each item's messages and their token ids):
-    prompts, generated outputs, their scores."""
-    messages = [asked[p.id] for p, _ in chunk]
-    prompts = [ids[p.id] for p, _ in chunk]
-    seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in chunk]
-    outs = engine.generate(
-        prompts, seeds, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size
-    )
-    scores = score_rows(b, [p for p, _ in chunk], [o.text for o in outs], cfg.workers)
-    return [
-        _row(b, p, i, m, seed, msg, o, sc, batch_no)
-        for (p, i), seed, msg, o, sc in zip(chunk, seeds, messages, outs, scores, strict=True)
-    ]
+class SampleWriter:
+    """Finished samples scored and appended to samples.jsonl as they come (code: a group graded
+    together), for both backends. `batch` numbers go on from the rows already there: a local
+    generation call is one batch (its rows share the wall time of `report.timing`), a remote sample
+    its own."""
+
+    def __init__(self, cfg: EvalConfig, done: dict, path: Path, bar: EvalProgress) -> None:
+        self.cfg, self.done, self.path, self.bar = cfg, done, path, bar
+        self.batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
+        self.generated = 0
+
+    def keeper(
+        self,
+        b: str,
+        m: ModelSpec,
+        work: list[tuple[Problem, int]],
+        seeds: list[int | None],
+        asked: dict[str, list[dict[str, str]]],
+        one_batch: bool,
+    ) -> Callable[[list[tuple[int, Any]]], None]:
+        """The `on_done` of a generation of `work` (pairs of index into `work` and `Generated`)."""
+        if one_batch:
+            self.batch_no += 1
+        batch = self.batch_no
+
+        def keep(pairs: list[tuple[int, Any]]) -> None:
+            nonlocal batch
+            chunk = [work[j] for j, _ in pairs]
+            scores = score_rows(b, [p for p, _ in chunk], [o.text for _, o in pairs], self.cfg.workers)
+            rows = []
+            for (j, o), (p, i), sc in zip(pairs, chunk, scores, strict=True):
+                if not one_batch:
+                    self.batch_no += 1
+                    batch = self.batch_no
+                rows.append(_row(b, p, i, m, seeds[j], asked[p.id], o, sc, batch))
+                self.done[(b, p.id, m.identity, i)] = rows[-1]
+            _append(self.path, rows)
+            self.generated += len(rows)
+            self.bar.advance(len(rows))
+
+        return keep
 
 
 def _row(
@@ -491,6 +513,7 @@ def _row(
             "scores": sc,
             "tokens": o.tokens,
             "latency_s": o.latency_s,
+            "elapsed_s": o.latency_s if o.elapsed_s is None else o.elapsed_s,
             "batch": batch_no,
         }  # fmt: skip
 
@@ -501,54 +524,29 @@ def _run_remote(
     m: ModelSpec,
     todo: dict[str, list[tuple[Problem, int]]],
     prompter: Prompter,
-    done: dict[tuple[str, str, str, int], dict[str, Any]],
-    path: Path,
-    bar: EvalProgress,
+    writer: SampleWriter,
     temperature: float,
-) -> int:
+) -> None:
     """Every sample left of the remote model, each its own request: a row appended as soon as its
     answer is scored (code: --batch-size answers graded together); each row is its own `batch`, so
-    latency and tokens/s are per request. Returns the samples generated. A failed request stops the
-    run after the finished rows are kept (`rft.eval.remote.RemoteFailure`)."""
-    batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
-    generated = 0
+    latency and tokens/s are per request. A failed request stops the run after the finished rows are
+    kept (`rft.eval.remote.RemoteFailure`)."""
     for b in cfg.benchmarks:
         work = todo[b]
         if not work:
             continue
         err.print(f"{m.name} ({cfg.model}) on {b}: {len(work)} samples to generate")
-        bar.stage(m.name, b)
+        writer.bar.stage(m.name, b)
         asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
         seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in work]
-
-        def keep(
-            pairs: list[tuple[int, Any]],
-            b: str = b,
-            work: list = work,
-            seeds: list = seeds,
-            asked: dict = asked,
-        ) -> None:
-            nonlocal batch_no, generated
-            chunk = [work[j] for j, _ in pairs]
-            scores = score_rows(b, [p for p, _ in chunk], [o.text for _, o in pairs], cfg.workers)
-            rows = []
-            for (j, o), (p, i), sc in zip(pairs, chunk, scores, strict=True):
-                batch_no += 1
-                rows.append(_row(b, p, i, m, seeds[j], asked[p.id], o, sc, batch_no))
-                done[(b, p.id, m.identity, i)] = rows[-1]
-            _append(path, rows)
-            generated += len(rows)
-            bar.advance(len(rows))
-
         remote.generate(
             [asked[p.id] for p, _ in work],
             seeds,
             temperature=temperature,
             max_new_tokens=cfg.max_new_tokens,
-            on_done=keep,
+            on_done=writer.keeper(b, m, work, seeds, asked, one_batch=False),
             flush_every=cfg.batch_size if report.is_code(b) else 1,
         )
-    return generated
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
