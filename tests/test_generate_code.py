@@ -167,6 +167,14 @@ def test_a_program_a_judge_accepted_is_still_checked_against_the_tests(humaneval
     )
     res = asyncio.run(searcher.run(problem))
     assert res.final_answer == wrong and res.correct is False  # solved by the judge, wrong by the tests
+    # so it is no demonstration: a program that fails its tests is never trained on
+    from rft.schemas.record import untrainable_reason
+
+    record = Record(problem=problem, outcome=Outcome(solved=True, correct=False))
+    assert not record.outcome.trainable and untrainable_reason(record) == "incorrect"
+    unchecked = Record(problem=problem, outcome=Outcome(solved=True, correct=None))
+    assert not unchecked.outcome.trainable and untrainable_reason(unchecked) == "gold_unchecked"
+    assert Record(problem=problem, outcome=Outcome(solved=True, correct=True)).outcome.trainable
 
 
 def test_rendered_code_trace_ends_with_the_program_and_quotes_no_test_verdict(humaneval):

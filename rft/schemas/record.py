@@ -17,7 +17,9 @@ class Outcome(BaseModel):
 
     solved: bool = False
     final_answer: str | None = None
-    correct: bool | None = Field(default=None, description="None when there is no gold answer")
+    correct: bool | None = Field(
+        default=None, description="None when there is no gold answer or tests, or they were not checked"
+    )
     nodes: int = 0
     backtracks: int = 0
     pruned: int = Field(default=0, description="beam: paths that fell out of the beam (not backtracks)")
@@ -64,12 +66,13 @@ class Record(BaseModel):
 
 
 def is_trainable(record: Record) -> bool:
-    """Solved, without error, and correct wherever a gold answer exists (a failed search, or an
-    answer the gold check rejects or cannot read, is not a demonstration)."""
+    """Solved, without error, and correct wherever there is something to check against: a gold answer,
+    or a code problem's tests (a failed search, an answer the gold check rejects or cannot read, or a
+    program that fails a test, whichever validator accepted it, is not a demonstration)."""
     o = record.outcome
     if not o.solved or o.error is not None:
         return False
-    return o.correct is True if record.problem.answer else True
+    return o.correct is True if (record.problem.answer or record.problem.tests) else True
 
 
 UNTRAINABLE = ("unsolved", "incorrect", "gold_unchecked")
@@ -77,8 +80,9 @@ UNTRAINABLE = ("unsolved", "incorrect", "gold_unchecked")
 
 def untrainable_reason(record: Record) -> str | None:
     """Why a record is not a demonstration to train on (`Outcome.trainable` is False): `unsolved` (no
-    solution, or a recorded failure), `incorrect` (wrong against the gold answer) or `gold_unchecked`
-    (a gold answer exists but the final answer was not checked against it); None when trainable."""
+    solution, or a recorded failure), `incorrect` (wrong against the gold answer, or a program failing
+    a test) or `gold_unchecked` (there is a gold answer or tests, but the final answer or program was
+    not checked against them); None when trainable."""
     if record.outcome.trainable:
         return None
     o = record.outcome
