@@ -100,3 +100,28 @@ def test_nested_only_settings_survive_in_the_saved_config_and_on_resume(tmp_path
     assert again.teacher.transport == "sdk" and again.teacher.spec == "openai:gpt-4o-mini"
     plain = GenerateConfig.model_validate({"problems": "demo", "teacher": "openai:gpt-4o-mini"})
     assert again.identity("fp") == plain.identity("fp") == cfg.identity("fp")
+
+
+def test_resume_may_move_the_endpoints_and_a_list_with_a_credential_must_be_given_again(tmp_path):
+    """`--resume RUN_ID --base-url ...` runs on the endpoints given now (a server moved, a replica
+    added); a saved list of URLs with a credential taken out is refused unless given again."""
+    import pytest
+
+    from rft.errors import ConfigError
+    from rft.generate.config import GenerateConfig
+    from rft.generate.resume import resumed_config
+    from rft.redaction import REDACTED
+    from rft.store import Store
+
+    two = ["http://a:8000/v1", "http://b:8000/v1"]
+    cfg = GenerateConfig.model_validate({"problems": "demo", "teacher": "openai:m", "base_url": two})
+    run = Store(tmp_path).open_run("demo", meta={"config": cfg.resolved()})
+    assert resumed_config(GenerateConfig.model_validate({"problems": "demo"}), run).teacher.base_url == two
+    moved = GenerateConfig.model_validate({"problems": "demo", "base_url": ["http://c:8000/v1", *two]})
+    assert resumed_config(moved, run).teacher.base_urls == ["http://c:8000/v1", *two]
+
+    secret = {**cfg.resolved(), "base_url": [two[0], f"http://b:8000/v1?api_key={REDACTED}"]}
+    run2 = Store(tmp_path).open_run("demo2", meta={"config": secret})
+    with pytest.raises(ConfigError, match="give --base-url again"):
+        resumed_config(GenerateConfig.model_validate({"problems": "demo"}), run2)
+    assert resumed_config(moved, run2).teacher.base_urls == ["http://c:8000/v1", *two]

@@ -9,20 +9,32 @@ from rft.redaction import REDACTED
 from rft.schemas import RecordCounts
 from rft.store.run import Run
 
+# Where the teacher and judge are served: part of the run's id (another server may serve another model
+# under the same name), but `--resume RUN_ID --base-url ...` may move them (a server that moved, a
+# replica added or gone).
+MOVABLE = frozenset({"base_url", "judge_base_url"})
+
+
+def _redacted(value: object) -> bool:
+    """A saved value with a credential taken out (a URL, or one of a list of URLs)."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and REDACTED in v for v in values)
+
 
 def resumed_config(cfg: GenerateConfig, run: Run) -> GenerateConfig:
     """The run's saved config, with what may change on resume taken from `cfg` (the options given
     now): --concurrency, --out, any other non-semantic option given (--timeout, --max-retry-wait, ...),
-    and the credentials, which were never saved and must be given again."""
+    the endpoints when given (MOVABLE), and the credentials, which were never saved and must be given
+    again."""
     saved = run.meta.get("config")
     if not saved:
         raise ConfigError(f"--resume: run {run.id} has no saved config")
     now = cfg.flat()
-    keep = {k: now[k] for k in {"concurrency", "out"} | (cfg.flags_given() & NON_SEMANTIC)}
+    keep = {k: now[k] for k in {"concurrency", "out"} | (cfg.flags_given() & (NON_SEMANTIC | MOVABLE))}
     for key, value in saved.items():  # secrets were never saved: they must be given again
-        if isinstance(value, str) and REDACTED in value:
+        if _redacted(value) and key not in keep:
             given = now.get(key)
-            if not isinstance(given, str) or REDACTED in given:
+            if given is None or _redacted(given):
                 flag = "--" + key.replace("_", "-")
                 raise ConfigError(
                     f"--resume: run {run.id} was started with a credential in {flag}, which "
