@@ -262,3 +262,36 @@ def test_several_samples_go_through_with_their_own_seeds_and_report_pass_at_k(
     assert all(0 < r["tokens"] <= 4 for r in rows)
     summary = json.loads((folder / "results.json").read_text())["benchmarks"]["gsm8k"]["base"]
     assert summary["samples_per_item"] == 2 and "2" in summary["extractions"]["rft"]["pass_at_k"]
+
+
+@pytest.mark.slow
+def test_a_response_cache_answers_what_another_eval_asked_before(capsys, tmp_path, bench_dir, openai_server):
+    """`--response-cache FILE` (as lm-eval's --use_cache): a second eval with more items (another id)
+    sends only the new items' requests; the cached samples keep their outputs."""
+    from test_outages import ProxyThread
+
+    cache = tmp_path / "answers.sqlite"
+    common = ["eval", "--model", openai_server.spec, "--benchmark-dir", str(bench_dir), "--benchmarks", "gsm8k",
+              "--max-new-tokens", "8", "--no-progress", "--response-cache", str(cache)]  # fmt: skip
+    with ProxyThread(target=openai_server.base_url.removesuffix("/v1"), rate=0) as proxy:
+        url = ["--base-url", proxy.base_url]
+        code, _, stderr = rft(capsys, *common, *url, "--limit", "2", "--out", str(tmp_path / "a"))
+        assert code == 0, stderr
+        first = proxy.proxy.count("ok")
+        code, stdout, stderr = rft(capsys, *common, *url, "--limit", "3", "--out", str(tmp_path / "b"))
+        assert code == 0, stderr
+        second = proxy.proxy.count("ok") - first
+    assert first == 3 and second == 1  # preflight + 2, then only the third item (the preflight is cached)
+    assert "3 samples generated" in stdout and cache.is_file()
+    [a] = list((tmp_path / "a").iterdir())
+    [b] = list((tmp_path / "b").iterdir())
+    assert a.name != b.name
+    outputs = {r["item"]: r["output"] for r in _rows(b)}
+    assert all(outputs[r["item"]] == r["output"] for r in _rows(a))
+
+
+def test_a_response_cache_without_a_remote_model_is_one_line_and_exit_2(capsys, tmp_path):
+    code, _, stderr = rft(capsys, "eval", "--response-cache", str(tmp_path / "c.sqlite"), "--benchmarks", "gsm8k",
+                          "--out", str(tmp_path / "e"))  # fmt: skip
+    assert code == 2 and "--response-cache is for a remote model" in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "c.sqlite").exists()

@@ -31,6 +31,7 @@ NON_SEMANTIC = frozenset(
         "benchmark_dir",
         "benchmark_path",
         *REMOTE_FLAGS,
+        "response_cache",
     }
 )
 REMOTE_HELP = {
@@ -78,6 +79,12 @@ class EvalConfig(StageConfig):
     remote: TeacherConfig = Field(
         default_factory=TeacherConfig,
         description="how a remote --model is called (the teacher layer: retries, rate limits)",
+    )
+    response_cache: str | None = Field(
+        default=None,
+        description="sqlite file of a remote model's answers, shared by evals (as lm-eval's --use_cache): "
+        "a request asked before is answered from it, not sent again; default: no cache",
+        json_schema_extra={"panel": "Remote model"},
     )
     # --- benchmarks
     benchmarks: list[str] = Field(
@@ -226,6 +233,7 @@ class EvalConfig(StageConfig):
         options without one."""
         if not self.is_remote:
             given = [f for f in ("base_url", "api_key_env") if f in self.remote.model_fields_set]
+            given += ["response_cache"] if self.response_cache else []
             if given:
                 flag = "--" + given[0].replace("_", "-")
                 return f"{flag} is for a remote model: give --model openai:MODEL (or anthropic:MODEL)"

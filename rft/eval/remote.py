@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rft.errors import RftError, TeacherError
@@ -72,7 +73,8 @@ class RemoteModel:
     def __init__(self, cfg: EvalConfig) -> None:
         from rft.teachers.factory import make_teacher
 
-        options = cfg.remote.model_copy(update={"spec": cfg.model, "cache_path": None})
+        cache = Path(cfg.response_cache).expanduser() if cfg.response_cache else None
+        options = cfg.remote.model_copy(update={"spec": cfg.model, "cache_path": cache})
         self.spec = cfg.model
         self.teacher: Any = make_teacher(cfg.model, options)  # a bad spec, key or URL fails here
         self.base_urls: list[str] = getattr(self.teacher, "base_urls", [])
