@@ -169,7 +169,9 @@ class Models:
         self._decode(rows, order, batch_size, finished)
         if buffer and on_done is not None:
             on_done(buffer[:])
-        return [g for g in out if g is not None]
+        done = [g for g in out if g is not None]
+        assert len(done) == len(rows)  # every row ends: at end of turn or at its max new tokens
+        return done
 
     def _decode(
         self, rows: list[Any], order: list[int], batch_size: int, finished: Callable[[int, Generated], None]
