@@ -259,3 +259,46 @@ def test_ping_asks_every_endpoint_and_says_which_answered(capsys, openai_server)
     line = next(x for x in stdout.splitlines() if x.startswith("endpoints"))
     assert line.split(None, 1)[1] == f"1 of 2 answered: {dead} failed, {openai_server.base_url} ok"
     assert "reply" in stdout
+
+
+def test_endpoints_that_serve_different_models_are_refused_before_work_starts():
+    """The pool's endpoints must be replicas of one model: answers of another would mix into the data.
+    Two small OpenAI-shaped servers that name different models in their answers."""
+    from aiohttp import web
+
+    from rft.errors import TeacherError
+    from rft.teachers.ping import preflight
+
+    def app(model: str) -> web.Application:
+        async def chat(request: web.Request) -> web.Response:
+            return web.json_response(
+                {"model": model, "choices": [{"index": 0, "message": {"content": "OK"}, "finish_reason": "stop"}],
+                 "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+            )  # fmt: skip
+
+        a = web.Application()
+        a.router.add_post("/v1/chat/completions", chat)
+        return a
+
+    async def main(models: tuple[str, str]) -> None:
+        runners, urls = [], []
+        for model in models:
+            runner = web.AppRunner(app(model), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            runners.append(runner)
+            urls.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1")
+        teacher = make_teacher("openai:m", TeacherConfig(base_url=urls, max_retries=0))
+        try:
+            await preflight(teacher)
+        finally:
+            await teacher.aclose()
+            for r in runners:
+                await r.cleanup()
+
+    asyncio.run(main(("qwen-7b", "qwen-7b")))  # replicas: fine
+    with pytest.raises(
+        TeacherError, match=r"serve different models \(.* serves 'qwen-7b', .* serves 'llama-8b'\)"
+    ):
+        asyncio.run(main(("qwen-7b", "llama-8b")))

@@ -138,17 +138,26 @@ class RemoteTeacher(ManagedTeacher):
             return 0
         request = ChatRequest(messages, 1, 0.0, 2, None, 0)
 
+        served: dict[str, str] = {}
+
         async def probe(endpoint: Endpoint) -> None:
             self.http_calls += 1
             with self.pool.lease(endpoint):
                 try:
-                    await self._call_at(request, endpoint.url)
+                    comps = await self._call_at(request, endpoint.url)
                 except TransientError as exc:
                     self._taken_out(endpoint, exc)
                     return
             self.pool.succeeded(endpoint)
+            if comps and comps[0].model:
+                served[endpoint.url] = comps[0].model
 
         await asyncio.gather(*(probe(e) for e in self.pool.endpoints))
+        if len(set(served.values())) > 1:  # replicas answer alike; other models would mix in the data
+            listed = ", ".join(f"{redact_text(u)} serves {m!r}" for u, m in served.items())
+            raise TeacherError(
+                f"{self.spec}: the endpoints serve different models ({listed}); give replicas of one model"
+            )
         return self.pool.in_service()
 
     async def _close(self) -> None:
