@@ -626,7 +626,8 @@ def gather(
                 "request's tokens over its time, tokens the API's usage; peak memory is not measured "
                 "(a remote model's memory is its server's)."
                 if cfg.is_remote
-                else "Latency is the wall time of a sample's batch; peak memory is per model (CPU: the "
+                else "Latency runs from when a sample's prompt is read into the batch to its last token, "
+                "tokens/s is the tokens over the batch's wall time; peak memory is per model (CPU: the "
                 "process's RSS high-water mark while that model generated, weights of the base included)."
             )
         ),
