@@ -56,6 +56,25 @@ class Generated:
     elapsed_s: float | None = None
 
 
+class Handover:
+    """Finished (index, Generated) pairs handed to `on_done` `every` at a time; `flush` hands on the
+    rest (both backends: code is graded a group at a time)."""
+
+    def __init__(self, on_done: Callable[[list[tuple[int, Generated]]], None], every: int) -> None:
+        self.on_done, self.every = on_done, every
+        self._held: list[tuple[int, Generated]] = []
+
+    def add(self, pair: tuple[int, Generated]) -> None:
+        self._held.append(pair)
+        if len(self._held) >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            self.on_done(held)
+
+
 class Models:
     """The base model and the adapters on it (see the module doc)."""
 
@@ -156,19 +175,16 @@ class Models:
         rows = [Row(p, temperature, max_new_tokens, None, s) for p, s in zip(prompts, seeds, strict=True)]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i].prompt_ids))
         out: list[Generated | None] = [None] * len(rows)
-        buffer: list[tuple[int, Generated]] = []
+        handover = Handover(on_done, flush_every) if on_done is not None else None
 
         def finished(i: int, g: Generated) -> None:
             out[i] = g
-            if on_done is not None:
-                buffer.append((i, g))
-                if len(buffer) >= flush_every:
-                    on_done(buffer[:])
-                    buffer.clear()
+            if handover is not None:
+                handover.add((i, g))
 
         self._decode(rows, order, batch_size, finished)
-        if buffer and on_done is not None:
-            on_done(buffer[:])
+        if handover is not None:
+            handover.flush()
         done = [g for g in out if g is not None]
         assert len(done) == len(rows)  # every row ends: at end of turn or at its max new tokens
         return done
@@ -235,7 +251,7 @@ class Models:
                     else:
                         keep.append(j)
                         continue
-                    finished(i, self._finish(rows[i], made[i], admitted[i], t_start))
+                    finished(i, self._finish(rows[i], made[i], eos, admitted[i], t_start))
                 if len(keep) < len(alive):
                     alive = [alive[j] for j in keep]
                     if not alive:
@@ -257,9 +273,9 @@ class Models:
                     **{named: batch.cache},
                 ).logits[:, -1, :]
 
-    def _finish(self, row: Any, toks: list[int], admitted: float, t_start: float) -> Generated:
+    def _finish(self, row: Any, toks: list[int], eos: set[int], admitted: float, t_start: float) -> Generated:
         """A row that ended: its text (the end-of-turn token not decoded), tokens and times."""
-        ended = bool(toks) and toks[-1] in self.eos_ids
+        ended = bool(toks) and toks[-1] in eos
         row.text = self.tokenizer.decode(toks[:-1] if ended else toks, skip_special_tokens=True)
         row.completion_tokens = len(toks)
         now = time.perf_counter()

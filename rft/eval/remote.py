@@ -23,7 +23,7 @@ from typing import Any
 
 from rft.errors import RftError, TeacherError
 from rft.eval.config import EvalConfig
-from rft.eval.generation import Generated
+from rft.eval.generation import Generated, Handover
 from rft.redaction import redact_text
 
 MEMORY_KIND = "not measured (remote model)"
@@ -146,7 +146,7 @@ class RemoteModel:
             asyncio.ensure_future(self._one(i, m, s, temperature, max_new))
             for i, (m, s) in enumerate(zip(messages, seeds, strict=True))
         ]
-        buffer: list[tuple[int, Generated]] = []
+        handover = Handover(on_done, flush_every)
         failure: BaseException | None = None
         try:
             for fut in asyncio.as_completed(tasks):
@@ -157,18 +157,16 @@ class RemoteModel:
                     self._stopped = True
                     continue
                 if pair is not None:
-                    buffer.append(pair)
-                if len(buffer) >= flush_every or (failure is not None and buffer):
-                    on_done(buffer)
-                    buffer = []
+                    handover.add(pair)
+                if failure is not None:  # after a failure, each finished sample is kept at once
+                    handover.flush()
         finally:
             pending = [t for t in tasks if not t.done()]
             for t in pending:  # Ctrl-C or an error of our own: what is not finished is dropped
                 t.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        if buffer:
-            on_done(buffer)
+        handover.flush()
         if failure is not None:
             raise RemoteFailure(
                 f"{self.where()}: a request failed: {failure}; the samples finished so far are kept and the "

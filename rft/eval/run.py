@@ -406,24 +406,19 @@ def run_eval(cfg: EvalConfig, command: list[str], progress: bool = True) -> Eval
                         if not todo[b]:
                             continue
                         err.print(f"{m.name} on {b}: {len(todo[b])} samples to generate")
-                        bar.stage(m.name, b)
                         # each item's prompt built and tokenized once (not once per sample); all of the
                         # benchmark's samples are one continuous batch (rft.eval.generation), each row
                         # written as soon as it ends, so an interrupted run keeps what it finished
-                        work = todo[b]
-                        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
-                        ids = {item: engine.encode(msg) for item, msg in asked.items()}
-                        seeds = [
-                            None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in work
-                        ]
+                        job = writer.job(b, m, todo[b], prompter, temperature, one_batch=True)
+                        ids = {item: engine.encode(msg) for item, msg in job.asked.items()}
                         engine.generate(
-                            [ids[p.id] for p, _ in work],
-                            seeds,
+                            [ids[p.id] for p, _ in todo[b]],
+                            job.seeds,
                             temperature=temperature,
                             max_new_tokens=cfg.max_new_tokens,
                             batch_size=cfg.batch_size,
-                            on_done=writer.keeper(b, m, work, seeds, asked, one_batch=True),
-                            flush_every=cfg.batch_size if report.is_code(b) else 1,
+                            on_done=job.on_done,
+                            flush_every=job.flush_every,
                         )
                     memory[m.name] = {
                         "peak_memory_bytes": engine.memory.read(),
@@ -454,36 +449,49 @@ class SampleWriter:
         self.batch_no = max((int(r.get("batch", 0)) for r in done.values()), default=0)
         self.generated = 0
 
-    def keeper(
+    def job(
         self,
         b: str,
         m: ModelSpec,
         work: list[tuple[Problem, int]],
-        seeds: list[int | None],
-        asked: dict[str, list[dict[str, str]]],
+        prompter: Prompter,
+        temperature: float,
         one_batch: bool,
-    ) -> Callable[[list[tuple[int, Any]]], None]:
-        """The `on_done` of a generation of `work` (pairs of index into `work` and `Generated`)."""
-        if one_batch:
-            self.batch_no += 1
-        batch = self.batch_no
+    ) -> Job:
+        """The samples `work` of model `m` on benchmark `b` to generate: their messages and seeds, and
+        the `on_done` that scores and appends them (pairs of index into `work` and `Generated`)."""
+        self.bar.stage(m.name, b)
+        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
+        seeds = [None if temperature == 0 else sample_seed(self.cfg.seed, b, p.id, i) for p, i in work]
+        fixed = self._new_batch() if one_batch else None
 
         def keep(pairs: list[tuple[int, Any]]) -> None:
-            nonlocal batch
             chunk = [work[j] for j, _ in pairs]
             scores = score_rows(b, [p for p, _ in chunk], [o.text for _, o in pairs], self.cfg.workers)
             rows = []
             for (j, o), (p, i), sc in zip(pairs, chunk, scores, strict=True):
-                if not one_batch:
-                    self.batch_no += 1
-                    batch = self.batch_no
+                batch = fixed if fixed is not None else self._new_batch()
                 rows.append(_row(b, p, i, m, seeds[j], asked[p.id], o, sc, batch))
                 self.done[(b, p.id, m.identity, i)] = rows[-1]
             _append(self.path, rows)
             self.generated += len(rows)
             self.bar.advance(len(rows))
 
-        return keep
+        return Job(asked, seeds, keep, self.cfg.batch_size if report.is_code(b) else 1)
+
+    def _new_batch(self) -> int:
+        self.batch_no += 1
+        return self.batch_no
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a backend needs to generate one model's samples on one benchmark (`SampleWriter.job`)."""
+
+    asked: dict[str, list[dict[str, str]]]  # item id -> its messages
+    seeds: list[int | None]
+    on_done: Callable[[list[tuple[int, Any]]], None]
+    flush_every: int  # code: a group graded together
 
 
 def _row(
@@ -536,16 +544,14 @@ def _run_remote(
         if not work:
             continue
         err.print(f"{m.name} ({cfg.model}) on {b}: {len(work)} samples to generate")
-        writer.bar.stage(m.name, b)
-        asked = {p.id: prompter.messages(b, p, m.fmt) for p, _ in work}
-        seeds = [None if temperature == 0 else sample_seed(cfg.seed, b, p.id, i) for p, i in work]
+        job = writer.job(b, m, work, prompter, temperature, one_batch=False)
         remote.generate(
-            [asked[p.id] for p, _ in work],
-            seeds,
+            [job.asked[p.id] for p, _ in work],
+            job.seeds,
             temperature=temperature,
             max_new_tokens=cfg.max_new_tokens,
-            on_done=writer.keeper(b, m, work, seeds, asked, one_batch=False),
-            flush_every=cfg.batch_size if report.is_code(b) else 1,
+            on_done=job.on_done,
+            flush_every=job.flush_every,
         )
 
 

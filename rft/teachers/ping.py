@@ -50,7 +50,7 @@ async def _ping(spec: str, options: TeacherConfig, n: int, max_tokens: int) -> P
     teacher = make_teacher(spec, options)
     try:
         pool = getattr(teacher, "pool", None)
-        if pool is not None and len(pool) > 1:  # each replica asked once; the ping goes to a live one
+        if pool is not None:  # several endpoints: each asked once; the ping goes to a live one
             await teacher.probe_endpoints(PREFLIGHT_MESSAGES)
         calls_before = int(getattr(teacher, "http_calls", 0))
         t0 = time.perf_counter()

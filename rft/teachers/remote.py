@@ -104,18 +104,25 @@ class RemoteTeacher(ManagedTeacher):
             if tried:
                 self.http_calls += 1
                 await self._limiter.acquire(request.estimate_tokens())
-            with self.pool.lease(endpoint):
-                try:
-                    comps = await self._call_at(request, endpoint.url)
-                except TransientError as exc:
-                    self._taken_out(endpoint, exc)
-                    tried.add(endpoint.url)
-                    last = exc
-                    continue
-            self.pool.succeeded(endpoint)
-            return comps
+            try:
+                return await self._at(endpoint, request)
+            except TransientError as exc:
+                tried.add(endpoint.url)
+                last = exc
         assert last is not None  # with nothing tried yet, pick() always gives an endpoint
         raise last
+
+    async def _at(self, endpoint: Endpoint, request: ChatRequest) -> list[Completion]:
+        """`request` at `endpoint`, counted in flight there; a transient failure takes it out (and is
+        raised), a success brings it back."""
+        with self.pool.lease(endpoint):
+            try:
+                comps = await self._call_at(request, endpoint.url)
+            except TransientError as exc:
+                self._taken_out(endpoint, exc)
+                raise
+        self.pool.succeeded(endpoint)
+        return comps
 
     def _taken_out(self, endpoint: Endpoint, exc: TransientError) -> None:
         was_in = self.pool.is_in_service(endpoint)
@@ -142,13 +149,10 @@ class RemoteTeacher(ManagedTeacher):
 
         async def probe(endpoint: Endpoint) -> None:
             self.http_calls += 1
-            with self.pool.lease(endpoint):
-                try:
-                    comps = await self._call_at(request, endpoint.url)
-                except TransientError as exc:
-                    self._taken_out(endpoint, exc)
-                    return
-            self.pool.succeeded(endpoint)
+            try:
+                comps = await self._at(endpoint, request)
+            except TransientError:
+                return  # taken out
             if comps and comps[0].model:
                 served[endpoint.url] = comps[0].model
 
